@@ -1,0 +1,59 @@
+/* secure_config — per-server (vhost) and per-directory configuration, directive table, and the small
+ * argument parsers every concern's directive handlers share (each names the directive and the bad value). */
+#ifndef SECURE_CONFIG_H
+#define SECURE_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+#define SECURE_UNSET (-1)
+
+struct secure_policy_conf;   /* secure_policy.c owns it */
+struct secure_revoke_conf;   /* secure_revoke.c owns it */
+
+typedef struct secure_srv_conf {
+    server_rec *s;
+    const char *name;                    /* "host:port" for log lines, set in post_config */
+    int engine;                          /* SecureEngine: SECURE_UNSET, 0, 1 */
+    struct secure_policy_conf *policy;   /* never NULL after create */
+    struct secure_revoke_conf *revoke;   /* never NULL after create */
+} secure_srv_conf_t;
+
+typedef struct secure_dir_conf {
+    int export_vars;                     /* SecureExportVars: SECURE_UNSET, 0, 1 (default 1) */
+} secure_dir_conf_t;
+
+extern const command_rec secure_cmds[];
+
+void *secure_config_create_srv(apr_pool_t *p, server_rec *s);
+void *secure_config_merge_srv(apr_pool_t *p, void *basev, void *addv);
+void *secure_config_create_dir(apr_pool_t *p, char *dir);
+void *secure_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
+
+/* The vhost's config (never NULL). */
+secure_srv_conf_t *secure_config_srv(const server_rec *s);
+/* True when SecureEngine is on for vhost s. */
+int secure_config_engine_on(const server_rec *s);
+/* True when some vhost of the running config has SecureEngine on (set in post_config). */
+int secure_config_any_engine(void);
+void secure_config_set_any_engine(int on);
+/* True when SecureExportVars is on for the request's directory (default on). */
+int secure_config_export_vars(const request_rec *r);
+/* "host:port" of a vhost, for log lines (memory owned by the config). */
+const char *secure_config_vhost_name(const server_rec *s);
+/* Fills every vhost's log name (post_config). */
+void secure_config_name_vhosts(apr_pool_t *pconf, server_rec *main_server);
+
+/* Merge helpers: the added value wins unless it is unset. */
+#define SECURE_MERGE_INT(field)  conf->field = (add->field != SECURE_UNSET) ? add->field : base->field
+#define SECURE_MERGE_PTR(field)  conf->field = (add->field != NULL) ? add->field : base->field
+
+/* Argument parsers for directive handlers. Each returns NULL or an error message naming the directive
+ * (cmd->cmd->name), the bad value and what is allowed; the result goes to *out. */
+const char *secure_arg_flag(cmd_parms *cmd, const char *arg, int *out);
+const char *secure_arg_seconds(cmd_parms *cmd, const char *arg, long min, long max, long *out);
+const char *secure_arg_long(cmd_parms *cmd, const char *arg, long min, long max, long *out);
+/* words: NULL-terminated list of allowed keywords (case-insensitive); *out = index into words. */
+const char *secure_arg_keyword(cmd_parms *cmd, const char *arg, const char *const *words, int *out);
+
+#endif /* SECURE_CONFIG_H */

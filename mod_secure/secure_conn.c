@@ -1,0 +1,98 @@
+/* secure_conn — per-connection state and the ClientHello capture. */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_connection.h"
+#include "http_log.h"
+#include "apr_strings.h"
+
+#include "secure_conn.h"
+#include "secure_hello.h"
+#include "secure_log.h"
+#include "secure_status.h"
+#include "secure_vars.h"
+
+APLOG_USE_MODULE(secure);
+
+static int secure_ssl_idx = -1;
+
+void secure_conn_init_ssl_index(void)
+{
+    if (secure_ssl_idx < 0)
+        secure_ssl_idx = SSL_get_ex_new_index(0, (void *)"mod_secure conn", NULL, NULL, NULL);
+}
+
+secure_conn_t *secure_conn_from_ssl(const SSL *ssl)
+{
+    if (ssl == NULL || secure_ssl_idx < 0)
+        return NULL;
+    return SSL_get_ex_data(ssl, secure_ssl_idx);
+}
+
+secure_conn_t *secure_conn_get(conn_rec *c)
+{
+    while (c != NULL && c->master != NULL)
+        c = c->master;
+    if (c == NULL)
+        return NULL;
+    return ap_get_module_config(c->conn_config, &secure_module);
+}
+
+/* Receives every TLS protocol message OpenSSL reads or writes. We keep the first ClientHello (bounded),
+ * the time of the first record header, and the time of the client's Finished. Never alters the handshake. */
+static void secure_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
+                          SSL *ssl, void *arg)
+{
+    secure_conn_t *sc = arg;
+    const unsigned char *b = buf;
+
+    (void)version;
+    (void)ssl;
+    if (sc == NULL || write_p)
+        return;
+    if (content_type == SSL3_RT_HEADER) {
+        if (sc->hs_first_byte == 0)
+            sc->hs_first_byte = apr_time_now();
+        return;
+    }
+    if (content_type != SSL3_RT_HANDSHAKE || len < 4)
+        return;
+    if (b[0] == SSL3_MT_CLIENT_HELLO) {
+        sc->hello_count++;
+        if (sc->hello_capture != SECURE_HELLO_NONE)
+            return;     /* the second hello after a HelloRetryRequest: JA3/JA4 use the first */
+        if (len > SECURE_HELLO_MAX_LEN) {
+            sc->hello_capture = SECURE_HELLO_OVERSIZE;
+            sc->hello_oversize_len = len;
+            secure_status_count(SECURE_CTR_HELLO_OVERSIZE);
+            return;
+        }
+        sc->hello = apr_pmemdup(sc->c->pool, buf, len);
+        sc->hello_len = len;
+        sc->hello_capture = SECURE_HELLO_CAPTURED;
+    }
+    else if (b[0] == SSL3_MT_FINISHED && sc->hs_client_finished == 0) {
+        sc->hs_client_finished = apr_time_now();
+    }
+}
+
+secure_conn_t *secure_conn_create(conn_rec *c, SSL *ssl)
+{
+    secure_conn_t *sc;
+
+    while (c->master != NULL)
+        c = c->master;
+    sc = ap_get_module_config(c->conn_config, &secure_module);
+    if (sc != NULL)
+        return sc;
+    sc = apr_pcalloc(c->pool, sizeof(*sc));
+    sc->c = c;
+    sc->ssl = ssl;
+    sc->vals = apr_pcalloc(c->pool, sizeof(*sc->vals) * secure_vars_count());
+    sc->done = apr_pcalloc(c->pool, secure_vars_count());
+    ap_set_module_config(c->conn_config, &secure_module, sc);
+    if (secure_ssl_idx >= 0)
+        SSL_set_ex_data(ssl, secure_ssl_idx, sc);
+    SSL_set_msg_callback(ssl, secure_msg_cb);
+    SSL_set_msg_callback_arg(ssl, sc);
+    return sc;
+}

@@ -1,0 +1,72 @@
+/* secure_conn — per-connection state: created in mod_ssl's pre_handshake hook, kept in the (master)
+ * connection's conn_config and in the SSL's ex_data; everything in it lives in c->pool. */
+#ifndef SECURE_CONN_H
+#define SECURE_CONN_H
+
+#include "httpd.h"
+#include <openssl/ssl.h>
+
+/* Outcome of capturing the ClientHello in the msg callback. */
+typedef enum {
+    SECURE_HELLO_NONE = 0,      /* nothing seen (yet) */
+    SECURE_HELLO_CAPTURED,      /* one hello copied */
+    SECURE_HELLO_OVERSIZE,      /* larger than SECURE_HELLO_MAX_LEN: not kept */
+} secure_hello_capture_t;
+
+/* Revocation verdict for the client certificate. */
+typedef enum {
+    SECURE_REV_NONE = 0,        /* no client certificate / not checked */
+    SECURE_REV_GOOD,
+    SECURE_REV_REVOKED,
+    SECURE_REV_UNKNOWN,
+} secure_rev_status_t;
+
+typedef struct secure_conn {
+    conn_rec *c;
+    SSL *ssl;
+    server_rec *hs_server;              /* vhost whose SSL_CTX ran the handshake (after SNI), or NULL */
+
+    /* handshake timing (microseconds since the epoch; 0 = not seen) */
+    apr_time_t hs_first_byte;           /* first record header read from the client */
+    apr_time_t hs_client_finished;      /* the client's Finished message read */
+
+    /* ClientHello copy (handshake message: type, 3-byte length, body) */
+    secure_hello_capture_t hello_capture;
+    unsigned char *hello;
+    apr_size_t hello_len;
+    apr_size_t hello_oversize_len;      /* length of a hello too large to keep */
+    unsigned hello_count;               /* ClientHellos seen (2 after a HelloRetryRequest) */
+
+    /* memoised variable values, indexed by secure_vars' table; done[i] set once computed */
+    const char **vals;
+    unsigned char *done;
+    struct secure_hello *hello_parsed;  /* parsed once on demand; NULL if absent or bad */
+    int hello_parse_done;
+
+    int facts_done;                     /* post_read_request ran its once-per-connection work */
+
+    /* client certificate verification (the verify wrapper fills these; the request-time re-check may
+     * overwrite them for resumed / renegotiated connections) */
+    secure_rev_status_t rev_status;
+    const char *rev_source;             /* "crl", "denylist", "ocsp", "cache", "crl-fetch" */
+    const char *rev_reason;             /* CRL reason name, e.g. "keyCompromise" */
+    const char *rev_date;               /* ISO 8601 UTC revocation time */
+    const char *rev_detail;             /* operator words for logs */
+    int rev_checked_in_handshake;       /* the verify wrapper ran for the leaf on this connection */
+
+    /* policy verdict (secure_policy fills these at the first request) */
+    const char *policy_result;          /* "pass" / "violation", NULL before checking */
+    const char *policy_violation;       /* "protocol:TLSv1.1 cipher:..." */
+    int policy_checked;
+} secure_conn_t;
+
+/* Creates the state for c (the master connection) and attaches it to c and ssl. Pool: c->pool. */
+secure_conn_t *secure_conn_create(conn_rec *c, SSL *ssl);
+/* The state of c or of its master connection (HTTP/2), or NULL when mod_secure is not on it. */
+secure_conn_t *secure_conn_get(conn_rec *c);
+/* The state attached to an SSL (verify callbacks), or NULL. */
+secure_conn_t *secure_conn_from_ssl(const SSL *ssl);
+/* Allocates the ex_data index once per process (call from post_config / register). */
+void secure_conn_init_ssl_index(void);
+
+#endif /* SECURE_CONN_H */

@@ -1,0 +1,31 @@
+/* secure_revoke — the client-certificate revocation pipeline run from the verify wrapper (deny list ->
+ * verdict cache -> CRL -> OCSP), the unknown-status answer, the first-request re-check that closes the
+ * resumption / renegotiation / post-handshake-auth bypass, and `Require secure-revocation`. */
+#ifndef SECURE_REVOKE_H
+#define SECURE_REVOKE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include <openssl/ssl.h>
+
+#include "secure_conn.h"
+
+struct secure_revoke_conf;
+
+/* Directive entries spliced into secure_cmds[] (each ends with a comma). */
+#define SECURE_REVOKE_CMDS
+
+struct secure_revoke_conf *secure_revoke_create_srv(apr_pool_t *p);
+struct secure_revoke_conf *secure_revoke_merge_srv(apr_pool_t *p, const struct secure_revoke_conf *base,
+                                                   const struct secure_revoke_conf *add);
+/* Registers the revocation hooks and providers (from the module's register_hooks). */
+void secure_revoke_register_hooks(apr_pool_t *p);
+/* mod_ssl's init_server for a vhost with SecureEngine on. APR_SUCCESS or an error that fails startup. */
+apr_status_t secure_revoke_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx);
+/* Verify wrapper step for the certificate at the ctx's current depth after mod_ssl accepted it: 1 keeps
+ * it, 0 fails the handshake (X509 error set on ctx, e.g. X509_V_ERR_CERT_REVOKED -> alert 44). */
+int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *ctx);
+/* First request on a connection: re-check a certificate that skipped the verify wrapper. OK or a status. */
+int secure_revoke_check_request(request_rec *r, secure_conn_t *sc);
+
+#endif /* SECURE_REVOKE_H */

@@ -1,0 +1,693 @@
+/* secure_vars — the SECURE_* variable table and its readers. */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_strings.h"
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+#include <time.h>
+
+#include "secure_compat.h"
+#include "secure_config.h"
+#include "secure_conn.h"
+#include "secure_hello.h"
+#include "secure_log.h"
+#include "secure_policy.h"
+#include "secure_status.h"
+#include "secure_util.h"
+#include "secure_vars.h"
+
+APLOG_USE_MODULE(secure);
+
+/* What a value depends on, hence how long it may be memoised. */
+typedef enum {
+    SECURE_SCOPE_CONN,   /* the handshake: once per connection */
+    SECURE_SCOPE_CERT,   /* the client certificate: recomputed when renegotiation / PHA changes it */
+    SECURE_SCOPE_REQ,    /* the request's vhost or a verdict that may change: every time */
+} secure_scope_t;
+
+typedef struct {
+    conn_rec *c;          /* master connection */
+    request_rec *r;       /* may be NULL */
+    server_rec *s;        /* r->server, else the connection's vhost */
+    secure_conn_t *sc;
+    SSL *ssl;
+    apr_pool_t *p;        /* c->pool for CONN/CERT values, r->pool for REQ values */
+} secure_var_ctx_t;
+
+typedef const char *secure_var_fn(secure_var_ctx_t *vc);
+
+typedef struct {
+    const char *name;
+    secure_var_fn *fn;
+    secure_scope_t scope;
+} secure_var_t;
+
+/* ---- connection ---------------------------------------------------------------------------------- */
+
+static const char *var_tls_version(secure_var_ctx_t *vc)
+{
+    return SSL_get_version(vc->ssl);
+}
+
+static const char *var_cipher(secure_var_ctx_t *vc)
+{
+    const SSL_CIPHER *ciph = SSL_get_current_cipher(vc->ssl);
+    return ciph ? SSL_CIPHER_get_name(ciph) : NULL;
+}
+
+static const char *var_cipher_iana(secure_var_ctx_t *vc)
+{
+    const SSL_CIPHER *ciph = SSL_get_current_cipher(vc->ssl);
+    return ciph ? SSL_CIPHER_standard_name(ciph) : NULL;
+}
+
+static const char *var_cipher_bits(secure_var_ctx_t *vc)
+{
+    const SSL_CIPHER *ciph = SSL_get_current_cipher(vc->ssl);
+    return ciph ? apr_itoa(vc->p, SSL_CIPHER_get_bits(ciph, NULL)) : NULL;
+}
+
+/* OpenSSL's group NIDs to the IANA names (x25519, secp256r1 ...), which is what clients and the
+ * Mozilla guidelines print. */
+static const struct { int nid; const char *name; } secure_group_names[] = {
+    { NID_X25519, "x25519" },
+    { NID_X448, "x448" },
+    { NID_X9_62_prime256v1, "secp256r1" },
+    { NID_secp384r1, "secp384r1" },
+    { NID_secp521r1, "secp521r1" },
+    { NID_ffdhe2048, "ffdhe2048" },
+    { NID_ffdhe3072, "ffdhe3072" },
+    { NID_ffdhe4096, "ffdhe4096" },
+    { NID_ffdhe6144, "ffdhe6144" },
+    { NID_ffdhe8192, "ffdhe8192" },
+    { NID_brainpoolP256r1, "brainpoolP256r1" },
+    { NID_brainpoolP384r1, "brainpoolP384r1" },
+    { NID_brainpoolP512r1, "brainpoolP512r1" },
+};
+
+static const char *var_kex_group(secure_var_ctx_t *vc)
+{
+    int nid = SSL_get_negotiated_group(vc->ssl);
+    size_t i;
+
+    if (nid == 0 || nid == NID_undef)
+        return "";
+    for (i = 0; i < sizeof(secure_group_names) / sizeof(secure_group_names[0]); i++)
+        if (secure_group_names[i].nid == nid)
+            return secure_group_names[i].name;
+    if (nid & TLSEXT_nid_unknown) {
+        /* a group OpenSSL's NID table does not name (a provider group such as an ML-KEM hybrid) */
+        const char *n = secure_hello_group_name((uint16_t)(nid & 0xffff));
+        return n ? n : apr_psprintf(vc->p, "0x%04x", (unsigned)(nid & 0xffff));
+    }
+    return OBJ_nid2sn(nid);
+}
+
+static const char *var_sni(secure_var_ctx_t *vc)
+{
+    const char *sni = SSL_get_servername(vc->ssl, TLSEXT_NAMETYPE_host_name);
+    return sni ? sni : "";
+}
+
+static const char *var_alpn(secure_var_ctx_t *vc)
+{
+    const unsigned char *proto = NULL;
+    unsigned int len = 0;
+
+    SSL_get0_alpn_selected(vc->ssl, &proto, &len);
+    return proto && len ? apr_pstrmemdup(vc->p, (const char *)proto, len) : "";
+}
+
+static const char *var_resumed(secure_var_ctx_t *vc)
+{
+    return SSL_session_reused(vc->ssl) ? "1" : "0";
+}
+
+/* The server's handshake signature as a TLS SignatureScheme name (RFC 8446 §4.2.3). OpenSSL 3.0 has no
+ * name accessor, so the scheme is rebuilt from signature type, digest and the server key. */
+static const char *var_server_sigalg(secure_var_ctx_t *vc)
+{
+    int type = NID_undef, md = NID_undef;
+    const char *hash;
+    EVP_PKEY *key;
+
+    if (SSL_session_reused(vc->ssl))
+        return "";
+    if (!SSL_get_signature_type_nid(vc->ssl, &type) || type == NID_undef)
+        return "";
+    if (!SSL_get_signature_nid(vc->ssl, &md))
+        md = NID_undef;
+    switch (md) {
+    case NID_sha1: hash = "sha1"; break;
+    case NID_sha224: hash = "sha224"; break;
+    case NID_sha256: hash = "sha256"; break;
+    case NID_sha384: hash = "sha384"; break;
+    case NID_sha512: hash = "sha512"; break;
+    default: hash = NULL; break;
+    }
+    switch (type) {
+    case EVP_PKEY_ED25519: return "ed25519";
+    case EVP_PKEY_ED448: return "ed448";
+    case EVP_PKEY_RSA_PSS:
+        key = SSL_get_privatekey(vc->ssl);
+        return apr_pstrcat(vc->p, "rsa_pss_",
+                           key && EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA_PSS ? "pss_" : "rsae_",
+                           hash ? hash : "unknown", NULL);
+    case EVP_PKEY_RSA:
+        return apr_pstrcat(vc->p, "rsa_pkcs1_", hash ? hash : "unknown", NULL);
+    case EVP_PKEY_EC:
+        if (md == NID_sha256) return "ecdsa_secp256r1_sha256";
+        if (md == NID_sha384) return "ecdsa_secp384r1_sha384";
+        if (md == NID_sha512) return "ecdsa_secp521r1_sha512";
+        return apr_pstrcat(vc->p, "ecdsa_", hash ? hash : "unknown", NULL);
+    default:
+        return apr_psprintf(vc->p, "%s+%s", OBJ_nid2sn(type), hash ? hash : "unknown");
+    }
+}
+
+static const char *var_handshake_usec(secure_var_ctx_t *vc)
+{
+    const secure_conn_t *sc = vc->sc;
+
+    if (SSL_session_reused(vc->ssl) || sc->hs_first_byte == 0 || sc->hs_client_finished == 0
+        || sc->hs_client_finished < sc->hs_first_byte)
+        return NULL;
+    return apr_psprintf(vc->p, "%" APR_TIME_T_FMT, sc->hs_client_finished - sc->hs_first_byte);
+}
+
+/* ---- ClientHello ----------------------------------------------------------------------------------- */
+
+const struct secure_hello *secure_vars_hello(conn_rec *c)
+{
+    secure_conn_t *sc = secure_conn_get(c);
+    secure_hello_t *h;
+    const char *why = NULL;
+    int rc;
+
+    if (sc == NULL)
+        return NULL;
+    if (sc->hello_parse_done)
+        return sc->hello_parsed;
+    sc->hello_parse_done = 1;
+    if (sc->hello_capture == SECURE_HELLO_OVERSIZE) {
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, sc->c,
+                      "mod_secure: ClientHello of %" APR_SIZE_T_FMT " bytes is larger than the %d bytes "
+                      "kept; no fingerprint for this connection", sc->hello_oversize_len,
+                      SECURE_HELLO_MAX_LEN);
+        return NULL;
+    }
+    if (sc->hello_capture != SECURE_HELLO_CAPTURED) {
+        secure_status_count(SECURE_CTR_HELLO_MISSING);
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, sc->c,
+                      "mod_secure: no ClientHello was captured on this connection; no fingerprint");
+        return NULL;
+    }
+    h = apr_palloc(sc->c->pool, sizeof(*h));
+    rc = secure_hello_parse(sc->hello, sc->hello_len, h, &why);
+    if (rc != SECURE_HELLO_OK) {
+        secure_status_count(SECURE_CTR_HELLO_MALFORMED);
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, sc->c,
+                      "mod_secure: ClientHello of %" APR_SIZE_T_FMT " bytes not fingerprinted: %s (%s)",
+                      sc->hello_len, secure_hello_strerror(rc), why ? why : "");
+        return NULL;
+    }
+    sc->hello_parsed = h;
+    return h;
+}
+
+typedef int secure_hello_fmt_fn(const secure_hello_t *h, char *buf, size_t bufsz);
+
+static const char *hello_format(secure_var_ctx_t *vc, secure_hello_fmt_fn *fmt, size_t bufsz)
+{
+    const secure_hello_t *h = secure_vars_hello(vc->c);
+    char *buf;
+
+    if (h == NULL)
+        return NULL;
+    buf = apr_palloc(vc->p, bufsz);
+    if (fmt(h, buf, bufsz) != 0)
+        return NULL;
+    return buf;
+}
+
+/* Bounds: a hello holds at most 256 ciphers, 128 extensions ... so 8 KiB covers every string form. */
+static const char *var_ja3(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_ja3, 33); }
+static const char *var_ja3_string(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_ja3_string, 8192); }
+static const char *var_ja4(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_ja4, 40); }
+static const char *var_ja4_r(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_ja4_r, 8192); }
+static const char *var_hello_versions(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_versions, 512); }
+static const char *var_hello_alpn(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_alpn, 2048); }
+static const char *var_hello_groups(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_groups, 2048); }
+
+/* ---- client certificate ---------------------------------------------------------------------------- */
+
+static X509 *peer_cert(secure_var_ctx_t *vc)
+{
+    return SSL_get0_peer_certificate(vc->ssl);
+}
+
+static const char *var_client_verify(secure_var_ctx_t *vc)
+{
+    long rc;
+
+    if (peer_cert(vc) == NULL)
+        return "NONE";
+    rc = SSL_get_verify_result(vc->ssl);
+    if (rc == X509_V_OK)
+        return "SUCCESS";
+    return apr_pstrcat(vc->p, "FAILED:", X509_verify_cert_error_string(rc), NULL);
+}
+
+static const char *name_rfc2253(apr_pool_t *p, const X509_NAME *name)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long n;
+    const char *out = NULL;
+
+    if (bio == NULL)
+        return NULL;
+    if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+        n = BIO_get_mem_data(bio, &data);
+        out = apr_pstrmemdup(p, data ? data : "", n > 0 ? (apr_size_t)n : 0);
+    }
+    BIO_free(bio);
+    return out;
+}
+
+static const char *var_client_s_dn(secure_var_ctx_t *vc)
+{
+    X509 *x = peer_cert(vc);
+    return x ? name_rfc2253(vc->p, X509_get_subject_name(x)) : NULL;
+}
+
+static const char *var_client_i_dn(secure_var_ctx_t *vc)
+{
+    X509 *x = peer_cert(vc);
+    return x ? name_rfc2253(vc->p, X509_get_issuer_name(x)) : NULL;
+}
+
+static const char *var_client_serial(secure_var_ctx_t *vc)
+{
+    X509 *x = peer_cert(vc);
+    BIGNUM *bn;
+    char *hex;
+    const char *out;
+
+    if (x == NULL || (bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) == NULL)
+        return NULL;
+    hex = BN_bn2hex(bn);                       /* upper case, as mod_ssl's SSL_CLIENT_M_SERIAL */
+    out = hex ? apr_pstrdup(vc->p, hex) : NULL;
+    OPENSSL_free(hex);
+    BN_free(bn);
+    return out;
+}
+
+static const char *var_client_sha256(secure_var_ctx_t *vc)
+{
+    X509 *x = peer_cert(vc);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    if (x == NULL || !X509_digest(x, EVP_sha256(), md, &n))
+        return NULL;
+    return secure_hex_lower(md, n, apr_palloc(vc->p, 2 * n + 1));
+}
+
+static const char *var_client_spki_sha256(secure_var_ctx_t *vc)
+{
+    X509 *x = peer_cert(vc);
+    unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    int len;
+    char *b64;
+
+    if (x == NULL)
+        return NULL;
+    len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+    if (len <= 0)
+        return NULL;
+    if (!EVP_Digest(der, (size_t)len, md, &n, EVP_sha256(), NULL)) {
+        OPENSSL_free(der);
+        return NULL;
+    }
+    OPENSSL_free(der);
+    b64 = apr_palloc(vc->p, 4 * ((n + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)b64, md, (int)n);
+    return b64;
+}
+
+static const char *asn1_time_iso(apr_pool_t *p, const ASN1_TIME *t)
+{
+    struct tm tm;
+    char buf[32];
+
+    if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+        return NULL;
+    if (strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return NULL;
+    return apr_pstrdup(p, buf);
+}
+
+static const char *var_client_not_before(secure_var_ctx_t *vc)
+{
+    X509 *x = peer_cert(vc);
+    return x ? asn1_time_iso(vc->p, X509_get0_notBefore(x)) : NULL;
+}
+
+static const char *var_client_not_after(secure_var_ctx_t *vc)
+{
+    X509 *x = peer_cert(vc);
+    return x ? asn1_time_iso(vc->p, X509_get0_notAfter(x)) : NULL;
+}
+
+/* Whole days until notAfter, rounded down; negative once expired. Not memoised: it changes with time. */
+static const char *var_client_days_left(secure_var_ctx_t *vc)
+{
+    X509 *x = peer_cert(vc);
+    int days = 0, secs = 0;
+
+    if (x == NULL || !ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
+        return NULL;
+    if (secs < 0 && days <= 0)
+        days -= 1;
+    return apr_itoa(vc->p, days);
+}
+
+/* Key type and size as operators say it: RSA-2048, EC-P256, Ed25519. */
+static const char *var_client_key(secure_var_ctx_t *vc)
+{
+    X509 *x = peer_cert(vc);
+    EVP_PKEY *pk;
+    char group[64];
+    size_t glen = 0;
+    int nid;
+
+    if (x == NULL || (pk = X509_get0_pubkey(x)) == NULL)
+        return NULL;
+    switch (EVP_PKEY_get_base_id(pk)) {
+    case EVP_PKEY_RSA: return apr_psprintf(vc->p, "RSA-%d", EVP_PKEY_get_bits(pk));
+    case EVP_PKEY_RSA_PSS: return apr_psprintf(vc->p, "RSA-PSS-%d", EVP_PKEY_get_bits(pk));
+    case EVP_PKEY_DSA: return apr_psprintf(vc->p, "DSA-%d", EVP_PKEY_get_bits(pk));
+    case EVP_PKEY_ED25519: return "Ed25519";
+    case EVP_PKEY_ED448: return "Ed448";
+    case EVP_PKEY_EC:
+        if (EVP_PKEY_get_group_name(pk, group, sizeof(group), &glen)) {
+            const char *nist;
+            nid = OBJ_sn2nid(group);
+            if (nid == NID_undef)
+                nid = OBJ_ln2nid(group);
+            nist = nid != NID_undef ? EC_curve_nid2nist(nid) : NULL;
+            if (nist != NULL && nist[0] == 'P' && nist[1] == '-')     /* "P-256" -> "EC-P256" */
+                return apr_pstrcat(vc->p, "EC-P", nist + 2, NULL);
+            if (nist != NULL)
+                return apr_pstrcat(vc->p, "EC-", nist, NULL);
+            return apr_pstrcat(vc->p, "EC-", group, NULL);
+        }
+        return apr_psprintf(vc->p, "EC-%d", EVP_PKEY_get_bits(pk));
+    default:
+        return apr_psprintf(vc->p, "%s-%d", OBJ_nid2sn(EVP_PKEY_get_base_id(pk)), EVP_PKEY_get_bits(pk));
+    }
+}
+
+static const char *var_client_sig_alg(secure_var_ctx_t *vc)
+{
+    X509 *x = peer_cert(vc);
+    return x ? OBJ_nid2ln(X509_get_signature_nid(x)) : NULL;
+}
+
+static const char *client_san(secure_var_ctx_t *vc, int type)
+{
+    X509 *x = peer_cert(vc);
+    GENERAL_NAMES *names;
+    const char *out = NULL;
+    int i;
+
+    if (x == NULL)
+        return NULL;
+    names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    if (names == NULL)
+        return "";
+    for (i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
+        const ASN1_IA5STRING *s;
+        const char *v;
+        if (gn->type != type)
+            continue;
+        s = gn->d.ia5;
+        v = apr_pstrmemdup(vc->p, (const char *)ASN1_STRING_get0_data(s), (apr_size_t)ASN1_STRING_length(s));
+        out = out ? apr_pstrcat(vc->p, out, ",", v, NULL) : v;
+    }
+    GENERAL_NAMES_free(names);
+    return out ? out : "";
+}
+
+static const char *var_client_san_dns(secure_var_ctx_t *vc) { return client_san(vc, GEN_DNS); }
+static const char *var_client_san_email(secure_var_ctx_t *vc) { return client_san(vc, GEN_EMAIL); }
+static const char *var_client_san_uri(secure_var_ctx_t *vc) { return client_san(vc, GEN_URI); }
+
+/* ---- verdicts ------------------------------------------------------------------------------------- */
+
+static const char *var_policy(secure_var_ctx_t *vc) { return secure_policy_name(vc->s); }
+static const char *var_policy_mode(secure_var_ctx_t *vc) { return secure_policy_mode_name(vc->s); }
+static const char *var_policy_result(secure_var_ctx_t *vc) { return vc->sc->policy_result; }
+static const char *var_policy_violation(secure_var_ctx_t *vc) { return vc->sc->policy_violation; }
+
+static const char *var_revocation(secure_var_ctx_t *vc)
+{
+    switch (vc->sc->rev_status) {
+    case SECURE_REV_GOOD: return "GOOD";
+    case SECURE_REV_REVOKED: return "REVOKED";
+    case SECURE_REV_UNKNOWN: return "UNKNOWN";
+    default: return "NONE";
+    }
+}
+
+static const char *var_revocation_source(secure_var_ctx_t *vc) { return vc->sc->rev_source; }
+static const char *var_revocation_reason(secure_var_ctx_t *vc) { return vc->sc->rev_reason; }
+static const char *var_revocation_date(secure_var_ctx_t *vc) { return vc->sc->rev_date; }
+
+/* ---- the table ------------------------------------------------------------------------------------ */
+
+static const secure_var_t secure_var_table[] = {
+    { "SECURE_TLS_VERSION",              var_tls_version,        SECURE_SCOPE_CONN },
+    { "SECURE_CIPHER",                   var_cipher,             SECURE_SCOPE_CONN },
+    { "SECURE_CIPHER_IANA",              var_cipher_iana,        SECURE_SCOPE_CONN },
+    { "SECURE_CIPHER_BITS",              var_cipher_bits,        SECURE_SCOPE_CONN },
+    { "SECURE_KEX_GROUP",                var_kex_group,          SECURE_SCOPE_CONN },
+    { "SECURE_SNI",                      var_sni,                SECURE_SCOPE_CONN },
+    { "SECURE_ALPN",                     var_alpn,               SECURE_SCOPE_CONN },
+    { "SECURE_SESSION_RESUMED",          var_resumed,            SECURE_SCOPE_CONN },
+    { "SECURE_SERVER_SIGALG",            var_server_sigalg,      SECURE_SCOPE_CONN },
+    { "SECURE_HANDSHAKE_USEC",           var_handshake_usec,     SECURE_SCOPE_CONN },
+    { "SECURE_JA3",                      var_ja3,                SECURE_SCOPE_CONN },
+    { "SECURE_JA3_STRING",               var_ja3_string,         SECURE_SCOPE_CONN },
+    { "SECURE_JA4",                      var_ja4,                SECURE_SCOPE_CONN },
+    { "SECURE_JA4_R",                    var_ja4_r,              SECURE_SCOPE_CONN },
+    { "SECURE_CLIENT_HELLO_VERSIONS",    var_hello_versions,     SECURE_SCOPE_CONN },
+    { "SECURE_CLIENT_HELLO_ALPN",        var_hello_alpn,         SECURE_SCOPE_CONN },
+    { "SECURE_CLIENT_HELLO_GROUPS",      var_hello_groups,       SECURE_SCOPE_CONN },
+    { "SECURE_CLIENT_VERIFY",            var_client_verify,      SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_S_DN",              var_client_s_dn,        SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_I_DN",              var_client_i_dn,        SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_SERIAL",            var_client_serial,      SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_SHA256",            var_client_sha256,      SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_SPKI_SHA256",       var_client_spki_sha256, SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_NOT_BEFORE",        var_client_not_before,  SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_NOT_AFTER",         var_client_not_after,   SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_DAYS_LEFT",         var_client_days_left,   SECURE_SCOPE_REQ },
+    { "SECURE_CLIENT_KEY",               var_client_key,         SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_SIG_ALG",           var_client_sig_alg,     SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_SAN_DNS",           var_client_san_dns,     SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_SAN_EMAIL",         var_client_san_email,   SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_SAN_URI",           var_client_san_uri,     SECURE_SCOPE_CERT },
+    { "SECURE_POLICY",                   var_policy,             SECURE_SCOPE_REQ },
+    { "SECURE_POLICY_MODE",              var_policy_mode,        SECURE_SCOPE_REQ },
+    { "SECURE_POLICY_RESULT",            var_policy_result,      SECURE_SCOPE_REQ },
+    { "SECURE_POLICY_VIOLATION",         var_policy_violation,   SECURE_SCOPE_REQ },
+    { "SECURE_CLIENT_REVOCATION",        var_revocation,         SECURE_SCOPE_REQ },
+    { "SECURE_CLIENT_REVOCATION_SOURCE", var_revocation_source,  SECURE_SCOPE_REQ },
+    { "SECURE_CLIENT_REVOCATION_REASON", var_revocation_reason,  SECURE_SCOPE_REQ },
+    { "SECURE_CLIENT_REVOCATION_DATE",   var_revocation_date,    SECURE_SCOPE_REQ },
+};
+
+#define SECURE_VAR_N (sizeof(secure_var_table) / sizeof(secure_var_table[0]))
+
+apr_size_t secure_vars_count(void)
+{
+    return SECURE_VAR_N;
+}
+
+static int var_index(const char *name)
+{
+    size_t i;
+
+    if (name == NULL || strncmp(name, "SECURE_", 7) != 0)
+        return -1;
+    for (i = 0; i < SECURE_VAR_N; i++)
+        if (strcmp(secure_var_table[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The certificate the memoised CERT-scope values describe; renegotiation or post-handshake auth
+ * replaces the peer certificate, and then those values are recomputed. */
+static void cert_memo_check(secure_conn_t *sc, const X509 *now)
+{
+    static const char cert_memo_key[] = "mod_secure.memo_cert";
+    const void *memo = NULL;
+    size_t i;
+
+    apr_pool_userdata_get((void **)&memo, cert_memo_key, sc->c->pool);
+    if (memo == now)
+        return;
+    for (i = 0; i < SECURE_VAR_N; i++)
+        if (secure_var_table[i].scope == SECURE_SCOPE_CERT)
+            sc->done[i] = 0;
+    apr_pool_userdata_setn(now, cert_memo_key, NULL, sc->c->pool);
+}
+
+/* Value of table entry i; engine and scope already checked by the caller. */
+static const char *var_value(secure_conn_t *sc, request_rec *r, int i)
+{
+    const secure_var_t *v = &secure_var_table[i];
+    secure_var_ctx_t vc;
+
+    if (v->scope == SECURE_SCOPE_CERT)
+        cert_memo_check(sc, SSL_get0_peer_certificate(sc->ssl));
+    if (v->scope != SECURE_SCOPE_REQ && sc->done[i])
+        return sc->vals[i];
+    vc.c = sc->c;
+    vc.r = r;
+    vc.s = r ? r->server : sc->c->base_server;
+    vc.sc = sc;
+    vc.ssl = sc->ssl;
+    vc.p = (v->scope == SECURE_SCOPE_REQ && r) ? r->pool : sc->c->pool;
+    if (v->scope == SECURE_SCOPE_REQ)
+        return v->fn(&vc);
+    sc->vals[i] = v->fn(&vc);
+    sc->done[i] = 1;
+    return sc->vals[i];
+}
+
+/* mod_secure answers for c only where SecureEngine is on for the vhost serving it. */
+static secure_conn_t *active_conn(conn_rec *c, request_rec *r)
+{
+    secure_conn_t *sc = secure_conn_get(c);
+
+    if (sc == NULL || sc->ssl == NULL)
+        return NULL;
+    if (!secure_config_engine_on(r ? r->server : c->base_server))
+        return NULL;
+    /* a handshake that did not finish has no parameters worth reporting */
+    if (!SSL_is_init_finished(sc->ssl))
+        return NULL;
+    return sc;
+}
+
+const char *secure_vars_lookup(conn_rec *c, request_rec *r, const char *name)
+{
+    secure_conn_t *sc;
+    int i = var_index(name);
+
+    if (i < 0 || (sc = active_conn(c, r)) == NULL)
+        return NULL;
+    return var_value(sc, r, i);
+}
+
+void secure_vars_export(request_rec *r)
+{
+    secure_conn_t *sc = active_conn(r->connection, r);
+    size_t i;
+
+    if (sc == NULL || !secure_config_export_vars(r))
+        return;
+    for (i = 0; i < SECURE_VAR_N; i++) {
+        const char *val = var_value(sc, r, (int)i);
+        if (val != NULL)
+            apr_table_setn(r->subprocess_env, secure_var_table[i].name, val);
+    }
+}
+
+const char *secure_vars_ssl_var_lookup(apr_pool_t *p, server_rec *s, conn_rec *c, request_rec *r,
+                                       const char *name)
+{
+    (void)p;
+    (void)s;
+    if (c == NULL || name == NULL || strncmp(name, "SECURE_", 7) != 0)
+        return NULL;
+    return secure_vars_lookup(c, r, name);
+}
+
+static const char *expr_var_fn(ap_expr_eval_ctx_t *ctx, const void *data)
+{
+    const char *name = data;
+    const char *val;
+
+    if (ctx->c == NULL)
+        return "";
+    val = secure_vars_lookup(ctx->c, ctx->r, name);
+    return val ? val : "";
+}
+
+int secure_vars_expr_lookup(ap_expr_lookup_parms *parms)
+{
+    int i;
+
+    if (parms->type != AP_EXPR_FUNC_VAR)
+        return DECLINED;
+    i = var_index(parms->name);
+    if (i < 0)
+        return DECLINED;
+    *parms->func = expr_var_fn;
+    *parms->data = secure_var_table[i].name;
+    return OK;
+}
+
+static void json_string(request_rec *r, const char *s)
+{
+    ap_rputc('"', r);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            ap_rprintf(r, "\\%c", ch);
+        else if (ch < 0x20 || ch >= 0x7f)
+            ap_rprintf(r, "\\u%04x", ch);
+        else
+            ap_rputc((char)ch, r);
+    }
+    ap_rputc('"', r);
+}
+
+int secure_vars_info_handler(request_rec *r)
+{
+    secure_conn_t *sc;
+    size_t i;
+    int first = 1;
+
+    if (strcmp(r->handler, "secure-info") != 0)
+        return DECLINED;
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    sc = active_conn(r->connection, r);
+    ap_rputs("{", r);
+    for (i = 0; sc != NULL && i < SECURE_VAR_N; i++) {
+        const char *val = var_value(sc, r, (int)i);
+        if (val == NULL)
+            continue;
+        ap_rputs(first ? "\n  " : ",\n  ", r);
+        first = 0;
+        json_string(r, secure_var_table[i].name);
+        ap_rputs(": ", r);
+        json_string(r, val);
+    }
+    ap_rputs(first ? "}\n" : "\n}\n", r);
+    return OK;
+}

@@ -1,0 +1,2 @@
+/* placeholder: replaced by the hello branch */
+#include <stdio.h>
