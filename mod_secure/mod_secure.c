@@ -18,6 +18,8 @@
 #include "secure_log.h"
 #include "secure_policy.h"
 #include "secure_revoke.h"
+#include "secure_ocsp.h"
+#include "secure_cache.h"
 #include "secure_status.h"
 #include "secure_vars.h"
 #include "secure_verify.h"
@@ -139,6 +141,8 @@ static void secure_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(secure_var_lookup);
     secure_policy_register_hooks(p);
     secure_revoke_register_hooks(p);
+    secure_ocsp_register_hooks(p);
+    secure_cache_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(secure) = {

@@ -7,6 +7,8 @@
 #include "secure_config.h"
 #include "secure_policy.h"
 #include "secure_revoke.h"
+#include "secure_ocsp.h"
+#include "secure_cache.h"
 #include "secure_util.h"
 
 APLOG_USE_MODULE(secure);
@@ -86,6 +88,8 @@ const command_rec secure_cmds[] = {
                   "on|off: put the SECURE_* variables into the request environment (default on)"),
     SECURE_POLICY_CMDS
     SECURE_REVOKE_CMDS
+    SECURE_OCSP_CMDS
+    SECURE_CACHE_CMDS
     { NULL }
 };
 
@@ -99,6 +103,7 @@ void *secure_config_create_srv(apr_pool_t *p, server_rec *s)
     conf->engine = SECURE_UNSET;
     conf->policy = secure_policy_create_srv(p);
     conf->revoke = secure_revoke_create_srv(p);
+    conf->ocsp = secure_ocsp_create_srv(p);
     return conf;
 }
 
@@ -111,6 +116,7 @@ void *secure_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     SECURE_MERGE_INT(engine);
     conf->policy = secure_policy_merge_srv(p, base->policy, add->policy);
     conf->revoke = secure_revoke_merge_srv(p, base->revoke, add->revoke);
+    conf->ocsp = secure_ocsp_merge_srv(p, base->ocsp, add->ocsp);
     return conf;
 }
 

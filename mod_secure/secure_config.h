@@ -10,6 +10,7 @@
 
 struct secure_policy_conf;   /* secure_policy.c owns it */
 struct secure_revoke_conf;   /* secure_revoke.c owns it */
+struct secure_ocsp_conf;     /* secure_ocsp.c owns it */
 
 typedef struct secure_srv_conf {
     server_rec *s;
@@ -17,6 +18,7 @@ typedef struct secure_srv_conf {
     int engine;                          /* SecureEngine: SECURE_UNSET, 0, 1 */
     struct secure_policy_conf *policy;   /* never NULL after create */
     struct secure_revoke_conf *revoke;   /* never NULL after create */
+    struct secure_ocsp_conf *ocsp;       /* never NULL after create */
 } secure_srv_conf_t;
 
 typedef struct secure_dir_conf {
