@@ -1,3 +1,4 @@
+/* POLICY HELPER: your full instructions are in /work/HELPER-policy-INSTRUCTIONS.md (the prompt had unexpanded placeholders). Work in /work/wt-policy, not here. */
 /* secure_policy — TLS profiles and their enforcement (placeholder until the policy issue lands). */
 #include "httpd.h"
 #include "http_config.h"

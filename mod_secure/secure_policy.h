@@ -1,3 +1,4 @@
+/* POLICY HELPER: your full instructions are in /work/HELPER-policy-INSTRUCTIONS.md (the prompt had unexpanded placeholders). Work in /work/wt-policy, not here. */
 /* secure_policy — TLS profiles (SecurePolicy ...), narrowing a vhost's SSL_CTX, the post-handshake policy
  * check, report mode, client-certificate key floors and the `Require secure-policy` provider. */
 #ifndef SECURE_POLICY_H
