@@ -1,0 +1,12 @@
+/* C unit tests of mod_secure's pure parts: one binary, TAP on stdout, non-zero exit on failure.
+ * Each test group lives in its own t/unit/test_*.c; add a declaration and a call below. */
+#define TAP_IMPLEMENTATION
+#include "tap.h"
+
+void test_hello(void);
+
+int main(void)
+{
+    test_hello();
+    return done_testing();
+}
