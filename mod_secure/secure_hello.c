@@ -2,8 +2,8 @@
  *
  * The input comes straight off the network (via OpenSSL's msg callback, before OpenSSL has validated
  * anything we look at), so every length is checked against the bytes that are really there before it
- * is used, and every list is bounded by the fixed arrays in secure_hello_t. Nothing here allocates or
- * keeps state between calls: the functions are safe to call from any httpd thread. */
+ * is used, and every list is bounded by the fixed arrays in secure_hello_t. This code neither allocates
+ * (only OpenSSL does, inside EVP_Digest) nor keeps state between calls, so any httpd thread may call it. */
 #include "secure_hello.h"
 
 #include <string.h>
@@ -264,7 +264,8 @@ int secure_hello_parse(const unsigned char *msg, size_t len, secure_hello_t *h, 
     if (blen < 1)
         FAIL(SECURE_HELLO_MALFORMED, "no compression method");
 
-    /* Pre-TLS-1.0-era hellos may stop here: no extensions block at all is legal. */
+    /* Hellos from before extensions existed (SSLv3, early TLS 1.0 stacks) end here, and RFC 5246
+     * still allows it, so a missing extensions block is not an error. */
     if (rd_left(&r) == 0)
         return SECURE_HELLO_OK;
 
