@@ -1,3 +1,12 @@
-/* placeholder: replaced by the hello branch */
-#include <stdio.h>
-int main(void) { printf("1..1\nok 1 - placeholder\n"); return 0; }
+/* C unit tests of mod_secure's pure parts: one binary, TAP on stdout, non-zero exit on failure.
+ * Each test group lives in its own t/unit/test_*.c; add a declaration and a call below. */
+#define TAP_IMPLEMENTATION
+#include "tap.h"
+
+void test_hello(void);
+
+int main(void)
+{
+    test_hello();
+    return done_testing();
+}
