@@ -144,8 +144,9 @@ sub s_client {
     my $port = $a{port} || vhost_port($a{vhost});
     my $path = $a{path} || '/';
     my $host = $a{host} || 'localhost';
-    my @cmd = (openssl_cmd(), 's_client', '-connect', "127.0.0.1:$port", '-servername',
-               $a{sni} // 'localhost', '-ign_eof', @{ $a{args} || [] });
+    my $sni = $a{sni} // 'localhost';
+    my @cmd = (openssl_cmd(), 's_client', '-connect', "127.0.0.1:$port",
+               ($sni eq '' ? ('-noservername') : ('-servername', $sni)), '-ign_eof', @{ $a{args} || [] });
     my $req = $a{request} // "GET $path HTTP/1.1\r\nHost: $host\r\nConnection: close\r\n\r\n";
     return run_cmd(\@cmd, $req, $a{timeout} || 15);
 }
