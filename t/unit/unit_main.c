@@ -4,9 +4,11 @@
 #include "tap.h"
 
 void test_hello(void);
+void test_util(void);
 
 int main(void)
 {
     test_hello();
+    test_util();
     return done_testing();
 }
