@@ -399,11 +399,21 @@ static int apply_protocol(SSL_CTX *ctx, apr_pool_t *p, const char *value)
     return SSL_CTX_set_min_proto_version(ctx, versions[lo]) && SSL_CTX_set_max_proto_version(ctx, versions[hi]);
 }
 
-/* Which mod_ssl directive a narrowing failure points at, and its value as configured. */
-static const char *conflict_text(apr_pool_t *p, const ssl_view_t *v, secure_empty_t why)
+/* Which mod_ssl directive a narrowing failure points at, and its value as configured; with ctx (startup),
+ * also the protocol range mod_ssl's context really has (SSLOpenSSLConfCmd and OpenSSL's own configuration
+ * can set it too). */
+static const char *conflict_text(apr_pool_t *p, const ssl_view_t *v, secure_empty_t why, SSL_CTX *ctx)
 {
     const ssl_setting_t *set;
     const char *name;
+
+    if (why == SECURE_EMPTY_PROTOCOL && ctx != NULL) {
+        int lo = (int)SSL_CTX_get_min_proto_version(ctx), hi = (int)SSL_CTX_get_max_proto_version(ctx);
+        return apr_psprintf(p, "%s, whose TLS context allows %s to %s (SSLProtocol, SSLOpenSSLConfCmd "
+                            "MinProtocol/MaxProtocol, OpenSSL's configuration)",
+                            conflict_text(p, v, why, NULL), lo ? secure_protocol_name(lo) : "any",
+                            hi ? secure_protocol_name(hi) : "TLSv1.3");
+    }
 
     switch (why) {
     case SECURE_EMPTY_PROTOCOL: set = &v->protocol; name = "SSLProtocol"; break;
@@ -493,8 +503,8 @@ static int policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     }
     if (*skipped && log_this_pass())
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_s,
-                     SECTAG(10201) "SecurePolicy: groups %s are not available in %s; the profiles go without them",
-                     skipped, OpenSSL_version(OPENSSL_VERSION));
+                     SECTAG(10201) "SecurePolicy: %s lacks the group(s) %s; the profiles go without them",
+                     OpenSSL_version(OPENSSL_VERSION), skipped);
 
     for (s = main_s; s != NULL; s = s->next) {
         struct secure_policy_conf *pc = secure_config_srv(s)->policy;
@@ -564,7 +574,7 @@ static int policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
                          SECTAG(10204) "vhost %s: SecurePolicy %s and %s leave %s to negotiate (the policy allows: "
                          "%s); widen that mod_ssl directive, choose another SecurePolicy, or use "
                          "SecurePolicyMode report", secure_config_vhost_name(s), st->profile->name,
-                         conflict_text(ptemp, &st->ssl, why), empty_what(why), allowed_text(ptemp, st, why));
+                         conflict_text(ptemp, &st->ssl, why, NULL), empty_what(why), allowed_text(ptemp, st, why));
             rc = HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -650,7 +660,7 @@ apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      SECTAG(10211) "vhost %s: SecurePolicy %s and %s leave %s to negotiate (the policy allows: "
                      "%s); widen that mod_ssl directive, choose another SecurePolicy, or use SecurePolicyMode report",
-                     secure_config_vhost_name(s), st->profile->name, conflict_text(p, &st->ssl, why),
+                     secure_config_vhost_name(s), st->profile->name, conflict_text(p, &st->ssl, why, ctx),
                      empty_what(why), allowed_text(p, st, why));
         log_openssl_errors(s);
         return APR_EGENERAL;
@@ -708,12 +718,15 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
 
     if (st == NULL || sc->ssl == NULL)
         return OK;
-    /* once per vhost and TLS session: a renegotiation or another Host vhost gets a fresh verdict */
-    if (!sc->policy_checked || sc->policy_server != r->server || sc->policy_session != SSL_get_session(sc->ssl)) {
+    /* once per vhost, TLS session and client certificate: another Host vhost, a renegotiation or a
+     * post-handshake authentication gets a fresh verdict */
+    if (!sc->policy_checked || sc->policy_server != r->server || sc->policy_session != SSL_get_session(sc->ssl)
+        || sc->policy_peer != SSL_get0_peer_certificate(sc->ssl)) {
         mask = secure_rules_check(&st->rules, sc->ssl, 1, buf, sizeof(buf));
         sc->policy_checked = 1;
         sc->policy_server = r->server;
         sc->policy_session = SSL_get_session(sc->ssl);
+        sc->policy_peer = SSL_get0_peer_certificate(sc->ssl);
         sc->policy_result = mask ? "violation" : "pass";
         sc->policy_violation = mask ? apr_pstrdup(sc->c->pool, buf) : NULL;
         if (mask == 0) {
@@ -755,6 +768,21 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
                   "closed", secure_config_vhost_name(r->server), r->useragent_ip, st->profile->name,
                   sc->policy_violation);
     return HTTP_FORBIDDEN;
+}
+
+/* mod_ssl renegotiates for a per-directory SSLVerifyClient / SSLCipherSuite in its access checker, after
+ * post_read_request, with its own verify callback: look again before the handler runs. A pointer compare
+ * when nothing changed. */
+static int policy_fixups(request_rec *r)
+{
+    secure_conn_t *sc;
+    int rc;
+
+    if (r->main != NULL || !secure_config_engine_on(r->server) || (sc = secure_conn_get(r->connection)) == NULL
+        || sc->ssl == NULL)
+        return DECLINED;
+    rc = secure_policy_check_request(r, sc);
+    return rc == OK ? DECLINED : rc;
 }
 
 /* ---- Require secure-policy ------------------------------------------------------------------------------ */
@@ -801,6 +829,7 @@ static const authz_provider secure_policy_authz_provider = {
 void secure_policy_register_hooks(apr_pool_t *p)
 {
     ap_hook_check_config(policy_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(policy_fixups, NULL, NULL, APR_HOOK_FIRST);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "secure-policy", AUTHZ_PROVIDER_VERSION,
                               &secure_policy_authz_provider, AP_AUTH_INTERNAL_PER_CONF);
 }
