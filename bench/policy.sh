@@ -72,7 +72,13 @@ LoadModule secure_module $SECURE_SO
 TypesConfig /etc/mime.types
 DocumentRoot "$DIR/htdocs"
 SSLSessionCache "shmcb:$DIR/logs/scache(512000)"
-MaxRequestWorkers 150
+# a fixed set of server processes, so that their CPU time can be read before and after each run
+StartServers 2
+ServerLimit 2
+ThreadsPerChild 64
+MaxRequestWorkers 128
+MinSpareThreads 1
+MaxSpareThreads 128
 $(vhost "$PORT" "    SecureEngine on
     SecurePolicy intermediate")
 $(vhost $((PORT + 1)) "    SecureEngine on")
@@ -88,12 +94,25 @@ trap cleanup EXIT INT TERM
 "$HTTPD" -f "$DIR/httpd.conf" -k start
 sleep 1
 
-# one run: prints the request rate (one request per connection = full handshakes per second)
+# CPU time (clock ticks) the server processes have used so far: less exposed than a rate to whatever else
+# runs on the machine.
+MAIN_PID=$(cat "$DIR/logs/httpd.pid")
+TICKS=$(getconf CLK_TCK)
+server_ticks() {
+    for p in $MAIN_PID $(ps -o pid= --ppid "$MAIN_PID"); do cat "/proc/$p/stat" 2>/dev/null; done |
+        sed 's/^.*) //' | awk '{t += $12 + $13} END {print t}'
+}
+
+# one run: prints "rate cpu": the request rate (one request per connection = full handshakes per second) and
+# the server's CPU microseconds per handshake
 run() {
+    t0=$(server_ticks)
     out=$(timeout 120 h2load --h1 -n "$N" -c "$C" -H 'Connection: close' "https://127.0.0.1:$1/x.html" 2>&1)
+    t1=$(server_ticks)
     ok=$(echo "$out" | sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p')
     [ "$ok" = "$N" ] || { echo "bench/policy.sh: run against port $1 did not succeed: $(echo "$out" | grep requests:)" >&2; exit 1; }
-    echo "$out" | sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p'
+    rate=$(echo "$out" | sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p')
+    echo "$rate $(awk -v a="$t0" -v b="$t1" -v n="$N" -v hz="$TICKS" 'BEGIN {printf "%.0f", (b - a) * 1e6 / hz / n}')"
 }
 
 names="policy engine off"
@@ -101,34 +120,34 @@ port_of() { case $1 in policy) echo "$PORT";; engine) echo $((PORT + 1));; off) 
 for n in $names; do run "$(port_of $n)" >/dev/null; done      # warm-up (session caches, page cache)
 
 echo "bench/policy.sh: $REPEATS repeats x 3 ports, $N full handshakes per run, concurrency $C, $(openssl version)"
-printf '%-6s %10s %10s %10s\n' round policy engine off
+echo "each cell: handshakes/s, server CPU microseconds per handshake"
+printf '%-6s %18s %18s %18s\n' round policy engine off
 r=1
 : > "$DIR/rates"
 while [ $r -le "$REPEATS" ]; do
     case $((r % 3)) in 0) order="policy engine off";; 1) order="engine off policy";; 2) order="off policy engine";; esac
     for n in $order; do echo "$n $(run "$(port_of $n)")" >> "$DIR/rates"; done
-    printf '%-6s %10s %10s %10s\n' "$r" \
-        "$(grep '^policy ' "$DIR/rates" | tail -1 | cut -d' ' -f2)" \
-        "$(grep '^engine ' "$DIR/rates" | tail -1 | cut -d' ' -f2)" \
-        "$(grep '^off ' "$DIR/rates" | tail -1 | cut -d' ' -f2)"
+    last() { grep "^$1 " "$DIR/rates" | tail -1 | cut -d' ' -f2,3 | tr ' ' '/'; }
+    printf '%-6s %18s %18s %18s\n' "$r" "$(last policy)" "$(last engine)" "$(last off)"
     r=$((r + 1))
 done
 
 med() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-col() { grep "^$1 " "$DIR/rates" | cut -d' ' -f2; }
-mp=$(col policy | med); me=$(col engine | med); mo=$(col off | med)
-printf '%-6s %10s %10s %10s\n' median "$mp" "$me" "$mo"
-# per round: the three runs of a round are adjacent in time, so their ratio is less exposed to the machine's
-# other load than a ratio of medians
-col policy > "$DIR/p"; col engine > "$DIR/e"; col off > "$DIR/o"
-rpo=$(paste "$DIR/p" "$DIR/o" | awk '{print $1 / $2}' | med)
-rpe=$(paste "$DIR/p" "$DIR/e" | awk '{print $1 / $2}' | med)
-reo=$(paste "$DIR/e" "$DIR/o" | awk '{print $1 / $2}' | med)
-awk -v p="$mp" -v e="$me" -v o="$mo" -v rpo="$rpo" -v rpe="$rpe" -v reo="$reo" 'BEGIN {
-    printf "ratio policy/off    = %.3f (of medians), %.3f (median of per-round ratios)  target >= 0.98\n", p / o, rpo
-    printf "ratio policy/engine = %.3f (of medians), %.3f (median of per-round ratios)\n", p / e, rpe
-    printf "ratio engine/off    = %.3f (of medians), %.3f (median of per-round ratios)\n", e / o, reo
-}'
+col() { grep "^$1 " "$DIR/rates" | cut -d' ' -f"$2"; }
+for n in policy engine off; do col $n 2 > "$DIR/$n.rate"; col $n 3 > "$DIR/$n.cpu"; done
+printf '%-6s %18s %18s %18s\n' median "$(med < "$DIR/policy.rate")/$(med < "$DIR/policy.cpu")" \
+    "$(med < "$DIR/engine.rate")/$(med < "$DIR/engine.cpu")" "$(med < "$DIR/off.rate")/$(med < "$DIR/off.cpu")"
+# per round: the runs of a round are adjacent in time, so their ratio is less exposed to the machine's other
+# load than a ratio of medians. Rate ratio a/b; CPU ratio b/a (less CPU = faster), both ">= 1: a is not slower".
+ratio() {   # a b: median per-round rate ratio, median per-round CPU ratio
+    rr=$(paste "$DIR/$1.rate" "$DIR/$2.rate" | awk '{print $1 / $2}' | med)
+    cr=$(paste "$DIR/$1.cpu" "$DIR/$2.cpu" | awk '{print $2 / $1}' | med)
+    printf 'ratio %-14s rate %.3f   CPU %.3f\n' "$1/$2" "$rr" "$cr"
+}
+ratio policy off
+ratio policy engine
+ratio engine off
+echo "(the issue's target: policy/off >= 0.98)"
 if grep -E 'SEC[0-9]+|AH[0-9]+: .*(error|fail)' "$DIR/logs/error_log" | grep -v 'AH01909' | head -5 | grep -q .; then
     echo "error log:"; grep -E 'SEC[0-9]+|error' "$DIR/logs/error_log" | head -5
 fi

@@ -46,8 +46,9 @@ struct secure_policy_conf *secure_policy_create_srv(apr_pool_t *p);
 struct secure_policy_conf *secure_policy_merge_srv(apr_pool_t *p, const struct secure_policy_conf *base,
                                                    const struct secure_policy_conf *add);
 /* Registers the policy's own hooks and providers (from the module's register_hooks): a check_config hook
- * that builds each vhost's rules and refuses a policy that mod_ssl's settings leave empty (httpd -t too), and
- * the `secure-policy` authz provider. */
+ * that builds each vhost's rules and refuses a policy that mod_ssl's settings leave empty (httpd -t too), a
+ * fixups hook that checks again after mod_ssl's per-directory renegotiation, and the `secure-policy` authz
+ * provider. */
 void secure_policy_register_hooks(apr_pool_t *p);
 /* mod_ssl's init_server for a vhost with SecureEngine on: narrow ctx. APR_SUCCESS, or an error that fails
  * startup (logged). */
