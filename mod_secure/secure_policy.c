@@ -76,6 +76,9 @@ struct secure_policy_conf {
 /* The profiles' own rules (untightened), for `Require secure-policy`: built in check_config. */
 static secure_rules_t *secure_profile_rules;
 
+#define SECURE_PROFILE_NAME(name, source, lo, hi, ciphers, suites, groups) #name,
+static const char *const secure_profile_names[] = { SECURE_PROFILES(SECURE_PROFILE_NAME) NULL };
+#undef SECURE_PROFILE_NAME
 static const char *const secure_mode_words[] = { "enforce", "report", NULL };
 static const char *const secure_min_protocol_words[] = { "TLSv1.2", "TLSv1.3", NULL };
 
@@ -154,18 +157,12 @@ static struct secure_policy_conf *cmd_conf(cmd_parms *cmd)
 
 const char *secure_policy_cmd_policy(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    struct secure_policy_conf *pc = cmd_conf(cmd);
-    const char *words[8], *err;
-    size_t i, n = secure_profiles_count();
     int idx;
+    const char *err = secure_arg_keyword(cmd, arg, secure_profile_names, &idx);
 
     (void)dconf;
-    for (i = 0; i < n && i < 7; i++)
-        words[i] = secure_profiles[i].name;
-    words[i] = NULL;
-    err = secure_arg_keyword(cmd, arg, words, &idx);
     if (err == NULL)
-        pc->profile = &secure_profiles[idx];
+        cmd_conf(cmd)->profile = &secure_profiles[idx];
     return err;
 }
 
@@ -190,27 +187,23 @@ const char *secure_policy_cmd_min_protocol(cmd_parms *cmd, void *dconf, const ch
 const char *secure_policy_cmd_cipher_exclude(cmd_parms *cmd, void *dconf, const char *arg)
 {
     SSL_CTX *scratch = SSL_CTX_new(TLS_server_method());
-    const char *err = NULL, *p;
-    char *tls12 = "";
+    const char *err = NULL, *p, *tls12 = "";
+    char item[64];
 
     (void)dconf;
     if (scratch == NULL)
         return apr_psprintf(cmd->pool, "%s: OpenSSL cannot create a TLS context", cmd->cmd->name);
     SSL_CTX_set_security_level(scratch, 0);
     ERR_set_mark();
-    for (p = arg; *p && err == NULL; ) {
-        const char *end = strchr(p, ':');
-        char *item = end ? apr_pstrmemdup(cmd->temp_pool, p, (apr_size_t)(end - p)) : apr_pstrdup(cmd->temp_pool, p);
-
+    for (p = arg; err == NULL && secure_list_next(&p, item, sizeof(item)); ) {
         if (!strncmp(item, "TLS_", 4)) {
             if (SSL_CTX_set_ciphersuites(scratch, item) != 1)
                 err = apr_psprintf(cmd->pool, "%s: '%s' is not a TLS 1.3 suite this OpenSSL knows (%s)",
                                    cmd->cmd->name, item, SECURE_SUITES_MOZ ":TLS_AES_128_CCM_SHA256");
         }
         else if (*item) {
-            tls12 = *tls12 ? apr_pstrcat(cmd->temp_pool, tls12, ":", item, NULL) : item;
+            tls12 = *tls12 ? apr_pstrcat(cmd->temp_pool, tls12, ":", item, NULL) : apr_pstrdup(cmd->temp_pool, item);
         }
-        p = end ? end + 1 : p + strlen(p);
     }
     if (err == NULL && *tls12 && SSL_CTX_set_cipher_list(scratch, tls12) != 1)
         err = apr_psprintf(cmd->pool, "%s: '%s' matches no cipher; use an OpenSSL cipher string such as "
@@ -225,22 +218,18 @@ const char *secure_policy_cmd_cipher_exclude(cmd_parms *cmd, void *dconf, const 
 
 const char *secure_policy_cmd_groups(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    const char *p;
+    const char *p = arg;
+    char item[64];
 
     (void)dconf;
     if (*arg == '\0')
         return apr_psprintf(cmd->pool, "%s: an empty list is not allowed; name groups such as X25519:prime256v1",
                             cmd->cmd->name);
-    for (p = arg; *p; ) {
-        const char *end = strchr(p, ':');
-        char *item = end ? apr_pstrmemdup(cmd->temp_pool, p, (apr_size_t)(end - p)) : apr_pstrdup(cmd->temp_pool, p);
-
+    while (secure_list_next(&p, item, sizeof(item)))
         if (*item == '\0' || (secure_group_nid(item) == NID_undef && !secure_group_in_profiles(item)))
             return apr_psprintf(cmd->pool, "%s: '%s' is not a key-exchange group; use names such as "
                                 "X25519MLKEM768, X25519, prime256v1 (P-256), secp384r1 (P-384), separated by ':'",
                                 cmd->cmd->name, item);
-        p = end ? end + 1 : p + strlen(p);
-    }
     cmd_conf(cmd)->groups = arg;
     return NULL;
 }
@@ -463,17 +452,15 @@ static int log_this_pass(void)
 /* Each SecureGroups entry must be one the profile lists (tightening only). NULL or an error text. */
 static const char *groups_outside_profile(apr_pool_t *p, const struct secure_policy_conf *pc)
 {
-    const char *list = pc->groups, *w;
+    const char *list = pc->groups;
+    char w[64], pw[64];
 
-    if (list == NULL)
-        return NULL;
-    while (*(w = ap_getword(p, &list, ':')) || *list) {
+    while (list != NULL && secure_list_next(&list, w, sizeof(w))) {
+        const char *pl = pc->profile->groups;
         int nid = secure_group_nid(w), ok = 0;
-        const char *pl = pc->profile->groups, *pw;
 
-        while (*(pw = ap_getword(p, &pl, ':')) || *pl)
-            if (!strcasecmp(pw, w) || (nid != NID_undef && secure_group_nid(pw) == nid))
-                ok = 1;
+        while (!ok && secure_list_next(&pl, pw, sizeof(pw)))
+            ok = !strcasecmp(pw, w) || (nid != NID_undef && secure_group_nid(pw) == nid);
         if (!ok)
             return apr_psprintf(p, "SecureGroups '%s' is not in SecurePolicy %s (groups %s): SecureGroups can only "
                                 "narrow the profile", w, pc->profile->name, pc->profile->groups);

@@ -84,19 +84,32 @@ int secure_group_nid(const char *name)
     return nid;
 }
 
-/* Is the ':'-separated list `list` holding `name` (exact token, case-insensitive)? */
+int secure_list_next(const char **cursor, char *item, size_t item_len)
+{
+    const char *p = *cursor, *end;
+    size_t len;
+
+    if (p == NULL || *p == '\0')
+        return 0;
+    end = strchr(p, ':');
+    len = end ? (size_t)(end - p) : strlen(p);
+    if (item_len) {
+        size_t n = len < item_len - 1 ? len : item_len - 1;
+        memcpy(item, p, n);
+        item[n] = '\0';
+    }
+    *cursor = end ? end + 1 : p + len;
+    return 1;
+}
+
+/* Is the ':'-separated list `list` holding `name` (case-insensitive)? */
 static int list_has(const char *list, const char *name)
 {
-    size_t n = strlen(name);
-    const char *p = list;
+    char item[64];
 
-    while (p != NULL && *p) {
-        const char *end = strchr(p, ':');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && !strncasecmp(p, name, n))
+    while (secure_list_next(&list, item, sizeof(item)))
+        if (!strcasecmp(item, name))
             return 1;
-        p = end ? end + 1 : NULL;
-    }
     return 0;
 }
 
@@ -180,7 +193,7 @@ secure_empty_t secure_rules_build(secure_rules_t *rules, const secure_profile_t 
     SSL_CTX *scratch = NULL;
     secure_empty_t rv = SECURE_EMPTY_NONE;
     char tls12_exclude[1024] = "", name[64];
-    const char *p, *list;
+    const char *p;
 
     memset(rules, 0, sizeof(*rules));
     if (skipped && skipped_len)
@@ -218,19 +231,11 @@ secure_empty_t secure_rules_build(secure_rules_t *rules, const secure_profile_t 
                 id_remove(rules->suites, &rules->n_suites, (uint16_t)SSL_CIPHER_get_protocol_id(c));
         }
     }
-    for (p = exclude; p != NULL && *p; ) {
-        const char *end = strchr(p, ':');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-
-        if (len > 0 && len < sizeof(name)) {
-            memcpy(name, p, len);
-            name[len] = '\0';
-            if (strncmp(name, "TLS_", 4) != 0 && append(tls12_exclude, sizeof(tls12_exclude), name) != 0) {
-                rv = SECURE_EMPTY_OPENSSL;
-                goto cleanup;
-            }
+    for (p = exclude; secure_list_next(&p, name, sizeof(name)); ) {
+        if (*name && strncmp(name, "TLS_", 4) != 0 && append(tls12_exclude, sizeof(tls12_exclude), name) != 0) {
+            rv = SECURE_EMPTY_OPENSSL;
+            goto cleanup;
         }
-        p = end ? end + 1 : NULL;
     }
     if (*tls12_exclude) {
         uint16_t ex[SECURE_RULES_MAX_CIPHERS * 4];
@@ -260,24 +265,17 @@ secure_empty_t secure_rules_build(secure_rules_t *rules, const secure_profile_t 
         rules->max_version = TLS1_2_VERSION;
     }
 
-    list = groups ? groups : prof->groups;
-    for (p = list; p != NULL && *p; ) {
-        const char *end = strchr(p, ':');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-
-        if (len > 0 && len < sizeof(name)) {
-            memcpy(name, p, len);
-            name[len] = '\0';
-            if (!group_available(scratch, name)) {
-                if (skipped)
-                    (void)append(skipped, skipped_len, name);
-            }
-            else if (rules->n_groups < SECURE_RULES_MAX_GROUPS
-                     && append(rules->groups, sizeof(rules->groups), name) == 0) {
-                rules->group_nids[rules->n_groups++] = secure_group_nid(name);
-            }
+    for (p = groups ? groups : prof->groups; secure_list_next(&p, name, sizeof(name)); ) {
+        if (!*name)
+            continue;
+        if (!group_available(scratch, name)) {
+            if (skipped)
+                (void)append(skipped, skipped_len, name);
         }
-        p = end ? end + 1 : NULL;
+        else if (rules->n_groups < SECURE_RULES_MAX_GROUPS
+                 && append(rules->groups, sizeof(rules->groups), name) == 0) {
+            rules->group_nids[rules->n_groups++] = secure_group_nid(name);
+        }
     }
     if (rules->n_groups == 0)
         rv = SECURE_EMPTY_GROUPS;
@@ -348,20 +346,9 @@ secure_empty_t secure_rules_narrow(SSL_CTX *ctx, const secure_rules_t *rules, co
         memcpy(n->groups, rules->groups, sizeof(n->groups));
     }
     else {
-        for (p = ssl_groups; *p; ) {
-            const char *end = strchr(p, ':');
-            size_t len = end ? (size_t)(end - p) : strlen(p);
-
-            if (len > 0 && len < sizeof(name)) {
-                memcpy(name, p, len);
-                name[len] = '\0';
-                if (rules_allow_group_name(rules, name) && append(n->groups, sizeof(n->groups), name) != 0)
-                    return SECURE_EMPTY_OPENSSL;
-            }
-            if (end == NULL)
-                break;
-            p = end + 1;
-        }
+        for (p = ssl_groups; secure_list_next(&p, name, sizeof(name)); )
+            if (*name && rules_allow_group_name(rules, name) && append(n->groups, sizeof(n->groups), name) != 0)
+                return SECURE_EMPTY_OPENSSL;
     }
     if (!*n->groups)
         return SECURE_EMPTY_GROUPS;

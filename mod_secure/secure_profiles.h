@@ -74,6 +74,10 @@ typedef enum {
     SECURE_EMPTY_OPENSSL,     /* OpenSSL refused a setting (its error queue says why) */
 } secure_empty_t;
 
+/* Walks a ':'-separated list: copies the next entry into item (NUL-terminated; an entry longer than item_len
+ * is cut) and advances *cursor. Returns 1 while there was an entry (possibly empty), 0 at the end. */
+int secure_list_next(const char **cursor, char *item, size_t item_len);
+
 /* Protocol name <-> version: "TLSv1.2" <-> TLS1_2_VERSION (0 / NULL when unknown). */
 int secure_protocol_version(const char *name);
 const char *secure_protocol_name(int version);
