@@ -4,6 +4,7 @@
 
 #include <openssl/opensslv.h>
 #include "ap_release.h"
+#include "ap_mmn.h"
 
 #if OPENSSL_VERSION_NUMBER < 0x30000000L
 #error "mod_secure needs OpenSSL >= 3.0"

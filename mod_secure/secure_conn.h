@@ -58,6 +58,9 @@ typedef struct secure_conn {
     const char *policy_result;          /* "pass" / "violation", NULL before checking */
     const char *policy_violation;       /* "protocol:TLSv1.1 cipher:..." */
     int policy_checked;
+    server_rec *policy_server;          /* the vhost the verdict is for (a later Host may differ) */
+    const SSL_SESSION *policy_session;  /* the session it is for (renegotiation makes a new one) */
+    const X509 *policy_peer;            /* the client certificate it saw (post-handshake auth adds one) */
 } secure_conn_t;
 
 /* Creates the state for c (the master connection) and attaches it to c and ssl. Pool: c->pool. */

@@ -1,67 +1,836 @@
-/* POLICY HELPER: your full instructions are in /work/HELPER-policy-INSTRUCTIONS.md (the prompt had unexpanded placeholders). Work in /work/wt-policy, not here. */
-/* secure_policy — TLS profiles and their enforcement (placeholder until the policy issue lands). */
+/* secure_policy — SecurePolicy: config, startup checks, SSL_CTX narrowing, handshake and request checks,
+ * report mode and `Require secure-policy`. */
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_cfgtree.h"
+#include "mod_auth.h"
+#include "ap_provider.h"
+#include "apr_atomic.h"
+#include "apr_strings.h"
 
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "secure_compat.h"
 #include "secure_config.h"
+#include "secure_conn.h"
+#include "secure_log.h"
 #include "secure_policy.h"
+#include "secure_profiles.h"
+#include "secure_status.h"
+#include "secure_util.h"
+#include "secure_verify.h"
 
 APLOG_USE_MODULE(secure);
 
+/* Report-mode and handshake-refusal lines: at most one per vhost and rule in this many seconds per process;
+ * the next line says how many were held back. */
+#define SECURE_POLICY_LOG_INTERVAL 10
+
+#define SECURE_CLIENT_RSA_MIN_DEFAULT 2048
+#define SECURE_CLIENT_EC_MIN_DEFAULT  256
+
+typedef struct {
+    volatile apr_uint32_t last;         /* second of the last line written, 0: never */
+    volatile apr_uint32_t suppressed;   /* lines held back since */
+} secure_ratelimit_t;
+
+/* One mod_ssl setting as the configuration tree has it (value NULL: not configured, mod_ssl's default). */
+typedef struct {
+    const char *value;
+    const char *file;
+    int line;
+} ssl_setting_t;
+
+/* The mod_ssl settings of a vhost that narrowing intersects with (the main server's, overridden by the
+ * vhost's own). */
+typedef struct {
+    ssl_setting_t engine, protocol, ciphers, suites, groups;
+} ssl_view_t;
+
+/* A vhost's policy, built once per config pass in check_config (pconf) and read-only afterwards except for
+ * the log rate limiters. */
+typedef struct {
+    const secure_profile_t *profile;
+    int report;
+    secure_rules_t rules;
+    ssl_view_t ssl;
+    secure_ratelimit_t rl[SECURE_RULE_COUNT];
+} secure_policy_state_t;
+
 struct secure_policy_conf {
-    int unused;
+    const secure_profile_t *profile;    /* SecurePolicy; NULL: unset */
+    int mode;                           /* SecurePolicyMode: SECURE_UNSET, 0 enforce, 1 report */
+    int min_version;                    /* SecureMinProtocol: SECURE_UNSET or a TLS version */
+    const char *exclude;                /* SecureCipherExclude */
+    const char *groups;                 /* SecureGroups */
+    int rsa_min, ec_min;                /* SecureClientKeyMin: SECURE_UNSET or bits */
+    int allow_sha1;                     /* SecureClientAllowSHA1 */
+    secure_policy_state_t *st;          /* built in check_config when SecureEngine on and a profile applies */
 };
+
+/* The profiles' own rules (untightened), for `Require secure-policy`: built in check_config. */
+static secure_rules_t *secure_profile_rules;
+
+#define SECURE_PROFILE_NAME(name, source, lo, hi, ciphers, suites, groups) #name,
+static const char *const secure_profile_names[] = { SECURE_PROFILES(SECURE_PROFILE_NAME) NULL };
+#undef SECURE_PROFILE_NAME
+static const char *const secure_mode_words[] = { "enforce", "report", NULL };
+static const char *const secure_min_protocol_words[] = { "TLSv1.2", "TLSv1.3", NULL };
+
+static secure_counter_t rule_counter(int i)
+{
+    static const secure_counter_t ctr[SECURE_RULE_COUNT] = {
+        SECURE_CTR_POLICY_V_PROTOCOL, SECURE_CTR_POLICY_V_CIPHER, SECURE_CTR_POLICY_V_GROUP,
+        SECURE_CTR_POLICY_V_CLIENTKEY, SECURE_CTR_POLICY_V_CLIENTSIG,
+    };
+    return ctr[i];
+}
+
+/* Index of the lowest rule bit in mask. */
+static int first_rule(int mask)
+{
+    int i;
+
+    for (i = 0; i < SECURE_RULE_COUNT; i++)
+        if (mask & (1 << i))
+            return i;
+    return 0;
+}
+
+static void count_violation(int mask)
+{
+    int i;
+
+    secure_status_count(SECURE_CTR_POLICY_VIOLATION);
+    for (i = 0; i < SECURE_RULE_COUNT; i++)
+        if (mask & (1 << i))
+            secure_status_count(rule_counter(i));
+}
+
+/* True when this line may be written now; *held gets the number held back since the last one. */
+static int ratelimit_pass(secure_ratelimit_t *rl, apr_uint32_t *held)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t last = apr_atomic_read32(&rl->last);
+
+    if ((last != 0 && now - last < SECURE_POLICY_LOG_INTERVAL) || apr_atomic_cas32(&rl->last, now, last) != last) {
+        apr_atomic_inc32(&rl->suppressed);
+        return 0;
+    }
+    *held = apr_atomic_xchg32(&rl->suppressed, 0);
+    return 1;
+}
+
+/* Drains OpenSSL's error queue into the log (why a setting was refused). */
+static void log_openssl_errors(server_rec *s)
+{
+    unsigned long e;
+    char buf[256];
+
+    while ((e = ERR_get_error()) != 0) {
+        ERR_error_string_n(e, buf, sizeof(buf));
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(10209) "OpenSSL: %s", buf);
+    }
+}
+
+static secure_policy_state_t *policy_state(const server_rec *s)
+{
+    const secure_srv_conf_t *conf = s ? secure_config_srv(s) : NULL;
+
+    if (conf == NULL || conf->engine != 1 || conf->policy == NULL)
+        return NULL;
+    return conf->policy->st;
+}
+
+static struct secure_policy_conf *cmd_conf(cmd_parms *cmd)
+{
+    secure_srv_conf_t *conf = ap_get_module_config(cmd->server->module_config, &secure_module);
+    return conf->policy;
+}
+
+/* ---- directives ---------------------------------------------------------------------------------- */
+
+const char *secure_policy_cmd_policy(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int idx;
+    const char *err = secure_arg_keyword(cmd, arg, secure_profile_names, &idx);
+
+    (void)dconf;
+    if (err == NULL)
+        cmd_conf(cmd)->profile = &secure_profiles[idx];
+    return err;
+}
+
+const char *secure_policy_cmd_mode(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_keyword(cmd, arg, secure_mode_words, &cmd_conf(cmd)->mode);
+}
+
+const char *secure_policy_cmd_min_protocol(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int idx;
+    const char *err = secure_arg_keyword(cmd, arg, secure_min_protocol_words, &idx);
+
+    (void)dconf;
+    if (err == NULL)
+        cmd_conf(cmd)->min_version = secure_protocol_version(secure_min_protocol_words[idx]);
+    return err;
+}
+
+/* Each ':' entry must name something: TLS_* a TLS 1.3 suite, the rest together at least one cipher. */
+const char *secure_policy_cmd_cipher_exclude(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    SSL_CTX *scratch = SSL_CTX_new(TLS_server_method());
+    const char *err = NULL, *p, *tls12 = "";
+    char item[64];
+
+    (void)dconf;
+    if (scratch == NULL)
+        return apr_psprintf(cmd->pool, "%s: OpenSSL cannot create a TLS context", cmd->cmd->name);
+    SSL_CTX_set_security_level(scratch, 0);
+    ERR_set_mark();
+    for (p = arg; err == NULL && secure_list_next(&p, item, sizeof(item)); ) {
+        if (!strncmp(item, "TLS_", 4)) {
+            if (SSL_CTX_set_ciphersuites(scratch, item) != 1)
+                err = apr_psprintf(cmd->pool, "%s: '%s' is not a TLS 1.3 suite this OpenSSL knows (%s)",
+                                   cmd->cmd->name, item, SECURE_SUITES_MOZ ":TLS_AES_128_CCM_SHA256");
+        }
+        else if (*item) {
+            tls12 = *tls12 ? apr_pstrcat(cmd->temp_pool, tls12, ":", item, NULL) : apr_pstrdup(cmd->temp_pool, item);
+        }
+    }
+    if (err == NULL && *tls12 && SSL_CTX_set_cipher_list(scratch, tls12) != 1)
+        err = apr_psprintf(cmd->pool, "%s: '%s' matches no cipher; use an OpenSSL cipher string such as "
+                           "'CBC', 'AESCCM' or 'ECDHE-RSA-AES128-SHA' (see `openssl ciphers -v`), and TLS_* names "
+                           "for TLS 1.3 suites", cmd->cmd->name, tls12);
+    ERR_pop_to_mark();
+    SSL_CTX_free(scratch);
+    if (err == NULL)
+        cmd_conf(cmd)->exclude = arg;
+    return err;
+}
+
+const char *secure_policy_cmd_groups(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *p = arg;
+    char item[64];
+
+    (void)dconf;
+    if (*arg == '\0')
+        return apr_psprintf(cmd->pool, "%s: an empty list is not allowed; name groups such as X25519:prime256v1",
+                            cmd->cmd->name);
+    while (secure_list_next(&p, item, sizeof(item)))
+        if (*item == '\0' || (secure_group_nid(item) == NID_undef && !secure_group_in_profiles(item)))
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a key-exchange group; use names such as "
+                                "X25519MLKEM768, X25519, prime256v1 (P-256), secp384r1 (P-384), separated by ':'",
+                                cmd->cmd->name, item);
+    cmd_conf(cmd)->groups = arg;
+    return NULL;
+}
+
+const char *secure_policy_cmd_client_key_min(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    struct secure_policy_conf *pc = cmd_conf(cmd);
+    const char *colon = strchr(arg, ':');
+    long bits;
+
+    (void)dconf;
+    if (colon != NULL && secure_parse_long(colon + 1, &bits) == 0) {
+        if (!strncasecmp(arg, "rsa:", 4) && bits >= 1024 && bits <= 16384) {
+            pc->rsa_min = (int)bits;
+            return NULL;
+        }
+        if (!strncasecmp(arg, "ec:", 3) && bits >= 160 && bits <= 571) {
+            pc->ec_min = (int)bits;
+            return NULL;
+        }
+    }
+    return apr_psprintf(cmd->pool, "%s: '%s' is not allowed; use rsa:BITS (1024 to 16384) and/or ec:BITS "
+                        "(160 to 571), e.g. SecureClientKeyMin rsa:3072 ec:256", cmd->cmd->name, arg);
+}
+
+const char *secure_policy_cmd_allow_sha1(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_flag(cmd, arg, &cmd_conf(cmd)->allow_sha1);
+}
+
+/* ---- create / merge ------------------------------------------------------------------------------- */
 
 struct secure_policy_conf *secure_policy_create_srv(apr_pool_t *p)
 {
-    return apr_pcalloc(p, sizeof(struct secure_policy_conf));
+    struct secure_policy_conf *pc = apr_pcalloc(p, sizeof(*pc));
+
+    pc->mode = SECURE_UNSET;
+    pc->min_version = SECURE_UNSET;
+    pc->rsa_min = SECURE_UNSET;
+    pc->ec_min = SECURE_UNSET;
+    pc->allow_sha1 = SECURE_UNSET;
+    return pc;
 }
 
 struct secure_policy_conf *secure_policy_merge_srv(apr_pool_t *p, const struct secure_policy_conf *base,
                                                    const struct secure_policy_conf *add)
 {
-    (void)base;
-    (void)add;
-    return apr_pcalloc(p, sizeof(struct secure_policy_conf));
+    struct secure_policy_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    SECURE_MERGE_PTR(profile);
+    SECURE_MERGE_INT(mode);
+    SECURE_MERGE_INT(min_version);
+    SECURE_MERGE_PTR(exclude);
+    SECURE_MERGE_PTR(groups);
+    SECURE_MERGE_INT(rsa_min);
+    SECURE_MERGE_INT(ec_min);
+    SECURE_MERGE_INT(allow_sha1);
+    return conf;
 }
 
-void secure_policy_register_hooks(apr_pool_t *p)
+/* ---- mod_ssl's settings from the configuration tree ---------------------------------------------- */
+
+static void view_take(apr_pool_t *p, ssl_view_t *v, const ap_directive_t *d)
 {
-    (void)p;
+    const char *args = d->args, *w1, *rest;
+    ssl_setting_t set = { NULL, d->filename, d->line_num };
+
+    if (!strcasecmp(d->directive, "SSLEngine")) {
+        set.value = ap_getword_conf(p, &args);
+        v->engine = set;
+    }
+    else if (!strcasecmp(d->directive, "SSLProtocol")) {
+        set.value = d->args;
+        v->protocol = set;
+    }
+    else if (!strcasecmp(d->directive, "SSLCipherSuite")) {
+        w1 = ap_getword_conf(p, &args);
+        rest = ap_getword_conf(p, &args);
+        if (*rest == '\0') {
+            set.value = w1;
+            v->ciphers = set;
+        }
+        else if (!strcasecmp(w1, "TLSv1.3")) {
+            set.value = rest;
+            v->suites = set;
+        }
+        else {
+            set.value = rest;      /* "SSL" (or any other protocol word mod_ssl treats as TLS <= 1.2) */
+            v->ciphers = set;
+        }
+    }
+    else if (!strcasecmp(d->directive, "SSLOpenSSLConfCmd")) {
+        w1 = ap_getword_conf(p, &args);
+        if (!strcasecmp(w1, "Groups") || !strcasecmp(w1, "Curves")) {
+            set.value = ap_getword_conf(p, &args);
+            v->groups = set;
+        }
+    }
+}
+
+/* The view of the directives directly in one section (nested <Location> etc. are per-directory). */
+static void view_section(apr_pool_t *p, ssl_view_t *v, const ap_directive_t *first)
+{
+    const ap_directive_t *d;
+
+    for (d = first; d != NULL; d = d->next)
+        if (d->directive[0] != '<')
+            view_take(p, v, d);
+}
+
+static ssl_view_t view_for(apr_pool_t *p, const server_rec *s)
+{
+    ssl_view_t v;
+    const ap_directive_t *d;
+
+    memset(&v, 0, sizeof(v));
+    view_section(p, &v, ap_conftree);
+    if (s->is_virtual && s->defn_name != NULL)
+        for (d = ap_conftree; d != NULL; d = d->next)
+            if (!strcasecmp(d->directive, "<VirtualHost") && d->line_num == (int)s->defn_line_number
+                && d->filename != NULL && !strcmp(d->filename, s->defn_name))
+                view_section(p, &v, d->first_child);
+    return v;
+}
+
+/* mod_ssl's SSLProtocol on a scratch context: +/- words add and remove, a bare word replaces, and the range
+ * is the highest version down to the lowest without a hole. 0 when the value is not understood. */
+static int apply_protocol(SSL_CTX *ctx, apr_pool_t *p, const char *value)
+{
+    static const struct { const char *name; int bit; } words[] = {
+        { "SSLv3", 1 }, { "TLSv1", 2 }, { "TLSv1.1", 4 }, { "TLSv1.2", 8 }, { "TLSv1.3", 16 }, { "all", 30 },
+    };
+    static const int versions[] = { SSL3_VERSION, TLS1_VERSION, TLS1_1_VERSION, TLS1_2_VERSION, TLS1_3_VERSION };
+    int mask = 0, hi, lo;
+    const char *w;
+
+    while (*(w = ap_getword_conf(p, &value))) {
+        char action = (*w == '+' || *w == '-') ? *w++ : 0;
+        size_t i;
+        int bit = 0;
+
+        for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+            if (!strcasecmp(w, words[i].name))
+                bit = words[i].bit;
+        if (bit == 0)
+            return 0;
+        mask = action == '-' ? (mask & ~bit) : action == '+' ? (mask | bit) : bit;
+    }
+    for (hi = 4; hi >= 0 && !(mask & (1 << hi)); hi--)
+        ;
+    if (hi < 0)
+        return 0;
+    for (lo = hi; lo > 0 && (mask & (1 << (lo - 1))); lo--)
+        ;
+    return SSL_CTX_set_min_proto_version(ctx, versions[lo]) && SSL_CTX_set_max_proto_version(ctx, versions[hi]);
+}
+
+/* Which mod_ssl directive a narrowing failure points at, and its value as configured; with ctx (startup),
+ * also the protocol range mod_ssl's context really has (SSLOpenSSLConfCmd and OpenSSL's own configuration
+ * can set it too). */
+static const char *conflict_text(apr_pool_t *p, const ssl_view_t *v, secure_empty_t why, SSL_CTX *ctx)
+{
+    const ssl_setting_t *set;
+    const char *name;
+
+    if (why == SECURE_EMPTY_PROTOCOL && ctx != NULL) {
+        int lo = (int)SSL_CTX_get_min_proto_version(ctx), hi = (int)SSL_CTX_get_max_proto_version(ctx);
+        return apr_psprintf(p, "%s, whose TLS context allows %s to %s (SSLProtocol, SSLOpenSSLConfCmd "
+                            "MinProtocol/MaxProtocol, OpenSSL's configuration)",
+                            conflict_text(p, v, why, NULL), lo ? secure_protocol_name(lo) : "any",
+                            hi ? secure_protocol_name(hi) : "TLSv1.3");
+    }
+
+    switch (why) {
+    case SECURE_EMPTY_PROTOCOL: set = &v->protocol; name = "SSLProtocol"; break;
+    case SECURE_EMPTY_CIPHERS:  set = &v->ciphers;  name = "SSLCipherSuite"; break;
+    case SECURE_EMPTY_SUITES:   set = &v->suites;   name = "SSLCipherSuite TLSv1.3"; break;
+    case SECURE_EMPTY_GROUPS:   set = &v->groups;   name = "SSLOpenSSLConfCmd Groups"; break;
+    default: return "the TLS settings mod_ssl was given";
+    }
+    if (set->value == NULL)
+        return apr_psprintf(p, "%s (not set: mod_ssl's / OpenSSL's default)", name);
+    return apr_psprintf(p, "%s '%s' (%s:%d)", name, set->value, set->file, set->line);
+}
+
+static const char *empty_what(secure_empty_t why)
+{
+    switch (why) {
+    case SECURE_EMPTY_PROTOCOL: return "no protocol version";
+    case SECURE_EMPTY_CIPHERS:  return "no TLS 1.2-or-older cipher";
+    case SECURE_EMPTY_SUITES:   return "no TLS 1.3 suite";
+    case SECURE_EMPTY_GROUPS:   return "no key-exchange group";
+    default:                    return "nothing OpenSSL accepts";
+    }
+}
+
+/* What the policy allows on the axis that came out empty, for the message. */
+static const char *allowed_text(apr_pool_t *p, const secure_policy_state_t *st, secure_empty_t why)
+{
+    switch (why) {
+    case SECURE_EMPTY_PROTOCOL:
+        return apr_psprintf(p, "%s to %s", secure_protocol_name(st->rules.min_version),
+                            secure_protocol_name(st->rules.max_version));
+    case SECURE_EMPTY_CIPHERS:  return st->profile->ciphers;
+    case SECURE_EMPTY_SUITES:   return st->profile->suites;
+    case SECURE_EMPTY_GROUPS:   return st->rules.groups;
+    default:                    return "";
+    }
+}
+
+/* ---- check_config: every vhost's rules, and the startup refusal of an empty intersection ---------------- */
+
+static int log_this_pass(void)
+{
+    return ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG
+           || ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL;
+}
+
+/* Each SecureGroups entry must be one the profile lists (tightening only). NULL or an error text. */
+static const char *groups_outside_profile(apr_pool_t *p, const struct secure_policy_conf *pc)
+{
+    const char *list = pc->groups;
+    char w[64], pw[64];
+
+    while (list != NULL && secure_list_next(&list, w, sizeof(w))) {
+        const char *pl = pc->profile->groups;
+        int nid = secure_group_nid(w), ok = 0;
+
+        while (!ok && secure_list_next(&pl, pw, sizeof(pw)))
+            ok = !strcasecmp(pw, w) || (nid != NID_undef && secure_group_nid(pw) == nid);
+        if (!ok)
+            return apr_psprintf(p, "SecureGroups '%s' is not in SecurePolicy %s (groups %s): SecureGroups can only "
+                                "narrow the profile", w, pc->profile->name, pc->profile->groups);
+    }
+    return NULL;
+}
+
+static int policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *main_s)
+{
+    server_rec *s;
+    char skipped[256] = "", sk[256];
+    size_t i, n = secure_profiles_count();
+    int rc = OK;
+
+    (void)plog;
+    secure_config_name_vhosts(pconf, main_s);
+
+    /* the untightened profiles, for `Require secure-policy` */
+    secure_profile_rules = apr_pcalloc(pconf, sizeof(*secure_profile_rules) * n);
+    for (i = 0; i < n; i++) {
+        secure_rules_build(&secure_profile_rules[i], &secure_profiles[i], 0, NULL, NULL, sk, sizeof(sk));
+        secure_profile_rules[i].rsa_min = SECURE_CLIENT_RSA_MIN_DEFAULT;
+        secure_profile_rules[i].ec_min = SECURE_CLIENT_EC_MIN_DEFAULT;
+        if (*sk && !strstr(skipped, sk))
+            apr_cpystrn(skipped + strlen(skipped), apr_psprintf(ptemp, "%s%s", *skipped ? ", " : "", sk),
+                        sizeof(skipped) - strlen(skipped));
+    }
+    if (*skipped && log_this_pass())
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_s,
+                     SECTAG(10201) "SecurePolicy: %s lacks the group(s) %s; the profiles go without them",
+                     OpenSSL_version(OPENSSL_VERSION), skipped);
+
+    for (s = main_s; s != NULL; s = s->next) {
+        struct secure_policy_conf *pc = secure_config_srv(s)->policy;
+        secure_policy_state_t *st;
+        secure_empty_t why;
+        const char *err;
+        SSL_CTX *scratch = NULL;
+
+        pc->st = NULL;
+        if (!secure_config_engine_on(s))
+            continue;
+        if (pc->profile == NULL) {
+            if (pc->min_version != SECURE_UNSET || pc->exclude || pc->groups || pc->rsa_min != SECURE_UNSET
+                || pc->ec_min != SECURE_UNSET || pc->allow_sha1 != SECURE_UNSET)
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                             SECTAG(10200) "vhost %s: SecureMinProtocol / SecureCipherExclude / SecureGroups / "
+                             "SecureClientKeyMin / SecureClientAllowSHA1 have no effect without SecurePolicy",
+                             secure_config_vhost_name(s));
+            continue;
+        }
+        if ((err = groups_outside_profile(ptemp, pc)) != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SECTAG(10202) "vhost %s: %s", secure_config_vhost_name(s), err);
+            rc = HTTP_INTERNAL_SERVER_ERROR;
+            continue;
+        }
+        st = apr_pcalloc(pconf, sizeof(*st));
+        st->profile = pc->profile;
+        st->report = pc->mode == 1;
+        why = secure_rules_build(&st->rules, pc->profile, pc->min_version == SECURE_UNSET ? 0 : pc->min_version,
+                                 pc->exclude, pc->groups, NULL, 0);
+        if (why != SECURE_EMPTY_NONE) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                         SECTAG(10203) "vhost %s: SecurePolicy %s tightened by SecureMinProtocol / "
+                         "SecureCipherExclude / SecureGroups leaves %s to negotiate",
+                         secure_config_vhost_name(s), pc->profile->name, empty_what(why));
+            rc = HTTP_INTERNAL_SERVER_ERROR;
+            continue;
+        }
+        st->rules.rsa_min = pc->rsa_min == SECURE_UNSET ? SECURE_CLIENT_RSA_MIN_DEFAULT : pc->rsa_min;
+        st->rules.ec_min = pc->ec_min == SECURE_UNSET ? SECURE_CLIENT_EC_MIN_DEFAULT : pc->ec_min;
+        st->rules.allow_weak_sig = pc->allow_sha1 == 1;
+        st->ssl = view_for(pconf, s);
+        pc->st = st;
+
+        /* What init_server will do to the real context, done now on a scratch one built from the same
+         * directives, so that `httpd -t` refuses what startup would refuse. */
+        if (st->report || st->ssl.engine.value == NULL
+            || (strcasecmp(st->ssl.engine.value, "on") && strcasecmp(st->ssl.engine.value, "optional")))
+            continue;
+        if ((scratch = SSL_CTX_new(TLS_server_method())) == NULL) {
+            log_openssl_errors(s);
+            continue;
+        }
+        ERR_set_mark();
+        if (st->ssl.protocol.value)
+            (void)apply_protocol(scratch, ptemp, st->ssl.protocol.value);
+        if (st->ssl.ciphers.value)
+            (void)SSL_CTX_set_cipher_list(scratch, st->ssl.ciphers.value);
+        if (st->ssl.suites.value)
+            (void)SSL_CTX_set_ciphersuites(scratch, st->ssl.suites.value);
+        ERR_pop_to_mark();      /* a value mod_ssl itself refuses is mod_ssl's to report */
+        why = secure_rules_narrow(scratch, &st->rules, st->ssl.groups.value, NULL);
+        ERR_clear_error();
+        SSL_CTX_free(scratch);
+        if (why != SECURE_EMPTY_NONE && why != SECURE_EMPTY_OPENSSL) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                         SECTAG(10204) "vhost %s: SecurePolicy %s and %s leave %s to negotiate (the policy allows: "
+                         "%s); widen that mod_ssl directive, choose another SecurePolicy, or use "
+                         "SecurePolicyMode report", secure_config_vhost_name(s), st->profile->name,
+                         conflict_text(ptemp, &st->ssl, why, NULL), empty_what(why), allowed_text(ptemp, st, why));
+            rc = HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return rc;
+}
+
+/* ---- handshake --------------------------------------------------------------------------------------- */
+
+static void log_refusal(secure_policy_state_t *st, server_rec *s, secure_conn_t *sc, int mask, int tag_handshake,
+                        const char *detail)
+{
+    apr_uint32_t held = 0;
+    int rule = first_rule(mask);
+
+    if (!ratelimit_pass(&st->rl[rule], &held))
+        return;
+    if (sc != NULL)
+        ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, sc->c,
+                      "%svhost %s, client %s: SecurePolicy %s refused the %s: %s (%u similar refusals held back "
+                      "in the last %d s)", tag_handshake ? SECTAG(10220) : SECTAG(10221),
+                      secure_config_vhost_name(s), sc->c->client_ip, st->profile->name,
+                      tag_handshake ? "handshake" : "client certificate", detail, held, SECURE_POLICY_LOG_INTERVAL);
+    else
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "%svhost %s: SecurePolicy %s refused the %s: %s (%u similar refusals held back)",
+                     tag_handshake ? SECTAG(10220) : SECTAG(10221), secure_config_vhost_name(s),
+                     st->profile->name, tag_handshake ? "handshake" : "client certificate", detail, held);
+}
+
+/* Runs after the SNI switch, in the context of the vhost the client named: the protocol floor and groups
+ * that context narrowing cannot carry through SNI. */
+static int policy_cert_cb(SSL *ssl, void *arg)
+{
+    secure_policy_state_t *st = arg;
+    server_rec *s = secure_verify_ctx_server(ssl);
+    int v = SSL_version(ssl);
+    char group[64], detail[128];
+
+    if (v < st->rules.min_version || v > st->rules.max_version) {
+        apr_snprintf(detail, sizeof(detail), "protocol:%s", SSL_get_version(ssl));
+        count_violation(SECURE_RULE_PROTOCOL);
+        secure_status_count(SECURE_CTR_POLICY_REJECTED);
+        if (s)
+            log_refusal(st, s, secure_conn_from_ssl(ssl), SECURE_RULE_PROTOCOL, 1, detail);
+        return 0;
+    }
+    if (v >= TLS1_3_VERSION) {
+        if (!secure_rules_group_ok(&st->rules, ssl, group, sizeof(group))) {
+            apr_snprintf(detail, sizeof(detail), "group:%s", group);
+            count_violation(SECURE_RULE_GROUP);
+            secure_status_count(SECURE_CTR_POLICY_REJECTED);
+            if (s)
+                log_refusal(st, s, secure_conn_from_ssl(ssl), SECURE_RULE_GROUP, 1, detail);
+            return 0;
+        }
+    }
+    else if (SSL_set1_groups_list(ssl, st->rules.groups) != 1) {
+        /* cannot happen for a list check_config accepted; refuse rather than negotiate outside the policy */
+        ERR_clear_error();
+        return 0;
+    }
+    return 1;
 }
 
 apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx)
 {
-    (void)s;
-    (void)p;
-    (void)ctx;
+    secure_policy_state_t *st = policy_state(s);
+    secure_narrowed_t *nw;
+    secure_empty_t why;
+
+    if (st == NULL)
+        return APR_SUCCESS;
+    if (st->report) {
+        if (log_this_pass())
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                         SECTAG(10213) "vhost %s: SecurePolicy %s in report mode: TLS settings left as mod_ssl "
+                         "made them, violations are recorded", secure_config_vhost_name(s), st->profile->name);
+        return APR_SUCCESS;
+    }
+    nw = apr_pcalloc(p, sizeof(*nw));
+    why = secure_rules_narrow(ctx, &st->rules, st->ssl.groups.value, nw);
+    if (why != SECURE_EMPTY_NONE) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     SECTAG(10211) "vhost %s: SecurePolicy %s and %s leave %s to negotiate (the policy allows: "
+                     "%s); widen that mod_ssl directive, choose another SecurePolicy, or use SecurePolicyMode report",
+                     secure_config_vhost_name(s), st->profile->name, conflict_text(p, &st->ssl, why, ctx),
+                     empty_what(why), allowed_text(p, st, why));
+        log_openssl_errors(s);
+        return APR_EGENERAL;
+    }
+    SSL_CTX_set_cert_cb(ctx, policy_cert_cb, st);
+    if (log_this_pass())
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     SECTAG(10210) "vhost %s: SecurePolicy %s (enforce): protocols %s to %s; TLS<=1.2 ciphers: %s; "
+                     "TLS 1.3 suites: %s; groups: %s", secure_config_vhost_name(s), st->profile->name,
+                     secure_protocol_name(nw->min_version), secure_protocol_name(nw->max_version),
+                     *nw->ciphers ? nw->ciphers : "(none)", *nw->suites ? nw->suites : "(none)", nw->groups);
     return APR_SUCCESS;
+}
+
+static int is_self_signed(X509 *x)
+{
+    return (X509_get_extension_flags(x) & EXFLAG_SS) != 0;
 }
 
 int secure_policy_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *ctx)
 {
-    (void)s;
-    (void)sc;
-    (void)ctx;
-    return 1;
+    secure_policy_state_t *st = policy_state(s);
+    X509 *cert = X509_STORE_CTX_get_current_cert(ctx);
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    int depth = X509_STORE_CTX_get_error_depth(ctx), mask;
+    char what[128], detail[192];
+
+    if (st == NULL || st->report || cert == NULL)
+        return 1;       /* report mode: the request-time check records what this would refuse */
+    /* the trust anchor is the operator's choice (SSLCACertificateFile), not the client's */
+    if (chain != NULL && depth == sk_X509_num(chain) - 1 && is_self_signed(cert))
+        return 1;
+    mask = secure_rules_check_cert(&st->rules, cert, !is_self_signed(cert), what, sizeof(what));
+    if (mask == 0)
+        return 1;
+    X509_STORE_CTX_set_error(ctx, mask == SECURE_RULE_CLIENT_SIG ? X509_V_ERR_CA_MD_TOO_WEAK
+                                  : depth == 0 ? X509_V_ERR_EE_KEY_TOO_SMALL : X509_V_ERR_CA_KEY_TOO_SMALL);
+    count_violation(mask);
+    secure_status_count(SECURE_CTR_POLICY_REJECTED);
+    apr_snprintf(detail, sizeof(detail), "%s:%s at chain depth %d (floors rsa:%d ec:%d%s)",
+                 secure_rule_name(first_rule(mask)), what, depth, st->rules.rsa_min, st->rules.ec_min,
+                 st->rules.allow_weak_sig ? "" : ", no SHA-1/MD5 signatures");
+    log_refusal(st, s, sc, mask, 0, detail);
+    return 0;
 }
+
+/* ---- first request ------------------------------------------------------------------------------------ */
 
 int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
 {
-    (void)r;
-    (void)sc;
-    return OK;
+    secure_policy_state_t *st = policy_state(r->server), *hs_st;
+    server_rec *hs;
+    char buf[512];
+    int mask;
+
+    if (st == NULL || sc->ssl == NULL)
+        return OK;
+    /* once per vhost, TLS session and client certificate: another Host vhost, a renegotiation or a
+     * post-handshake authentication gets a fresh verdict */
+    if (!sc->policy_checked || sc->policy_server != r->server || sc->policy_session != SSL_get_session(sc->ssl)
+        || sc->policy_peer != SSL_get0_peer_certificate(sc->ssl)) {
+        mask = secure_rules_check(&st->rules, sc->ssl, 1, buf, sizeof(buf));
+        sc->policy_checked = 1;
+        sc->policy_server = r->server;
+        sc->policy_session = SSL_get_session(sc->ssl);
+        sc->policy_peer = SSL_get0_peer_certificate(sc->ssl);
+        sc->policy_result = mask ? "violation" : "pass";
+        sc->policy_violation = mask ? apr_pstrdup(sc->c->pool, buf) : NULL;
+        if (mask == 0) {
+            secure_status_count(SECURE_CTR_POLICY_PASS);
+            return OK;
+        }
+        count_violation(mask);
+        if (st->report) {
+            apr_uint32_t held = 0;
+            if (ratelimit_pass(&st->rl[first_rule(mask)], &held))
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                              SECTAG(10230) "vhost %s, client %s: SecurePolicy %s (report mode) would refuse this "
+                              "connection: %s (%u similar lines held back in the last %d s)",
+                              secure_config_vhost_name(r->server), r->useragent_ip, st->profile->name, buf, held,
+                              SECURE_POLICY_LOG_INTERVAL);
+            return OK;
+        }
+    }
+    if (st->report || sc->policy_violation == NULL)
+        return OK;
+
+    /* The Host vhost refuses what the SNI vhost accepted: the client should ask that vhost on a connection
+     * of its own (as mod_ssl answers an SNI / Host mismatch). */
+    hs = secure_verify_ctx_server(sc->ssl);
+    if (hs != NULL && hs != r->server
+        && ((hs_st = policy_state(hs)) == NULL || secure_rules_check(&hs_st->rules, sc->ssl, 1, buf, sizeof(buf)) == 0)) {
+        secure_status_count(SECURE_CTR_POLICY_MISDIRECTED);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      SECTAG(10232) "vhost %s, client %s: Host names a vhost whose SecurePolicy %s refuses this "
+                      "connection (%s), negotiated with vhost %s: 421 Misdirected Request",
+                      secure_config_vhost_name(r->server), r->useragent_ip, st->profile->name, sc->policy_violation,
+                      secure_config_vhost_name(hs));
+        return HTTP_MISDIRECTED_REQUEST;
+    }
+    secure_status_count(SECURE_CTR_POLICY_REJECTED);
+    r->connection->keepalive = AP_CONN_CLOSE;
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  SECTAG(10231) "vhost %s, client %s: SecurePolicy %s refuses this connection: %s; answered 403 and "
+                  "closed", secure_config_vhost_name(r->server), r->useragent_ip, st->profile->name,
+                  sc->policy_violation);
+    return HTTP_FORBIDDEN;
 }
+
+/* mod_ssl renegotiates for a per-directory SSLVerifyClient / SSLCipherSuite in its access checker, after
+ * post_read_request, with its own verify callback: look again before the handler runs. A pointer compare
+ * when nothing changed. */
+static int policy_fixups(request_rec *r)
+{
+    secure_conn_t *sc;
+    int rc;
+
+    if (r->main != NULL || !secure_config_engine_on(r->server) || (sc = secure_conn_get(r->connection)) == NULL
+        || sc->ssl == NULL)
+        return DECLINED;
+    rc = secure_policy_check_request(r, sc);
+    return rc == OK ? DECLINED : rc;
+}
+
+/* ---- Require secure-policy ------------------------------------------------------------------------------ */
+
+static const char *policy_authz_parse(cmd_parms *cmd, const char *line_text, const void **parsed)
+{
+    const char *line = line_text, *word = ap_getword_conf(cmd->temp_pool, &line);
+    const secure_profile_t *prof = secure_profile_find(word);
+
+    if (prof == NULL || *ap_getword_conf(cmd->temp_pool, &line))
+        return apr_psprintf(cmd->pool, "Require secure-policy: '%s' is not allowed; use one profile: modern, "
+                            "intermediate or old", line_text);
+    *parsed = prof;
+    return NULL;
+}
+
+static authz_status policy_authz_check(request_rec *r, const char *line_text, const void *parsed)
+{
+    const secure_profile_t *prof = parsed;
+    secure_conn_t *sc = secure_conn_get(r->connection);
+    char buf[512];
+
+    (void)line_text;
+    if (sc == NULL || sc->ssl == NULL || secure_profile_rules == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      SECTAG(10241) "vhost %s, client %s: Require secure-policy %s: not a TLS connection with "
+                      "SecureEngine on; access denied", secure_config_vhost_name(r->server), r->useragent_ip,
+                      prof->name);
+        return AUTHZ_DENIED;
+    }
+    if (secure_rules_check(&secure_profile_rules[prof - secure_profiles], sc->ssl, 0, buf, sizeof(buf)) == 0)
+        return AUTHZ_GRANTED;
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  SECTAG(10240) "vhost %s, client %s: Require secure-policy %s not met for %s: %s",
+                  secure_config_vhost_name(r->server), r->useragent_ip, prof->name, r->uri, buf);
+    return AUTHZ_DENIED;
+}
+
+static const authz_provider secure_policy_authz_provider = {
+    &policy_authz_check,
+    &policy_authz_parse,
+};
+
+void secure_policy_register_hooks(apr_pool_t *p)
+{
+    ap_hook_check_config(policy_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(policy_fixups, NULL, NULL, APR_HOOK_FIRST);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "secure-policy", AUTHZ_PROVIDER_VERSION,
+                              &secure_policy_authz_provider, AP_AUTH_INTERNAL_PER_CONF);
+}
+
+/* ---- names for the variables ----------------------------------------------------------------------------- */
 
 const char *secure_policy_name(const server_rec *s)
 {
-    (void)s;
-    return NULL;
+    const secure_policy_state_t *st = policy_state(s);
+    return st ? st->profile->name : NULL;
 }
 
 const char *secure_policy_mode_name(const server_rec *s)
 {
-    (void)s;
-    return NULL;
+    const secure_policy_state_t *st = policy_state(s);
+    return st ? secure_mode_words[st->report] : NULL;
 }

@@ -1,6 +1,6 @@
-/* POLICY HELPER: your full instructions are in /work/HELPER-policy-INSTRUCTIONS.md (the prompt had unexpanded placeholders). Work in /work/wt-policy, not here. */
 /* secure_policy — TLS profiles (SecurePolicy ...), narrowing a vhost's SSL_CTX, the post-handshake policy
- * check, report mode, client-certificate key floors and the `Require secure-policy` provider. */
+ * check, report mode, client-certificate key floors and the `Require secure-policy` provider. The profile
+ * table and the OpenSSL work without httpd types live in secure_profiles.[ch]. */
 #ifndef SECURE_POLICY_H
 #define SECURE_POLICY_H
 
@@ -9,17 +9,46 @@
 #include <openssl/ssl.h>
 
 #include "secure_conn.h"
+#include "secure_profiles.h"
 
 struct secure_policy_conf;
 
+/* Directive handlers (secure_policy.c), spliced into secure_cmds[] by SECURE_POLICY_CMDS. */
+const char *secure_policy_cmd_policy(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_policy_cmd_mode(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_policy_cmd_min_protocol(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_policy_cmd_cipher_exclude(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_policy_cmd_groups(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_policy_cmd_client_key_min(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_policy_cmd_allow_sha1(cmd_parms *cmd, void *dconf, const char *arg);
+
 /* Directive entries spliced into secure_cmds[] (each ends with a comma). */
-#define SECURE_POLICY_CMDS
+#define SECURE_POLICY_CMDS \
+    AP_INIT_TAKE1("SecurePolicy", secure_policy_cmd_policy, NULL, RSRC_CONF, \
+                  "modern|intermediate|old: the TLS profile this virtual host enforces (none by default):" \
+                  SECURE_PROFILES_HELP), \
+    AP_INIT_TAKE1("SecurePolicyMode", secure_policy_cmd_mode, NULL, RSRC_CONF, \
+                  "enforce|report: narrow TLS and refuse violating connections, or only record violations " \
+                  "(default enforce)"), \
+    AP_INIT_TAKE1("SecureMinProtocol", secure_policy_cmd_min_protocol, NULL, RSRC_CONF, \
+                  "TLSv1.2|TLSv1.3: raise the profile's lowest protocol version"), \
+    AP_INIT_TAKE1("SecureCipherExclude", secure_policy_cmd_cipher_exclude, NULL, RSRC_CONF, \
+                  "OpenSSL cipher string (TLS_* names: TLS 1.3 suites): remove these from the profile"), \
+    AP_INIT_TAKE1("SecureGroups", secure_policy_cmd_groups, NULL, RSRC_CONF, \
+                  "group1:group2...: key-exchange groups, a subset of the profile's, in preference order"), \
+    AP_INIT_ITERATE("SecureClientKeyMin", secure_policy_cmd_client_key_min, NULL, RSRC_CONF, \
+                    "rsa:BITS ec:BITS: smallest client-certificate keys accepted (default rsa:2048 ec:256)"), \
+    AP_INIT_TAKE1("SecureClientAllowSHA1", secure_policy_cmd_allow_sha1, NULL, RSRC_CONF, \
+                  "on|off: accept client certificate chains signed with SHA-1 or MD5 (default off)"),
 
 /* Per-vhost sub-config (pool p). */
 struct secure_policy_conf *secure_policy_create_srv(apr_pool_t *p);
 struct secure_policy_conf *secure_policy_merge_srv(apr_pool_t *p, const struct secure_policy_conf *base,
                                                    const struct secure_policy_conf *add);
-/* Registers the policy's own hooks and providers (from the module's register_hooks). */
+/* Registers the policy's own hooks and providers (from the module's register_hooks): a check_config hook
+ * that builds each vhost's rules and refuses a policy that mod_ssl's settings leave empty (httpd -t too), a
+ * fixups hook that checks again after mod_ssl's per-directory renegotiation, and the `secure-policy` authz
+ * provider. */
 void secure_policy_register_hooks(apr_pool_t *p);
 /* mod_ssl's init_server for a vhost with SecureEngine on: narrow ctx. APR_SUCCESS, or an error that fails
  * startup (logged). */

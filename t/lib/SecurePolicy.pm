@@ -1,0 +1,102 @@
+package SecurePolicy;
+# Helpers for the cipher-policy tests: extra client certificates signed by the asf test CA, the status
+# counters, and starting a scratch httpd that is expected to refuse to start.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test ();
+use File::Path ();
+use IO::Socket::INET ();
+use JSON::PP ();
+use SecureTest qw(tls_request run_cmd sslca httpd_bin);
+
+use Exporter 'import';
+our @EXPORT_OK = qw(client_cert status_json start_fails free_port);
+
+sub _config { Apache::Test::config() }
+
+# A client certificate for the asf CA, made once per run under t/logs/policy-pki/:
+#   client_cert('rsa1024', key => 'rsa:1024', md => 'sha256')
+#   client_cert('ec256',   key => 'ec:P-256')
+# Returns (certificate path, key path); dies with openssl's words when it cannot.
+my $serial = 7100;
+sub client_cert {
+    my ($name, %o) = @_;
+    my $dir = _config()->{vars}->{t_logs} . '/policy-pki';
+    File::Path::make_path($dir);
+    my ($crt, $key, $csr) = ("$dir/$name.crt", "$dir/$name.key", "$dir/$name.csr");
+    return ($crt, $key) if -s $crt && -s $key;
+    my @newkey = $o{key} =~ /^ec:(.+)$/ ? ('-newkey', 'ec', '-pkeyopt', "ec_paramgen_curve:$1")
+                                         : ('-newkey', $o{key});
+    my ($rc, $out) = run_cmd(['openssl', 'req', '-new', @newkey, '-nodes', '-keyout', $key, '-out', $csr,
+                              '-subj', "/C=US/O=ASF/CN=policy-$name"], '', 60);
+    die "openssl req ($name): $out" if $rc;
+    my $ca = sslca();
+    ($rc, $out) = run_cmd(['openssl', 'x509', '-req', '-in', $csr, '-CA', "$ca/certs/ca.crt",
+                           '-CAkey', "$ca/keys/ca.pem", '-passin', 'pass:httpd', '-set_serial', $serial++,
+                           '-days', '30', '-' . ($o{md} || 'sha256'), '-out', $crt], '', 60);
+    die "openssl x509 ($name): $out" if $rc;
+    return ($crt, $key);
+}
+
+# The secure-status counters of a vhost that has /status, as a hash.
+sub status_json {
+    my $vhost = shift;
+    my $r = tls_request(vhost => $vhost, path => '/status?json');
+    return eval { JSON::PP->new->decode($r->{body} // '') } || {};
+}
+
+# A TCP port nobody listens on right now (for scratch servers).
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1) or die "socket: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# Starts httpd on a self-contained config text (the same placeholders as SecureTest::config_test, plus @PORT@)
+# and expects it to fail. Returns (exit status, console output + the scratch error log). Stops the server if
+# it started after all.
+sub start_fails {
+    my $text = shift;
+    my $cfg = _config();
+    require File::Temp;
+    my $root = File::Temp::tempdir('startfail-XXXXXX', DIR => $cfg->{vars}->{t_logs}, CLEANUP => 1);
+    mkdir "$root/logs";
+    my $moddir = `apxs -q LIBEXECDIR 2>/dev/null` || '/usr/lib/apache2/modules';
+    chomp $moddir;
+    my $so = $cfg->{vars}->{top_dir} . '/mod_secure/.libs/mod_secure.so';
+    my $port = free_port();
+    my $base = <<"BASE";
+ServerRoot "$root"
+ServerName localhost
+DefaultRuntimeDir "$root/logs"
+PidFile "$root/logs/httpd.pid"
+ErrorLog "$root/logs/error_log"
+Mutex file:$root/logs
+Listen 127.0.0.1:$port
+LoadModule mpm_event_module $moddir/mod_mpm_event.so
+LoadModule authz_core_module $moddir/mod_authz_core.so
+LoadModule mime_module $moddir/mod_mime.so
+LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so
+TypesConfig /etc/mime.types
+BASE
+    my %sub = (MODDIR => $moddir, SECURE_SO => $so, ROOT => $root, SSLCA => sslca(), PORT => $port);
+    $text =~ s/\@(\w+)\@/exists $sub{$1} ? $sub{$1} : "\@$1\@"/ge;
+    open my $fh, '>', "$root/httpd.conf" or die;
+    print $fh $base, $text;
+    close $fh;
+    my ($rc, $out) = run_cmd([httpd_bin(), '-f', "$root/httpd.conf", '-k', 'start'], '', 30);
+    sleep 1;
+    if (-s "$root/logs/httpd.pid") {
+        run_cmd([httpd_bin(), '-f', "$root/httpd.conf", '-k', 'stop'], '', 30);
+        $rc ||= 0;
+        $out .= "\n(started: stopped again)\n";
+        return (0, $out);
+    }
+    my $log = '';
+    if (open my $lf, '<', "$root/logs/error_log") { local $/; $log = <$lf> // '' }
+    return ($rc || 1, "$out\n$log");
+}
+
+1;
