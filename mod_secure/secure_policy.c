@@ -578,17 +578,12 @@ static void log_refusal(secure_policy_state_t *st, server_rec *s, secure_conn_t 
 
     if (!ratelimit_pass(&st->rl[rule], &held))
         return;
-    if (sc != NULL)
-        ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, sc->c,
-                      "%svhost %s, client %s: SecurePolicy %s refused the %s: %s (%u similar refusals held back "
-                      "in the last %d s)", tag_handshake ? SECTAG(10220) : SECTAG(10221),
-                      secure_config_vhost_name(s), sc->c->client_ip, st->profile->name,
-                      tag_handshake ? "handshake" : "client certificate", detail, held, SECURE_POLICY_LOG_INTERVAL);
-    else
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "%svhost %s: SecurePolicy %s refused the %s: %s (%u similar refusals held back)",
-                     tag_handshake ? SECTAG(10220) : SECTAG(10221), secure_config_vhost_name(s),
-                     st->profile->name, tag_handshake ? "handshake" : "client certificate", detail, held);
+    /* one message, two tags: refusals in the handshake and of client certificates are told apart */
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                 "%svhost %s, client %s: SecurePolicy %s refused the %s: %s (%u similar refusals held back "
+                 "in the last %d s)", tag_handshake ? SECTAG(10220) : SECTAG(10221),
+                 secure_config_vhost_name(s), sc != NULL ? sc->c->client_ip : "-", st->profile->name,
+                 tag_handshake ? "handshake" : "client certificate", detail, held, SECURE_POLICY_LOG_INTERVAL);
 }
 
 /* Runs after the SNI switch, in the context of the vhost the client named: the protocol floor and groups
