@@ -116,8 +116,8 @@ sub revoke {
 # Writes a CRL (PEM) to $out; opts: hours / secs (validity; default one day), der => 1.
 sub gencrl {
     my ($ca, $out, %o) = @_;
-    my @valid = defined $o{secs} ? ('-crldays', 0, '-crlhours', 0, '-crlsec', $o{secs})
-              : defined $o{hours} ? ('-crldays', 0, '-crlhours', $o{hours}) : ();
+    my @valid = defined $o{secs} ? ('-crlsec', $o{secs})
+              : defined $o{hours} ? ('-crlhours', $o{hours}) : ();
     ca_cmd('ca', '-gencrl', '-config', $ca->{cnf}, '-passin', $ca->{pass}, @valid, '-out', "$out.pem");
     if ($o{der}) {
         ca_cmd('crl', '-in', "$out.pem", '-outform', 'DER', '-out', $out);
