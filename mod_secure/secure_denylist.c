@@ -84,7 +84,7 @@ char *secure_denylist_dn_canon(const char *dn, char *out, size_t outlen)
             const char *q = p;
             while (*q && isspace((unsigned char)*q))
                 q++;
-            if (*q == '\0' || strchr("=,/+;", *q) || (n > 0 && strchr("=,/+;", out[n - 1])))
+            if (*q == '\0' || strchr("=,/+;", *q) || (n > 0 && strchr("=,/+; ", out[n - 1])))
                 continue;
             ch = ' ';
         }
