@@ -41,7 +41,6 @@ CN = unused
 basicConstraints       = critical, CA:true
 keyUsage               = critical, keyCertSign, cRLSign
 subjectKeyIdentifier   = hash
-authorityKeyIdentifier = keyid
 [ v3_leaf ]
 basicConstraints       = CA:false
 keyUsage               = critical, digitalSignature
