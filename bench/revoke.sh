@@ -71,13 +71,15 @@ StartServers 3
 C
         vhost $P_OFF off
         vhost $P_EMPTY on "$B/crl-empty"
-        [ "$2" = yes ] && vhost $P_BIG on "$B/crl-big"
+        if [ "$2" = yes ]; then vhost $P_BIG on "$B/crl-big"; fi
     } > "$1"
 }
-start() { "$HTTPD" -f "$1" -k start; for i in $(seq 100); do [ -s "$B/logs/httpd.pid" ] && break; sleep 0.1; done; }
+start() { "$HTTPD" -f "$B/$1" -k start; for i in $(seq 100); do [ -s "$B/logs/httpd.pid" ] && break; sleep 0.1; done; }
 stop() { pid=$(cat "$B/logs/httpd.pid"); kill "$pid"; for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done; }
-child_rss() { # average RSS (kB) of the children
-    ps -o rss= --ppid "$(cat "$B/logs/httpd.pid")" | awk '{s+=$1; n++} END {printf "%d", n ? s/n : 0}'
+child_mem() { # average RSS and PSS (kB) of the children (PSS splits pages shared with the parent)
+    for c in $(ps -o pid= --ppid "$(cat "$B/logs/httpd.pid")"); do
+        awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} END {print r, p}' /proc/$c/smaps_rollup
+    done | awk '{r+=$1; p+=$2; n++} END {printf "RSS %d kB, PSS %d kB (%d children)", r/n, p/n, n}'
 }
 rate() { # port -> full handshakes per second with the client certificate (s_time -new, one GET each)
     openssl s_time -connect 127.0.0.1:$1 -new -cert client.crt -key client.key -time "$SECS" -www / 2>/dev/null |
@@ -85,13 +87,15 @@ rate() { # port -> full handshakes per second with the client certificate (s_tim
 }
 
 # 1. memory: the same server without and with the big CRL vhost
-conf small.conf no; start small.conf; sleep 1; rss_small=$(child_rss); stop
+conf small.conf no; start small.conf; sleep 1; rss_small=$(child_mem); stop
 t0=$(date +%s.%N)
 conf httpd.conf yes; start httpd.conf
 t1=$(date +%s.%N)
-sleep 2; rss_big=$(child_rss)
+sleep 2; rss_big=$(child_mem)
 echo "startup with the big CRL (parent load, config passes): $(echo "$t1 - $t0" | bc) s"
-echo "resident memory per child: $rss_small kB without the big CRL, $rss_big kB with it"
+echo "memory per child without the big CRL: $rss_small"
+echo "memory per child with the big CRL:    $rss_big"
+echo "parent: RSS $(ps -o rss= -p "$(cat "$B/logs/httpd.pid")") kB"
 
 # 2. handshake rates, interleaved
 echo "round  off/s  emptyCRL/s  bigCRL/s  big/empty  big/off"
@@ -111,8 +115,22 @@ mark=$(wc -l < logs/error_log)
 ( sleep 1; cp new.der crl-big/.big.tmp; mv crl-big/.big.tmp crl-big/big.der ) &
 during=$(rate $P_BIG)
 wait
-sleep 3
-echo "handshakes/s on the big-CRL vhost: $base before, $during while every child reloads it"
+nchild=$(ps -o pid= --ppid "$(cat "$B/logs/httpd.pid")" | wc -l)
+for i in $(seq 120); do    # every child has reloaded, at most 60 s
+    [ "$(tail -n +"$((mark + 1))" logs/error_log | grep -c 'CRL set reloaded')" -ge "$nchild" ] && break
+    sleep 0.5
+done
+echo "handshakes/s on the big-CRL vhost: $base before, $during in the $SECS s while every child reloads it"
 tail -n +"$((mark + 1))" logs/error_log | grep -o 'CRL set reloaded in [0-9]* ms' | sed 's/^/child: /'
-echo "resident memory per child after the reload: $(child_rss) kB"
+echo "memory per child after the reload: $(child_mem)"
+# a single reload without load or competition from the other children: time it in one process
+mark=$(wc -l < logs/error_log)
 stop
+conf one.conf yes; sed -i 's/^StartServers 3/StartServers 1\nServerLimit 1\nMaxRequestWorkers 25/' one.conf; start one.conf; sleep 2
+./gen_crl ca.crt ca.key new2.der "$N" 9; cp new2.der crl-big/.big.tmp; mv crl-big/.big.tmp crl-big/big.der
+for i in $(seq 120); do tail -n +"$((mark + 1))" logs/error_log | grep -q 'CRL set reloaded' && break; sleep 0.5; done
+echo "one child alone: $(tail -n +"$((mark + 1))" logs/error_log | grep -o 'CRL set reloaded in [0-9]* ms')"
+stop
+# 4. the lookup alone, without TLS noise
+cc -std=c11 -O2 -o crl_lookup "$SRC/bench/crl_lookup.c" -lcrypto
+./crl_lookup crl-big/big.der 1000000

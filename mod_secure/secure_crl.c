@@ -21,10 +21,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secure_compat.h"
 #include "secure_config.h"
 #include "secure_crl.h"
 #include "secure_log.h"
 #include "secure_status.h"
+
+#if SECURE_HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 
 APLOG_USE_MODULE(secure);
 
@@ -390,6 +395,12 @@ cleanup:
     return f;
 }
 
+static int crl_entries(X509_CRL *crl)
+{
+    STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(crl);
+    return revoked ? sk_X509_REVOKED_num(revoked) : 0;     /* an empty CRL has no list at all */
+}
+
 static void sig_of(const apr_finfo_t *fi, file_sig_t *sig)
 {
     sig->inode = fi->inode;
@@ -556,7 +567,7 @@ int secure_crl_store_refresh(secure_crl_store_t *st)
                          SECTAG(10406) "%s: CRL %s from '%s' %s: %d revoked certificates, next update %s",
                          secure_config_vhost_name(st->s), path,
                          name_str(X509_CRL_get_issuer(f->items[j].crl), p), prev ? "reloaded" : "loaded",
-                         sk_X509_REVOKED_num(X509_CRL_get_REVOKED(f->items[j].crl)),
+                         crl_entries(f->items[j].crl),
                          nu ? secure_crl_time_iso(nu, NULL, p) : "(none)");
         }
         gen->files[gen->n++] = f;
@@ -587,6 +598,11 @@ int secure_crl_store_refresh(secure_crl_store_t *st)
 cleanup:
     gen_release(gen);
     apr_pool_destroy(p);
+#if SECURE_HAVE_MALLOC_TRIM
+    /* a replaced million-entry CRL leaves a few hundred MB of free heap behind: give it back */
+    if (changed + removed > 0 && old != NULL)
+        malloc_trim(0);
+#endif
     return changed + removed;
 }
 
