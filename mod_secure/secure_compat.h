@@ -38,4 +38,11 @@
 #error "mod_secure needs httpd >= 2.4.47 (http_ssl.h)"
 #endif
 
+/* glibc's malloc_trim() returns freed heap to the system (after a big CRL is replaced). */
+#if defined(__GLIBC__)
+#define SECURE_HAVE_MALLOC_TRIM 1
+#else
+#define SECURE_HAVE_MALLOC_TRIM 0
+#endif
+
 #endif /* SECURE_COMPAT_H */

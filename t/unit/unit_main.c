@@ -5,10 +5,12 @@
 
 void test_hello(void);
 void test_util(void);
+void test_denylist(void);
 
 int main(void)
 {
     test_hello();
     test_util();
+    test_denylist();
     return done_testing();
 }
