@@ -277,8 +277,12 @@ int secure_cache_get(server_rec *s, X509 *cert, X509 *issuer, secure_verdict_t *
 
     if (!cache_ready || cert == NULL || issuer == NULL || !cache_key(cert, issuer, key))
         return 0;
-    if ((rv = cache_lock()) != APR_SUCCESS)
+    if ((rv = cache_lock()) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     SECTAG(10610) "revocation verdict cache %s: cannot take its mutex; lookup skipped",
+                     cache_spec);
         return 0;
+    }
     rv = cache_provider->retrieve(cache_instance, s, (unsigned char *)key, 64, (unsigned char *)rec, &len, p);
     cache_unlock();
     if (rv != APR_SUCCESS || len == 0 || len > SECURE_CACHE_REC_MAX) {
@@ -335,14 +339,19 @@ void secure_cache_put(server_rec *s, X509 *cert, X509 *issuer, const secure_verd
     }
     if (!cache_key(cert, issuer, key))
         return;
-    rec = apr_psprintf(p, "v1 %c %s %d %lld %lld", status_letter(v->status), cache_source_name(v->source),
+    rec = apr_psprintf(p, "v1 %c %s %d %" APR_INT64_T_FMT " %" APR_INT64_T_FMT, status_letter(v->status), cache_source_name(v->source),
                        v->reason < -1 || v->reason > 10 ? -1 : v->reason,
-                       (long long)apr_time_sec(v->revoked_at), (long long)apr_time_sec(expires));
-    if ((rv = cache_lock()) != APR_SUCCESS)
+                       (apr_int64_t)apr_time_sec(v->revoked_at), (apr_int64_t)apr_time_sec(expires));
+    if ((rv = cache_lock()) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     SECTAG(10609) "revocation verdict cache %s: cannot take its mutex; verdict not stored",
+                     cache_spec);
         return;
+    }
     rv = cache_provider->store(cache_instance, s, (unsigned char *)key, 64, expires,
                                (unsigned char *)rec, (unsigned int)strlen(rec), p);
     cache_unlock();
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s, "mod_secure: verdict cache store %s -> %s", key, rec);
     if (rv != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
                      SECTAG(10608) "revocation verdict cache %s: could not store a verdict for %s; the "
