@@ -43,9 +43,11 @@ APLOG_USE_MODULE(secure);
 #define REVOKE_MAX_CHAIN 10          /* request-time walk up the chain */
 #define REVOKE_CONN_KEY "mod_secure_revoke"
 
-/* X509 error for "status unknown and SecureRevocationUnknown deny". OpenSSL 3.0 turns it into TLS alert
- * unknown_ca (48) (measured in t/revoke_unknown.t): distinct from certificate_revoked (44). */
-#define REVOKE_UNKNOWN_X509_ERR X509_V_ERR_UNABLE_TO_GET_CRL
+/* X509 error for "status unknown and SecureRevocationUnknown deny". OpenSSL 3.0 has no alert mapping for
+ * it, so the client gets certificate_unknown (46), distinct from certificate_revoked (44) and true to the
+ * meaning; X509_V_ERR_UNABLE_TO_GET_CRL would send unknown_ca (48), which points operators at the wrong
+ * problem. Measured in t/revoke_crl.t. */
+#define REVOKE_UNKNOWN_X509_ERR X509_V_ERR_OCSP_CERT_UNKNOWN
 
 enum { SCOPE_LEAF = 0, SCOPE_CHAIN };
 enum { UNKNOWN_DENY = 0, UNKNOWN_ALLOW, UNKNOWN_DEFER };
@@ -89,6 +91,8 @@ typedef struct {
     unsigned char leaf_sha256[32];
     int have;
 } revoke_conn_t;
+
+static const char *iso_time(apr_time_t t, apr_pool_t *p);
 
 static struct secure_revoke_conf *revoke_conf(const server_rec *s)
 {
@@ -479,15 +483,7 @@ static void record(secure_conn_t *sc, const secure_verdict_t *v, apr_pool_t *p)
     sc->rev_source = v->source;
     sc->rev_reason = v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_crl_reason_name(v->reason)
                                                                       : NULL;
-    sc->rev_date = NULL;
-    if (v->status == SECURE_REV_REVOKED && v->revoked_at > 0) {
-        apr_time_exp_t xt;
-        char buf[32];
-        apr_size_t n;
-        apr_time_exp_gmt(&xt, v->revoked_at);
-        if (apr_strftime(buf, &n, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &xt) == APR_SUCCESS)
-            sc->rev_date = apr_pstrdup(p, buf);
-    }
+    sc->rev_date = v->status == SECURE_REV_REVOKED && v->revoked_at > 0 ? iso_time(v->revoked_at, p) : NULL;
     sc->rev_detail = v->detail;
 }
 
@@ -520,13 +516,24 @@ static const char *describe(X509 *cert, apr_pool_t *p)
                         name_rfc2253(X509_get_issuer_name(cert), XN_FLAG_RFC2253, p));
 }
 
+static const char *iso_time(apr_time_t t, apr_pool_t *p)
+{
+    apr_time_exp_t xt;
+    char buf[32];
+    apr_size_t n;
+
+    apr_time_exp_gmt(&xt, t);
+    if (apr_strftime(buf, &n, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &xt) != APR_SUCCESS)
+        return "?";
+    return apr_pstrdup(p, buf);
+}
+
 static const char *verdict_words(const secure_verdict_t *v, apr_pool_t *p)
 {
     return apr_psprintf(p, "source %s%s%s%s%s; %s", v->source ? v->source : "none",
                         v->status == SECURE_REV_REVOKED && v->reason >= 0 ? ", reason " : "",
                         v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_crl_reason_name(v->reason) : "",
-                        v->revoked_at ? ", revoked " : "",
-                        v->revoked_at ? apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_sec(v->revoked_at)) : "",
+                        v->revoked_at ? ", revoked " : "", v->revoked_at ? iso_time(v->revoked_at, p) : "",
                         v->detail ? v->detail : "no detail");
 }
 
@@ -864,8 +871,8 @@ apr_status_t secure_revoke_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
         }
         if (secure_crl_count(conf->crls) == 0)
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                         SECTAG(10410) "%s: SecureCRL is set but no usable CRL was loaded (see the errors "
-                         "above); client certificates get SecureRevocationUnknown %s until one is",
+                         SECTAG(10410) "%s: SecureCRL is set but no usable CRL was loaded (none there, or "
+                         "refused above); client certificates get SecureRevocationUnknown %s until one is",
                          secure_config_vhost_name(s), unknown_words[conf_unknown(conf)]);
     }
     if (conf->denylist_path != NULL && (conf->deny = deny_create(s, p, conf->denylist_path)) == NULL) {
