@@ -22,8 +22,27 @@ typedef struct secure_verdict {
     const char *detail;           /* operator words for the log ("responder timed out after 3 s") */
 } secure_verdict_t;
 
-/* Directive entries spliced into secure_cmds[] (each ends with a comma). */
-#define SECURE_REVOKE_CMDS
+/* Directive handlers (secure_revoke.c) and their entries spliced into secure_cmds[] (each ends with a
+ * comma). All take effect in the server config and in <VirtualHost>. */
+const char *secure_revoke_cmd_crl(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_revoke_cmd_interval(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_revoke_cmd_max_stale(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_revoke_cmd_denylist(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_revoke_cmd_scope(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_revoke_cmd_unknown(cmd_parms *cmd, void *dconf, const char *arg);
+#define SECURE_REVOKE_CMDS \
+    AP_INIT_TAKE1("SecureCRL", secure_revoke_cmd_crl, NULL, RSRC_CONF, \
+                  "file or directory of PEM / DER CRLs (repeatable); reloaded when changed"), \
+    AP_INIT_TAKE1("SecureCRLCheckInterval", secure_revoke_cmd_interval, NULL, RSRC_CONF, \
+                  "seconds between checks of SecureCRL / SecureDenyList files for changes (default 10)"), \
+    AP_INIT_TAKE1("SecureCRLMaxStale", secure_revoke_cmd_max_stale, NULL, RSRC_CONF, \
+                  "seconds past a CRL's nextUpdate it still counts (default 0)"), \
+    AP_INIT_TAKE1("SecureDenyList", secure_revoke_cmd_denylist, NULL, RSRC_CONF, \
+                  "file of certificates to refuse: 'sha256 <hex>' or 'serial <hex> <issuer>' lines"), \
+    AP_INIT_TAKE1("SecureRevocationScope", secure_revoke_cmd_scope, NULL, RSRC_CONF, \
+                  "leaf|chain: which client certificates are checked (default leaf)"), \
+    AP_INIT_TAKE1("SecureRevocationUnknown", secure_revoke_cmd_unknown, NULL, RSRC_CONF, \
+                  "deny|allow|defer: answer when no fresh CRL covers the issuer (default deny)"),
 
 struct secure_revoke_conf *secure_revoke_create_srv(apr_pool_t *p);
 struct secure_revoke_conf *secure_revoke_merge_srv(apr_pool_t *p, const struct secure_revoke_conf *base,
