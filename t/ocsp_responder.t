@@ -11,7 +11,7 @@ use Time::HiRes ();
 use SecureTest qw(tls_request info_json cert_file key_file error_log_mark error_log_since run_cmd);
 use SecureOCSP qw(query_count responder_url make_pki);
 
-plan tests => 49, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
+plan tests => 54, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
 
 # the wrong-signer mode signs with t/logs/ocsp-pki/wrong.*: an unrelated key
 make_pki();
@@ -80,6 +80,19 @@ unknown_case('ocsp_error500', 'e500', qr/SEC10503: .*HTTP exchange with responde
     is(query_count('breaker'), $before + 4, 'breaker: after SecureOCSPRetry the responder is tried again');
 }
 
+# responder down: the answer follows SecureRevocationUnknown (before the good test caches client_ok)
+{
+    my $mark = error_log_mark();
+    my $r = with_cert('ocsp_down_deny', 'client_ok');
+    ok($r->{error}, 'responder down + deny: handshake refused');
+    unlike($r->{error} // '', qr/certificate revoked/i, '... but not as revoked');
+    like(error_log_since($mark), qr/SEC10503: .*127\.0\.0\.1:1\/ocsp (timed out after 3 s|failed)/,
+         '... connection failure logged (OpenSSL retries a refused connect until the timeout)');
+    $r = with_cert('ocsp_down_allow', 'client_ok');
+    is($r->{status}, 200, 'responder down + allow: 200');
+    is(info_json($r)->{SECURE_CLIENT_REVOCATION}, 'UNKNOWN', '... with UNKNOWN');
+}
+
 # good: 50 new connections with one certificate, one responder query (the verdict cache)
 {
     my $before = query_count('asfgood');
@@ -127,3 +140,4 @@ unknown_case('ocsp_error500', 'e500', qr/SEC10503: .*HTTP exchange with responde
     cmp_ok($c->{ocsp_timeouts} // 0, '>=', 1, 'counter ocsp_timeouts');
     cmp_ok($c->{cache_hits} // 0, '>=', 49, 'counter cache_hits');
 }
+
