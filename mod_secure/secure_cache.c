@@ -275,7 +275,10 @@ int secure_cache_get(server_rec *s, X509 *cert, X509 *issuer, secure_verdict_t *
     int reason = -1, hit = 0;
     apr_status_t rv;
 
-    if (!cache_ready || cert == NULL || issuer == NULL || !cache_key(cert, issuer, key))
+    /* only online sources (OCSP, CRL fetch) fill the cache: a vhost that uses neither must not take
+     * another vhost's OCSP answer over its own CRLs */
+    if (!cache_ready || cert == NULL || issuer == NULL || !secure_ocsp_enabled(s)
+        || !cache_key(cert, issuer, key))
         return 0;
     if ((rv = cache_lock()) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
