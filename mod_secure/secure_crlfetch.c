@@ -187,8 +187,7 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
         apr_thread_mutex_unlock(crl_mutex);
     }
     if (due && secure_breaker_allow(url, &until)) {
-        /* the entry lives as long as the process: allocate it from the process pool */
-        fresh = crl_fetch(s, url, issuer, &why, crl_table ? crl_pool : p);
+        fresh = crl_fetch(s, url, issuer, &why, p);
         secure_breaker_record(s, url, fresh != NULL);
         if (fresh == NULL) {
             secure_status_count(SECURE_CTR_CRL_FETCH_ERRORS);
@@ -203,11 +202,17 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
             next = fresh->next_update;
             if (crl_table != NULL && X509_CRL_up_ref(crl)
                 && apr_thread_mutex_lock(crl_mutex) == APR_SUCCESS) {
+                /* the process pool is shared by threads: allocate from it under the mutex only, and
+                 * reuse an existing entry so refreshes do not grow it */
                 e = apr_hash_get(crl_table, url, APR_HASH_KEY_STRING);
                 if (e != NULL)
                     X509_CRL_free(e->crl);
-                memcpy(fresh->issuer_key, key, sizeof(key));
-                apr_hash_set(crl_table, apr_pstrdup(crl_pool, url), APR_HASH_KEY_STRING, fresh);
+                else {
+                    e = apr_pcalloc(crl_pool, sizeof(*e));
+                    apr_hash_set(crl_table, apr_pstrdup(crl_pool, url), APR_HASH_KEY_STRING, e);
+                }
+                *e = *fresh;
+                memcpy(e->issuer_key, key, sizeof(key));
                 apr_thread_mutex_unlock(crl_mutex);
             }
             n = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));

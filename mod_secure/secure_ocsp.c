@@ -228,13 +228,12 @@ const char *secure_ocsp_ssl_errors(apr_pool_t *p)
 }
 
 /* Log lines name the client when there is a connection (handshake), else the vhost only. */
-static void ocsp_log(server_rec *s, conn_rec *c, int level, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void ocsp_log(server_rec *s, conn_rec *c, int level, const char *fmt, ...)
+static void ocsp_log(server_rec *s, conn_rec *c, apr_pool_t *p, int level, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void ocsp_log(server_rec *s, conn_rec *c, apr_pool_t *p, int level, const char *fmt, ...)
 {
     va_list ap;
     const char *msg;
-    apr_pool_t *p = c ? c->pool : s->process->pool;
 
     if (!APLOG_IS_LEVEL(s, level))
         return;
@@ -595,7 +594,7 @@ static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X50
     if (url == NULL) {
         verdict_unknown(v, "no OCSP responder: the certificate has no AIA OCSP URL and "
                            "SecureOCSPResponder is not set");
-        ocsp_log(s, c, APLOG_WARNING, SECTAG(10501) "%s: client %s certificate %s (serial %s): %s",
+        ocsp_log(s, c, p, APLOG_WARNING, SECTAG(10501) "%s: client %s certificate %s (serial %s): %s",
                  secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
                  cert_serial(cert, p), v->detail);
         goto cleanup;
@@ -605,7 +604,7 @@ static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X50
                                         " s more after repeated failures", url,
                                         apr_time_sec(until - apr_time_now()) + 1));
         secure_status_count(SECURE_CTR_OCSP_SKIPPED);
-        ocsp_log(s, c, APLOG_INFO, SECTAG(10502) "%s: client %s certificate %s (serial %s): %s",
+        ocsp_log(s, c, p, APLOG_INFO, SECTAG(10502) "%s: client %s certificate %s (serial %s): %s",
                  secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
                  cert_serial(cert, p), v->detail);
         goto cleanup;
@@ -631,7 +630,7 @@ static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X50
     worked = ocsp_evaluate(conf, url, req, resp, id, issuer, trust, v, p);
     if (worked) {
         secure_breaker_record(s, url, 1);
-        ocsp_log(s, c, APLOG_DEBUG, "mod_secure: %s: client %s certificate %s (serial %s): %s in %"
+        ocsp_log(s, c, p, APLOG_DEBUG, "mod_secure: %s: client %s certificate %s (serial %s): %s in %"
                  APR_TIME_T_FMT " ms", secure_config_vhost_name(s), c ? c->client_ip : "-",
                  cert_subject(cert, p), cert_serial(cert, p), v->detail, apr_time_as_msec(apr_time_now() - t0));
         goto cleanup;
@@ -640,11 +639,11 @@ static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X50
 failed:
     verdict_unknown(v, why);
     secure_status_count(SECURE_CTR_OCSP_ERRORS);
-    ocsp_log(s, c, APLOG_WARNING, SECTAG(10503) "%s: client %s certificate %s (serial %s): OCSP status "
+    ocsp_log(s, c, p, APLOG_WARNING, SECTAG(10503) "%s: client %s certificate %s (serial %s): OCSP status "
              "UNKNOWN: %s", secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
              cert_serial(cert, p), why);
     if (secure_breaker_record(s, url, 0))
-        ocsp_log(s, c, APLOG_ERR, SECTAG(10504) "%s: OCSP responder %s failed %ld times in a row: "
+        ocsp_log(s, c, p, APLOG_ERR, SECTAG(10504) "%s: OCSP responder %s failed %ld times in a row: "
                  "skipping it for %ld s (SecureOCSPFailures / SecureOCSPRetry)", secure_config_vhost_name(s),
                  url, OCSP_DEFAULT(conf, failures, 5), OCSP_DEFAULT(conf, retry, 30));
 cleanup:
