@@ -9,13 +9,27 @@
 
 #include "secure_revoke.h"
 
+const char *secure_cache_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_cache_cmd_ttl(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_cache_cmd_unknown_ttl(cmd_parms *cmd, void *dconf, const char *arg);
+
 /* Directive entries spliced into secure_cmds[] (each ends with a comma). */
-#define SECURE_CACHE_CMDS
+#define SECURE_CACHE_CMDS \
+    AP_INIT_TAKE1("SecureRevocationCache", secure_cache_cmd_cache, NULL, RSRC_CONF, \
+                  "provider[:args] (global): ap_socache provider for revocation verdicts, e.g. shmcb, " \
+                  "memcache:host:port, redis:host:port, dbm:file, or none (default shmcb)"), \
+    AP_INIT_TAKE1("SecureRevocationCacheTTL", secure_cache_cmd_ttl, NULL, RSRC_CONF, \
+                  "seconds (1-604800, default 3600, global): longest time a verdict is reused"), \
+    AP_INIT_TAKE1("SecureRevocationUnknownTTL", secure_cache_cmd_unknown_ttl, NULL, RSRC_CONF, \
+                  "seconds (0-3600, default 30, global): how long an UNKNOWN answer is reused (0 = never)"),
 
 void secure_cache_register_hooks(apr_pool_t *p);
 /* Looks up cert (issued by issuer). 1 and *v filled (source "cache") on a fresh hit, else 0. */
 int secure_cache_get(server_rec *s, X509 *cert, X509 *issuer, secure_verdict_t *v, apr_pool_t *p);
 /* Stores *v until v->expires (UNKNOWN answers for SecureRevocationUnknownTTL at most). */
 void secure_cache_put(server_rec *s, X509 *cert, X509 *issuer, const secure_verdict_t *v, apr_pool_t *p);
+/* SecureRevocationCacheTTL / SecureRevocationUnknownTTL in seconds. */
+long secure_cache_ttl(void);
+long secure_cache_unknown_ttl(void);
 
 #endif /* SECURE_CACHE_H */

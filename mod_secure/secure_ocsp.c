@@ -1,45 +1,678 @@
-/* secure_ocsp — OCSP for client certificates (placeholder until the OCSP issue lands). */
+/* secure_ocsp — OCSP for client certificates with OpenSSL's HTTP client (one timeout over the whole
+ * exchange) and OCSP API; a response counts only when signed by the issuer, a delegated responder or a
+ * configured responder certificate, for our CertID, fresh, and carrying our nonce. Anything else is
+ * UNKNOWN, logged and counted, and feeds a circuit breaker shared by the server's processes. */
 #include "httpd.h"
 #include "http_config.h"
+#include "http_log.h"
+#include "apr_atomic.h"
+#include "apr_shm.h"
+#include "apr_strings.h"
 
+#include <openssl/err.h>
+#include <openssl/http.h>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "secure_cache.h"
+#include "secure_config.h"
+#include "secure_crlfetch.h"
+#include "secure_log.h"
 #include "secure_ocsp.h"
+#include "secure_status.h"
+
+APLOG_USE_MODULE(secure);
+
+#define SECURE_OCSP_SKEW        300L          /* seconds of clock difference allowed (RFC 6960 practice) */
+#define SECURE_OCSP_MAX_RESP    (100 * 1024)  /* an OCSP response for one certificate is a few KB */
 
 struct secure_ocsp_conf {
-    int unused;
+    int enabled;                        /* SecureOCSP */
+    const char *responder;              /* SecureOCSPResponder, NULL = the certificate's AIA */
+    long timeout;                       /* SecureOCSPTimeout */
+    int nonce;                          /* SecureOCSPNonce */
+    long max_age;                       /* SecureOCSPMaxAge, 0 = no limit */
+    STACK_OF(X509) *responder_certs;    /* SecureOCSPResponderCert */
+    const char *responder_cert_file;
+    long failures;                      /* SecureOCSPFailures */
+    long retry;                         /* SecureOCSPRetry */
+    int crl_fetch;                      /* SecureCRLFetch */
 };
+
+#define OCSP_DEFAULT(conf, field, dflt) ((conf)->field == SECURE_UNSET ? (dflt) : (conf)->field)
+
+static struct secure_ocsp_conf *ocsp_conf(const server_rec *s)
+{
+    return secure_config_srv(s)->ocsp;
+}
+
+/* ---- config ----------------------------------------------------------------------------------- */
 
 struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p)
 {
-    return apr_pcalloc(p, sizeof(struct secure_ocsp_conf));
+    struct secure_ocsp_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->enabled = SECURE_UNSET;
+    conf->timeout = SECURE_UNSET;
+    conf->nonce = SECURE_UNSET;
+    conf->max_age = SECURE_UNSET;
+    conf->failures = SECURE_UNSET;
+    conf->retry = SECURE_UNSET;
+    conf->crl_fetch = SECURE_UNSET;
+    return conf;
 }
 
 struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secure_ocsp_conf *base,
                                                const struct secure_ocsp_conf *add)
 {
-    (void)base;
-    (void)add;
-    return apr_pcalloc(p, sizeof(struct secure_ocsp_conf));
+    struct secure_ocsp_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    SECURE_MERGE_INT(enabled);
+    SECURE_MERGE_PTR(responder);
+    SECURE_MERGE_INT(timeout);
+    SECURE_MERGE_INT(nonce);
+    SECURE_MERGE_INT(max_age);
+    SECURE_MERGE_PTR(responder_certs);
+    SECURE_MERGE_PTR(responder_cert_file);
+    SECURE_MERGE_INT(failures);
+    SECURE_MERGE_INT(retry);
+    SECURE_MERGE_INT(crl_fetch);
+    return conf;
+}
+
+static struct secure_ocsp_conf *cmd_conf(cmd_parms *cmd)
+{
+    return secure_config_srv(cmd->server)->ocsp;
+}
+
+const char *secure_ocsp_cmd_enable(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_flag(cmd, arg, &cmd_conf(cmd)->enabled);
+}
+
+const char *secure_ocsp_cmd_nonce(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_flag(cmd, arg, &cmd_conf(cmd)->nonce);
+}
+
+const char *secure_ocsp_cmd_crl_fetch(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_flag(cmd, arg, &cmd_conf(cmd)->crl_fetch);
+}
+
+const char *secure_ocsp_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_seconds(cmd, arg, 1, 60, &cmd_conf(cmd)->timeout);
+}
+
+const char *secure_ocsp_cmd_max_age(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_seconds(cmd, arg, 0, 31L * 86400, &cmd_conf(cmd)->max_age);
+}
+
+const char *secure_ocsp_cmd_failures(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_long(cmd, arg, 1, 1000, &cmd_conf(cmd)->failures);
+}
+
+const char *secure_ocsp_cmd_retry(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_seconds(cmd, arg, 1, 86400, &cmd_conf(cmd)->retry);
+}
+
+/* Only plain http: OCSP responses carry their own signature, and OpenSSL's client would need a TLS
+ * context of its own for https (RFC 6960 responders are http). */
+const char *secure_ocsp_cmd_responder(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int use_ssl = 0;
+    char *host = NULL, *port = NULL, *path = NULL;
+    const char *err = NULL;
+
+    (void)dconf;
+    if (!OSSL_HTTP_parse_url(arg, &use_ssl, NULL, &host, &port, NULL, &path, NULL, NULL))
+        err = apr_psprintf(cmd->pool, "%s: '%s' is not a URL; use http://host[:port]/path", cmd->cmd->name,
+                           arg);
+    else if (use_ssl)
+        err = apr_psprintf(cmd->pool, "%s: '%s': https responders are not supported (OCSP responses are "
+                           "signed); use an http:// URL", cmd->cmd->name, arg);
+    OPENSSL_free(host);
+    OPENSSL_free(port);
+    OPENSSL_free(path);
+    ERR_clear_error();
+    if (err == NULL)
+        cmd_conf(cmd)->responder = apr_pstrdup(cmd->pool, arg);
+    return err;
+}
+
+static apr_status_t free_cert_stack(void *data)
+{
+    sk_X509_pop_free(data, X509_free);
+    return APR_SUCCESS;
+}
+
+const char *secure_ocsp_cmd_responder_cert(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    STACK_OF(X509) *certs = NULL;
+    BIO *in = NULL;
+    X509 *x;
+    const char *err = NULL;
+
+    (void)dconf;
+    if (path == NULL || (in = BIO_new_file(path, "r")) == NULL) {
+        err = apr_psprintf(cmd->pool, "%s: '%s' cannot be opened; use a readable PEM file of responder "
+                           "certificates", cmd->cmd->name, arg);
+        goto cleanup;
+    }
+    if ((certs = sk_X509_new_null()) == NULL) {
+        err = apr_psprintf(cmd->pool, "%s: out of memory", cmd->cmd->name);
+        goto cleanup;
+    }
+    while ((x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL)
+        if (!sk_X509_push(certs, x))
+            X509_free(x);
+    ERR_clear_error();   /* the loop ends on "no start line" */
+    if (sk_X509_num(certs) == 0) {
+        err = apr_psprintf(cmd->pool, "%s: '%s' holds no PEM certificate; use a PEM file of responder "
+                           "certificates", cmd->cmd->name, arg);
+        goto cleanup;
+    }
+    cmd_conf(cmd)->responder_certs = certs;
+    cmd_conf(cmd)->responder_cert_file = apr_pstrdup(cmd->pool, path);
+    apr_pool_cleanup_register(cmd->pool, certs, free_cert_stack, apr_pool_cleanup_null);
+    certs = NULL;
+cleanup:
+    BIO_free(in);
+    if (certs != NULL)
+        sk_X509_pop_free(certs, X509_free);
+    return err;
+}
+
+int secure_ocsp_enabled(const server_rec *s)
+{
+    const struct secure_ocsp_conf *conf = ocsp_conf(s);
+    return conf->enabled == 1 || conf->crl_fetch == 1;
+}
+
+int secure_ocsp_crl_fetch_on(const server_rec *s)
+{
+    return ocsp_conf(s)->crl_fetch == 1;
+}
+
+int secure_ocsp_timeout(const server_rec *s)
+{
+    return (int)OCSP_DEFAULT(ocsp_conf(s), timeout, 3);
+}
+
+/* ---- helpers ---------------------------------------------------------------------------------- */
+
+const char *secure_ocsp_ssl_errors(apr_pool_t *p)
+{
+    const char *out = "";
+    char buf[256];
+    unsigned long e;
+
+    while ((e = ERR_get_error()) != 0) {
+        ERR_error_string_n(e, buf, sizeof(buf));
+        out = *out ? apr_pstrcat(p, out, "; ", buf, NULL) : apr_pstrdup(p, buf);
+    }
+    return out;
+}
+
+/* Log lines name the client when there is a connection (handshake), else the vhost only. */
+static void ocsp_log(server_rec *s, conn_rec *c, apr_pool_t *p, int level, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void ocsp_log(server_rec *s, conn_rec *c, apr_pool_t *p, int level, const char *fmt, ...)
+{
+    va_list ap;
+    const char *msg;
+
+    if (!APLOG_IS_LEVEL(s, level))
+        return;
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(p, fmt, ap);
+    va_end(ap);
+    if (c != NULL)
+        ap_log_cerror(APLOG_MARK, level, 0, c, "%s", msg);
+    else
+        ap_log_error(APLOG_MARK, level, 0, s, "%s", msg);
+}
+
+static const char *cert_subject(X509 *x, apr_pool_t *p)
+{
+    char buf[512];
+    X509_NAME_oneline(X509_get_subject_name(x), buf, sizeof(buf));
+    return apr_pstrdup(p, buf);
+}
+
+static const char *cert_serial(X509 *x, apr_pool_t *p)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    const char *out = apr_pstrdup(p, hex ? hex : "?");
+
+    OPENSSL_free(hex);
+    BN_free(bn);
+    return out;
+}
+
+/* Seconds from now to t (negative in the past); 0 when t cannot be read. */
+static long seconds_from_now(const ASN1_TIME *t)
+{
+    int days = 0, secs = 0;
+
+    if (t == NULL || !ASN1_TIME_diff(&days, &secs, NULL, t))
+        return 0;
+    return (long)days * 86400L + secs;
+}
+
+/* ---- circuit breaker -------------------------------------------------------------------------- */
+
+/* A small open-addressed table in anonymous shared memory (created in post_config, inherited by the
+ * children): failures and open-until per URL hash. Races between processes only blur a count by one. */
+#define SECURE_BREAKER_SLOTS 64
+
+typedef struct {
+    volatile apr_uint32_t hash;        /* 0 = free */
+    volatile apr_uint32_t failures;
+    volatile apr_uint32_t open_until;  /* epoch seconds; 0 = closed */
+} secure_breaker_slot_t;
+
+static secure_breaker_slot_t *breaker_table;
+static secure_breaker_slot_t breaker_fallback[SECURE_BREAKER_SLOTS];   /* per process, if no shm */
+
+static apr_uint32_t url_hash(const char *url)
+{
+    apr_uint32_t h = 2166136261u;   /* FNV-1a */
+
+    for (; *url; url++)
+        h = (h ^ (unsigned char)*url) * 16777619u;
+    return h ? h : 1;
+}
+
+static secure_breaker_slot_t *breaker_slot(const char *url)
+{
+    secure_breaker_slot_t *t = breaker_table ? breaker_table : breaker_fallback;
+    apr_uint32_t h = url_hash(url), cur;
+    unsigned i, n;
+
+    for (n = 0, i = h % SECURE_BREAKER_SLOTS; n < SECURE_BREAKER_SLOTS; n++, i = (i + 1) % SECURE_BREAKER_SLOTS) {
+        cur = apr_atomic_read32(&t[i].hash);
+        if (cur == h)
+            return &t[i];
+        if (cur == 0 && apr_atomic_cas32(&t[i].hash, h, 0) == 0)
+            return &t[i];
+        if (apr_atomic_read32(&t[i].hash) == h)
+            return &t[i];
+    }
+    return NULL;   /* more responders than slots: no breaker for this one */
+}
+
+int secure_breaker_allow(const char *url, apr_time_t *until)
+{
+    secure_breaker_slot_t *slot = breaker_slot(url);
+    apr_uint32_t open_until;
+
+    if (slot == NULL)
+        return 1;
+    open_until = apr_atomic_read32(&slot->open_until);
+    if (open_until != 0 && (apr_time_t)open_until > apr_time_sec(apr_time_now())) {
+        *until = apr_time_from_sec(open_until);
+        return 0;
+    }
+    return 1;
+}
+
+/* The limits are the recording vhost's: the n-th failure seen there opens the circuit for every vhost. */
+int secure_breaker_record(const server_rec *s, const char *url, int ok)
+{
+    const struct secure_ocsp_conf *conf = ocsp_conf(s);
+    secure_breaker_slot_t *slot = breaker_slot(url);
+    apr_uint32_t fails;
+    long limit = OCSP_DEFAULT(conf, failures, 5), retry = OCSP_DEFAULT(conf, retry, 30);
+
+    if (slot == NULL)
+        return 0;
+    if (ok) {
+        apr_atomic_set32(&slot->failures, 0);
+        apr_atomic_set32(&slot->open_until, 0);
+        return 0;
+    }
+    fails = apr_atomic_inc32(&slot->failures) + 1;
+    /* the n-th failure opens the circuit; a failure after it closed (half-open try) opens it again */
+    if (fails >= (apr_uint32_t)limit) {
+        apr_atomic_set32(&slot->open_until, (apr_uint32_t)(apr_time_sec(apr_time_now()) + retry));
+        secure_status_count(SECURE_CTR_OCSP_BREAKER_OPEN);
+        return 1;
+    }
+    return 0;
+}
+
+static int breaker_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    apr_shm_t *shm;
+    apr_status_t rv;
+    apr_size_t size = sizeof(secure_breaker_slot_t) * SECURE_BREAKER_SLOTS;
+
+    (void)plog;
+    (void)ptemp;
+    breaker_table = NULL;
+    if (!secure_config_any_engine())
+        return OK;
+    rv = apr_shm_create(&shm, size, NULL, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     SECTAG(10500) "OCSP circuit breaker: no shared memory; each process keeps its own "
+                     "failure counts");
+        return OK;
+    }
+    breaker_table = apr_shm_baseaddr_get(shm);
+    memset(breaker_table, 0, size);
+    return OK;
 }
 
 void secure_ocsp_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_post_config(breaker_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    secure_crlfetch_register_hooks(p);
 }
 
-int secure_ocsp_enabled(const server_rec *s)
+/* ---- the OCSP exchange ------------------------------------------------------------------------ */
+
+static void verdict_unknown(secure_verdict_t *v, const char *detail)
 {
-    (void)s;
-    return 0;
+    v->status = SECURE_REV_UNKNOWN;
+    v->detail = detail;
+    v->expires = apr_time_now() + apr_time_from_sec(secure_cache_unknown_ttl());
+}
+
+/* The first OCSP URL of the certificate's AIA extension, or NULL. */
+static const char *aia_ocsp_url(X509 *cert, apr_pool_t *p)
+{
+    STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(cert);
+    const char *url = NULL;
+
+    if (urls != NULL && sk_OPENSSL_STRING_num(urls) > 0)
+        url = apr_pstrdup(p, sk_OPENSSL_STRING_value(urls, 0));
+    X509_email_free(urls);
+    return url;
+}
+
+/* One POST to the responder: the whole exchange bounded by timeout. The response, or NULL with *why. */
+static OCSP_RESPONSE *ocsp_transfer(const char *url, OCSP_REQUEST *req, int timeout, const char **why,
+                                    apr_pool_t *p)
+{
+    char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+    int use_ssl = 0;
+    BIO *reqbio = NULL, *rspbio = NULL;
+    OCSP_RESPONSE *resp = NULL;
+    const char *fullpath;
+    apr_time_t t0 = apr_time_now();
+
+    if (!OSSL_HTTP_parse_url(url, &use_ssl, NULL, &host, &port, NULL, &path, &query, NULL) || use_ssl) {
+        *why = apr_psprintf(p, "responder URL %s is not a usable http:// URL", url);
+        secure_status_count(SECURE_CTR_OCSP_HTTP_ERRORS);
+        goto cleanup;
+    }
+    fullpath = (query && *query) ? apr_pstrcat(p, path, "?", query, NULL) : path;
+    if ((reqbio = ASN1_item_i2d_mem_bio(ASN1_ITEM_rptr(OCSP_REQUEST), (const ASN1_VALUE *)req)) == NULL) {
+        *why = apr_psprintf(p, "cannot encode the request (%s)", secure_ocsp_ssl_errors(p));
+        goto cleanup;
+    }
+    secure_status_count(SECURE_CTR_OCSP_QUERIES);
+    /* proxy "" : never take a proxy from httpd's environment; max_resp_len caps what a hostile
+     * responder can make us buffer; timeout covers connect, send and receive */
+    rspbio = OSSL_HTTP_transfer(NULL, host, port, fullpath, 0, "", NULL, NULL, NULL, NULL, NULL, 0, NULL,
+                                "application/ocsp-request", reqbio, "application/ocsp-response", 1,
+                                SECURE_OCSP_MAX_RESP, timeout, 0);
+    if (rspbio == NULL) {
+        apr_time_t spent = apr_time_now() - t0;
+        const char *errs = secure_ocsp_ssl_errors(p);
+
+        if (spent >= apr_time_from_sec(timeout) - apr_time_from_msec(50)) {
+            *why = apr_psprintf(p, "responder %s timed out after %d s (%s)", url, timeout, errs);
+            secure_status_count(SECURE_CTR_OCSP_TIMEOUTS);
+        }
+        else {
+            *why = apr_psprintf(p, "HTTP exchange with responder %s failed after %" APR_TIME_T_FMT
+                                " ms (%s)", url, apr_time_as_msec(spent), errs);
+            secure_status_count(SECURE_CTR_OCSP_HTTP_ERRORS);
+        }
+        goto cleanup;
+    }
+    if ((resp = d2i_OCSP_RESPONSE_bio(rspbio, NULL)) == NULL) {
+        *why = apr_psprintf(p, "responder %s sent bytes that are not a DER OCSPResponse (%s)", url,
+                            secure_ocsp_ssl_errors(p));
+        secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
+    }
+cleanup:
+    BIO_free(reqbio);
+    BIO_free(rspbio);
+    OPENSSL_free(host);
+    OPENSSL_free(port);
+    OPENSSL_free(path);
+    OPENSSL_free(query);
+    return resp;
+}
+
+/* Checks a response against our request; fills v (GOOD / REVOKED / UNKNOWN). 1 when the responder
+ * worked (a verified answer, even "unknown"), 0 when it failed (breaker). */
+static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, OCSP_REQUEST *req,
+                         OCSP_RESPONSE *resp, OCSP_CERTID *id, X509 *issuer, X509_STORE *trust,
+                         secure_verdict_t *v, apr_pool_t *p)
+{
+    OCSP_BASICRESP *bs = NULL;
+    STACK_OF(X509) *certs = NULL;
+    X509_STORE *own_store = NULL;
+    ASN1_GENERALIZEDTIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
+    int rstatus, status = -1, reason = -1, nonce, i, worked = 0;
+    long max_age = OCSP_DEFAULT(conf, max_age, 0), next_in;
+    apr_time_t now = apr_time_now();
+
+    rstatus = OCSP_response_status(resp);
+    if (rstatus != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+        verdict_unknown(v, apr_psprintf(p, "responder %s answered '%s' (OCSPResponseStatus %d)", url,
+                                        OCSP_response_status_str(rstatus), rstatus));
+        secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
+        goto cleanup;
+    }
+    if ((bs = OCSP_response_get1_basic(resp)) == NULL) {
+        verdict_unknown(v, apr_psprintf(p, "responder %s sent no basic OCSP response (%s)", url,
+                                        secure_ocsp_ssl_errors(p)));
+        secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
+        goto cleanup;
+    }
+    if (conf->nonce != 0) {
+        /* 1: ours came back. -1: the responder ignored it, 0: a different one, 3: one we never sent */
+        nonce = OCSP_check_nonce(req, bs);
+        if (nonce != 1) {
+            verdict_unknown(v, apr_psprintf(p, "responder %s %s", url,
+                                            nonce == -1 ? "did not echo the request nonce (set "
+                                                          "SecureOCSPNonce off for responders that "
+                                                          "pre-sign responses)"
+                                                        : "answered with a nonce that does not match "
+                                                          "the request (replayed or mixed-up response)"));
+            secure_status_count(SECURE_CTR_OCSP_BAD_NONCE);
+            goto cleanup;
+        }
+    }
+    /* Candidate signers found in `certs` are trusted as they are (OCSP_TRUSTOTHER): the issuer (its
+     * certificate just passed mod_ssl's chain check) and the operator's SecureOCSPResponderCert. A
+     * delegated responder included in the response is chain-checked against the vhost's CA store
+     * and must carry the OCSP-signing EKU from the issuer (OpenSSL's ocsp_check_issuer). */
+    if ((certs = sk_X509_new_null()) == NULL || !sk_X509_push(certs, issuer))
+        goto nomem;
+    for (i = 0; conf->responder_certs && i < sk_X509_num(conf->responder_certs); i++)
+        if (!sk_X509_push(certs, sk_X509_value(conf->responder_certs, i)))
+            goto nomem;
+    if (trust == NULL) {
+        if ((own_store = X509_STORE_new()) == NULL || !X509_STORE_add_cert(own_store, issuer))
+            goto nomem;
+        trust = own_store;
+    }
+    if (OCSP_basic_verify(bs, certs, trust, OCSP_TRUSTOTHER) <= 0) {
+        verdict_unknown(v, apr_psprintf(p, "response from %s is not signed by the issuer, a delegated "
+                                        "responder of the issuer or a SecureOCSPResponderCert (%s)", url,
+                                        secure_ocsp_ssl_errors(p)));
+        secure_status_count(SECURE_CTR_OCSP_BAD_SIGNATURE);
+        goto cleanup;
+    }
+    if (!OCSP_resp_find_status(bs, id, &status, &reason, &rev, &thisupd, &nextupd)) {
+        verdict_unknown(v, apr_psprintf(p, "response from %s does not cover this certificate (no "
+                                        "matching CertID)", url));
+        secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
+        goto cleanup;
+    }
+    if (!OCSP_check_validity(thisupd, nextupd, SECURE_OCSP_SKEW, max_age > 0 ? max_age : -1)) {
+        ERR_clear_error();
+        verdict_unknown(v, apr_psprintf(p, "response from %s is not fresh: thisUpdate %ld s from now, "
+                                        "nextUpdate %s%ld s from now (allowed skew %ld s%s)", url,
+                                        seconds_from_now(thisupd), nextupd ? "" : "absent, ",
+                                        nextupd ? seconds_from_now(nextupd) : 0L, SECURE_OCSP_SKEW,
+                                        max_age > 0 ? apr_psprintf(p, ", SecureOCSPMaxAge %ld s", max_age)
+                                                    : ""));
+        secure_status_count(SECURE_CTR_OCSP_STALE);
+        goto cleanup;
+    }
+    worked = 1;
+    v->expires = now + apr_time_from_sec(secure_cache_ttl());
+    if (nextupd != NULL && (next_in = seconds_from_now(nextupd)) > 0
+        && now + apr_time_from_sec(next_in) < v->expires)
+        v->expires = now + apr_time_from_sec(next_in);
+    switch (status) {
+    case V_OCSP_CERTSTATUS_GOOD:
+        v->status = SECURE_REV_GOOD;
+        v->detail = apr_psprintf(p, "responder %s: good", url);
+        break;
+    case V_OCSP_CERTSTATUS_REVOKED:
+        v->status = SECURE_REV_REVOKED;
+        v->reason = reason >= 0 ? reason : -1;
+        v->revoked_at = rev ? now + apr_time_from_sec(seconds_from_now(rev)) : 0;
+        v->detail = apr_psprintf(p, "responder %s: revoked (%s)", url,
+                                 reason >= 0 ? OCSP_crl_reason_str(reason) : "no reason given");
+        break;
+    default:
+        v->status = SECURE_REV_UNKNOWN;
+        v->detail = apr_psprintf(p, "responder %s does not know this certificate", url);
+        if (v->expires > now + apr_time_from_sec(secure_cache_unknown_ttl()))
+            v->expires = now + apr_time_from_sec(secure_cache_unknown_ttl());
+        break;
+    }
+    goto cleanup;
+nomem:
+    verdict_unknown(v, "out of memory while checking the OCSP response");
+cleanup:
+    sk_X509_free(certs);   /* the certificates belong to the caller and the config */
+    X509_STORE_free(own_store);
+    OCSP_BASICRESP_free(bs);
+    ERR_clear_error();
+    return worked;
+}
+
+static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
+                       secure_verdict_t *v, apr_pool_t *p)
+{
+    const struct secure_ocsp_conf *conf = ocsp_conf(s);
+    int timeout = (int)OCSP_DEFAULT(conf, timeout, 3), worked = 0;
+    const char *url, *why = NULL;
+    OCSP_CERTID *id = NULL;
+    OCSP_REQUEST *req = NULL;
+    OCSP_RESPONSE *resp = NULL;
+    apr_time_t until = 0, t0 = apr_time_now();
+
+    v->source = "ocsp";
+    url = conf->responder ? conf->responder : aia_ocsp_url(cert, p);
+    if (url == NULL) {
+        verdict_unknown(v, "no OCSP responder: the certificate has no AIA OCSP URL and "
+                           "SecureOCSPResponder is not set");
+        ocsp_log(s, c, p, APLOG_WARNING, SECTAG(10501) "%s: client %s certificate %s (serial %s): %s",
+                 secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
+                 cert_serial(cert, p), v->detail);
+        goto cleanup;
+    }
+    if (!secure_breaker_allow(url, &until)) {
+        verdict_unknown(v, apr_psprintf(p, "responder %s skipped: its circuit is open for %" APR_TIME_T_FMT
+                                        " s more after repeated failures", url,
+                                        apr_time_sec(until - apr_time_now()) + 1));
+        secure_status_count(SECURE_CTR_OCSP_SKIPPED);
+        ocsp_log(s, c, p, APLOG_INFO, SECTAG(10502) "%s: client %s certificate %s (serial %s): %s",
+                 secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
+                 cert_serial(cert, p), v->detail);
+        goto cleanup;
+    }
+    if ((id = OCSP_cert_to_id(NULL, cert, issuer)) == NULL || (req = OCSP_REQUEST_new()) == NULL) {
+        why = apr_psprintf(p, "cannot build the request (%s)", secure_ocsp_ssl_errors(p));
+        goto failed;
+    }
+    {
+        OCSP_CERTID *copy = OCSP_CERTID_dup(id);
+        if (copy == NULL || OCSP_request_add0_id(req, copy) == NULL) {
+            OCSP_CERTID_free(copy);
+            why = apr_psprintf(p, "cannot build the request (%s)", secure_ocsp_ssl_errors(p));
+            goto failed;
+        }
+    }
+    if (conf->nonce != 0 && !OCSP_request_add1_nonce(req, NULL, -1)) {
+        why = apr_psprintf(p, "cannot add a nonce (%s)", secure_ocsp_ssl_errors(p));
+        goto failed;
+    }
+    if ((resp = ocsp_transfer(url, req, timeout, &why, p)) == NULL)
+        goto failed;
+    worked = ocsp_evaluate(conf, url, req, resp, id, issuer, trust, v, p);
+    if (worked) {
+        secure_breaker_record(s, url, 1);
+        ocsp_log(s, c, p, APLOG_DEBUG, "mod_secure: %s: client %s certificate %s (serial %s): %s in %"
+                 APR_TIME_T_FMT " ms", secure_config_vhost_name(s), c ? c->client_ip : "-",
+                 cert_subject(cert, p), cert_serial(cert, p), v->detail, apr_time_as_msec(apr_time_now() - t0));
+        goto cleanup;
+    }
+    why = v->detail;
+failed:
+    verdict_unknown(v, why);
+    secure_status_count(SECURE_CTR_OCSP_ERRORS);
+    ocsp_log(s, c, p, APLOG_WARNING, SECTAG(10503) "%s: client %s certificate %s (serial %s): OCSP status "
+             "UNKNOWN: %s", secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
+             cert_serial(cert, p), why);
+    if (secure_breaker_record(s, url, 0))
+        ocsp_log(s, c, p, APLOG_ERR, SECTAG(10504) "%s: OCSP responder %s failed %ld times in a row: "
+                 "skipping it for %ld s (SecureOCSPFailures / SecureOCSPRetry)", secure_config_vhost_name(s),
+                 url, OCSP_DEFAULT(conf, failures, 5), OCSP_DEFAULT(conf, retry, 30));
+cleanup:
+    OCSP_RESPONSE_free(resp);
+    OCSP_REQUEST_free(req);
+    OCSP_CERTID_free(id);
+    ERR_clear_error();
 }
 
 void secure_ocsp_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
                        secure_verdict_t *v, apr_pool_t *p)
 {
-    (void)s;
-    (void)c;
-    (void)cert;
-    (void)issuer;
-    (void)trust;
-    (void)p;
+    const struct secure_ocsp_conf *conf = ocsp_conf(s);
+
     v->status = SECURE_REV_NONE;
+    v->source = NULL;
+    v->reason = -1;
+    v->revoked_at = 0;
+    v->expires = 0;
+    v->detail = NULL;
+    if (cert == NULL || issuer == NULL)
+        return;
+    /* a fetched CRL is a CRL: it comes before OCSP, as a local one does */
+    if (conf->crl_fetch == 1 && secure_crlfetch_check(s, c, cert, issuer, v, p)
+        && (v->status != SECURE_REV_UNKNOWN || conf->enabled != 1))
+        return;
+    if (conf->enabled == 1) {
+        v->reason = -1;
+        v->revoked_at = 0;
+        ocsp_query(s, c, cert, issuer, trust, v, p);
+    }
 }

@@ -1,6 +1,6 @@
 /* secure_ocsp — OCSP for client certificates through OpenSSL's HTTP client and OCSP API (request, nonce,
  * whole-exchange timeout, response verification), the per-responder circuit breaker, and the
- * SecureOCSP* directives. */
+ * SecureOCSP* / SecureCRLFetch directives. */
 #ifndef SECURE_OCSP_H
 #define SECURE_OCSP_H
 
@@ -12,19 +12,61 @@
 
 struct secure_ocsp_conf;
 
+const char *secure_ocsp_cmd_enable(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_responder(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_nonce(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_max_age(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_responder_cert(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_failures(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_retry(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_crl_fetch(cmd_parms *cmd, void *dconf, const char *arg);
+
 /* Directive entries spliced into secure_cmds[] (each ends with a comma). */
-#define SECURE_OCSP_CMDS
+#define SECURE_OCSP_CMDS \
+    AP_INIT_TAKE1("SecureOCSP", secure_ocsp_cmd_enable, NULL, RSRC_CONF, \
+                  "on|off: ask the OCSP responder about client certificates (default off)"), \
+    AP_INIT_TAKE1("SecureOCSPResponder", secure_ocsp_cmd_responder, NULL, RSRC_CONF, \
+                  "http://host[:port]/path: OCSP responder to use instead of the certificate's AIA URL"), \
+    AP_INIT_TAKE1("SecureOCSPTimeout", secure_ocsp_cmd_timeout, NULL, RSRC_CONF, \
+                  "seconds (1-60, default 3): bound on one whole responder exchange (connect, send, receive)"), \
+    AP_INIT_TAKE1("SecureOCSPNonce", secure_ocsp_cmd_nonce, NULL, RSRC_CONF, \
+                  "on|off: send a nonce and require the response to echo it (default on)"), \
+    AP_INIT_TAKE1("SecureOCSPMaxAge", secure_ocsp_cmd_max_age, NULL, RSRC_CONF, \
+                  "seconds (0 = no limit, default): refuse responses whose thisUpdate is older"), \
+    AP_INIT_TAKE1("SecureOCSPResponderCert", secure_ocsp_cmd_responder_cert, NULL, RSRC_CONF, \
+                  "PEM file: extra responder certificates trusted to sign OCSP responses"), \
+    AP_INIT_TAKE1("SecureOCSPFailures", secure_ocsp_cmd_failures, NULL, RSRC_CONF, \
+                  "count (1-1000, default 5): consecutive failures that open a responder's circuit"), \
+    AP_INIT_TAKE1("SecureOCSPRetry", secure_ocsp_cmd_retry, NULL, RSRC_CONF, \
+                  "seconds (1-86400, default 30): how long an open circuit skips its responder"), \
+    AP_INIT_TAKE1("SecureCRLFetch", secure_ocsp_cmd_crl_fetch, NULL, RSRC_CONF, \
+                  "on|off: fetch the CRL from the certificate's http CRL distribution point (default off)"),
 
 struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p);
 struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secure_ocsp_conf *base,
                                                const struct secure_ocsp_conf *add);
 void secure_ocsp_register_hooks(apr_pool_t *p);
-/* True when SecureOCSP on applies to vhost s. */
+/* True when vhost s has an online revocation source: SecureOCSP on or SecureCRLFetch on. */
 int secure_ocsp_enabled(const server_rec *s);
-/* Asks the responder about cert (issued by issuer; trust = the vhost's CA store for signer checks).
- * Fills *v: GOOD / REVOKED / UNKNOWN with source "ocsp" and expires; never blocks longer than
- * SecureOCSPTimeout. c may be NULL (logs then name the vhost only). Memory from p. */
+/* True when SecureCRLFetch is on for vhost s. */
+int secure_ocsp_crl_fetch_on(const server_rec *s);
+/* SecureOCSPTimeout of vhost s in seconds (also bounds a CRL download). */
+int secure_ocsp_timeout(const server_rec *s);
+/* Asks the online sources about cert (issued by issuer; trust = the vhost's CA store for signer checks):
+ * the CRL from its distribution point when SecureCRLFetch is on, else / then the OCSP responder.
+ * Fills *v: GOOD / REVOKED / UNKNOWN with source "ocsp" or "crl-fetch" and expires (NONE when no source
+ * applies); never blocks longer than SecureOCSPTimeout per source. c may be NULL. Memory from p. */
 void secure_ocsp_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
                        secure_verdict_t *v, apr_pool_t *p);
+
+/* Circuit breaker over responder / distribution-point URLs, shared by the server's processes.
+ * 1 when url may be tried now; 0 when its circuit is open (then *until = when it closes). */
+int secure_breaker_allow(const char *url, apr_time_t *until);
+/* Records the outcome of one exchange with url; returns 1 when this failure opened the circuit. */
+int secure_breaker_record(const server_rec *s, const char *url, int ok);
+
+/* The OpenSSL error queue, drained, as one line (memory from p; "" when empty). */
+const char *secure_ocsp_ssl_errors(apr_pool_t *p);
 
 #endif /* SECURE_OCSP_H */

@@ -35,7 +35,14 @@
     X(SECURE_CTR_OCSP_SKIPPED,       "ocsp_skipped") \
     X(SECURE_CTR_CACHE_HITS,         "cache_hits") \
     X(SECURE_CTR_CACHE_MISSES,       "cache_misses") \
-    X(SECURE_CTR_CRL_FETCHES,        "crl_fetches")
+    X(SECURE_CTR_CRL_FETCHES,        "crl_fetches") \
+    X(SECURE_CTR_CRL_FETCH_ERRORS,   "crl_fetch_errors") \
+    X(SECURE_CTR_OCSP_TIMEOUTS,      "ocsp_timeouts") \
+    X(SECURE_CTR_OCSP_HTTP_ERRORS,   "ocsp_http_errors") \
+    X(SECURE_CTR_OCSP_BAD_RESPONSE,  "ocsp_bad_response") \
+    X(SECURE_CTR_OCSP_BAD_SIGNATURE, "ocsp_bad_signature") \
+    X(SECURE_CTR_OCSP_BAD_NONCE,     "ocsp_bad_nonce") \
+    X(SECURE_CTR_OCSP_STALE,         "ocsp_stale")
 
 #define SECURE_CTR_ENUM(e, name) e,
 typedef enum { SECURE_COUNTERS(SECURE_CTR_ENUM) SECURE_CTR_MAX } secure_counter_t;

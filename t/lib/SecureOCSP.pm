@@ -1,0 +1,265 @@
+package SecureOCSP;
+# Helpers for the OCSP / verdict-cache / CRL-fetch tests: a generated CA whose certificates carry AIA and
+# CDP URLs pointing at the test httpd's responder CGI (t/htdocs/ocsp/resp.cgi), extra self-contained
+# httpd instances (`httpd -f`, 127.0.0.1 only) and a memcached, all bounded in time and stopped at exit.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test ();
+use File::Path ();
+use IO::Socket::INET ();
+use POSIX ();
+use Time::HiRes ();
+
+use SecureTest qw(run_cmd sslca);
+
+use Exporter 'import';
+our @EXPORT_OK = qw(t_logs main_port responder_url query_count make_pki gen_dir start_instance
+                    stop_instance start_memcached stop_all wait_port make_crl);
+
+my $config;
+sub _config { $config ||= Apache::Test::config(); $config }
+sub t_logs { return _config()->{vars}->{t_logs} }
+sub main_port { return _config()->{vars}->{port} }
+sub gen_dir { return t_logs() . '/ocsp-pki' }
+
+# URL of the responder CGI on the main test server: /ocsp/resp.cgi/<pki>/<mode>/<tag>.
+sub responder_url {
+    my ($pki, $mode, $tag) = @_;
+    return 'http://127.0.0.1:' . main_port() . "/ocsp/resp.cgi/$pki/$mode/$tag";
+}
+
+# Requests the responder received under a tag (lines in its counter file).
+sub query_count {
+    my $tag = shift;
+    open my $fh, '<', t_logs() . "/ocsp-count-$tag.log" or return 0;
+    my @l = <$fh>;
+    return scalar @l;
+}
+
+sub _run {
+    my @cmd = @_;
+    my ($rc, $out) = run_cmd(\@cmd, '', 30);
+    die "command failed ($rc): @cmd\n$out" if $rc != 0;
+    return $out;
+}
+
+sub _write {
+    my ($path, $text) = @_;
+    open my $fh, '>', $path or die "write $path: $!";
+    print $fh $text;
+    close $fh;
+}
+
+# openssl ca's database line for a certificate: V|R, expiry, revocation, serial, subject.
+sub _index_line {
+    my ($crt, $revoked) = @_;
+    my $out = _run('openssl', 'x509', '-in', $crt, '-noout', '-serial', '-enddate', '-subject',
+                   '-nameopt', 'compat');
+    my ($serial) = $out =~ /serial=(\w+)/;
+    my ($end) = $out =~ /notAfter=(.+)/;
+    my ($subj) = $out =~ /subject=\s*(.+)/;
+    my @t = gmtime(_parse_date($end));
+    my $exp = POSIX::strftime('%y%m%d%H%M%SZ', @t);
+    my $rev = $revoked ? POSIX::strftime('%y%m%d%H%M%SZ', gmtime(time - 3600)) . ',keyCompromise' : '';
+    return join("\t", $revoked ? 'R' : 'V', $exp, $rev, $serial, 'unknown', $subj) . "\n";
+}
+
+sub _parse_date {
+    my $d = shift;   # "Jan  2 03:04:05 2030 GMT"
+    my %m; @m{qw(Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec)} = 0 .. 11;
+    my ($mon, $day, $h, $mi, $s, $y) = $d =~ /(\w+)\s+(\d+)\s+(\d+):(\d+):(\d+)\s+(\d+)/ or die "date $d";
+    local $ENV{TZ} = 'UTC';
+    POSIX::tzset();
+    return POSIX::mktime($s, $mi, $h, $day, $m{$mon}, $y - 1900);
+}
+
+# Generates the CA under t/logs/ocsp-pki: ca, wrong (an unrelated self-signed signer), responder (a
+# delegated OCSP signer of ca) and one leaf per entry of %leaves: name => { aia => url, cdp => url,
+# revoked => 0|1 }. Writes index.txt for `openssl ocsp` and ca.crl (DER) revoking the revoked leaves.
+sub make_pki {
+    my %leaves = @_;
+    my $d = gen_dir();
+    File::Path::remove_tree($d);
+    File::Path::make_path($d);
+    my @ec = ('-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes');
+    _write("$d/ca.ext", "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+                        . "subjectKeyIdentifier=hash\n");
+    _run('openssl', 'req', '-x509', @ec, '-keyout', "$d/ca.key", '-out', "$d/ca.crt", '-days', '2',
+         '-subj', '/O=mod_secure tests/CN=OCSP test CA', '-addext', 'basicConstraints=critical,CA:TRUE',
+         '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    _run('openssl', 'req', '-x509', @ec, '-keyout', "$d/wrong.key", '-out', "$d/wrong.crt", '-days', '2',
+         '-subj', '/O=mod_secure tests/CN=unrelated OCSP signer');
+    _sign($d, 'responder', '/O=mod_secure tests/CN=delegated OCSP responder', 100,
+          "basicConstraints=CA:FALSE\nextendedKeyUsage=OCSPSigning\nkeyUsage=critical,digitalSignature\n");
+    my ($serial, $index) = (200, '');
+    for my $name (sort keys %leaves) {
+        my $l = $leaves{$name};
+        my $ext = "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n";
+        $ext .= "authorityInfoAccess=OCSP;URI:$l->{aia}\n" if $l->{aia};
+        $ext .= "crlDistributionPoints=URI:$l->{cdp}\n" if $l->{cdp};
+        _sign($d, $name, "/O=mod_secure tests/CN=$name", $serial++, $ext);
+        $index .= _index_line("$d/$name.crt", $l->{revoked});
+    }
+    _write("$d/index.txt", $index);
+    _write("$d/index.txt.attr", "unique_subject = no\n");
+    return $d;
+}
+
+sub _sign {
+    my ($d, $name, $subj, $serial, $ext) = @_;
+    _write("$d/$name.ext", $ext);
+    _run('openssl', 'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+         '-keyout', "$d/$name.key", '-out', "$d/$name.csr", '-subj', $subj);
+    _run('openssl', 'x509', '-req', '-in', "$d/$name.csr", '-CA', "$d/ca.crt", '-CAkey', "$d/ca.key",
+         '-set_serial', $serial, '-days', '1', '-extfile', "$d/$name.ext", '-out', "$d/$name.crt");
+}
+
+# Writes t/logs/ocsp-pki/ca.crl (DER) revoking the named leaves, valid for $secs seconds.
+sub make_crl {
+    my ($secs, @revoked) = @_;
+    my $d = gen_dir();
+    my $db = "$d/crldb";
+    File::Path::make_path($db);
+    my $index = '';
+    $index .= _index_line("$d/$_.crt", 1) for @revoked;
+    _write("$db/index.txt", $index);
+    _write("$db/index.txt.attr", "unique_subject = no\n");
+    _write("$db/ca.cnf", <<"CNF");
+[ca]
+default_ca = gen
+[gen]
+database = $db/index.txt
+default_md = sha256
+crl_extensions = crl_ext
+[crl_ext]
+authorityKeyIdentifier = keyid:always
+CNF
+    _run('openssl', 'ca', '-batch', '-config', "$db/ca.cnf", '-gencrl', '-keyfile', "$d/ca.key", '-cert',
+         "$d/ca.crt", '-crlsec', $secs, '-out', "$db/ca.crl.pem");
+    _run('openssl', 'crl', '-in', "$db/ca.crl.pem", '-outform', 'DER', '-out', "$d/ca.crl.new");
+    rename "$d/ca.crl.new", "$d/ca.crl" or die "rename: $!";
+}
+
+# ---- extra httpd instances -----------------------------------------------------------------------
+
+my %instances;
+my @memcached;
+
+sub wait_port {
+    my ($port, $up, $secs) = @_;
+    my $deadline = Time::HiRes::time() + ($secs || 10);
+    while (Time::HiRes::time() < $deadline) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 1);
+        my $is_up = $s ? 1 : 0;
+        close $s if $s;
+        return 1 if $is_up == $up;
+        Time::HiRes::sleep(0.1);
+    }
+    return 0;
+}
+
+# start_instance(name => 'b', mpm => 'prefork'|'event', ports => [...], conf => TEXT (may use @ROOT@,
+# @SSLCA@ (asf), @GEN@ (generated CA dir))). Returns the instance root; dies when it does not come up.
+sub start_instance {
+    my %a = @_;
+    my $root = t_logs() . "/inst-$a{name}";
+    File::Path::remove_tree($root);
+    File::Path::make_path("$root/logs", "$root/htdocs");
+    my $mods = '';
+    open my $base, '<', _config()->{vars}->{t_conf} . '/httpd-base.conf' or die "httpd-base.conf: $!";
+    while (<$base>) {
+        next unless /^LoadModule\s+(\w+)_module/;
+        next if $1 =~ /^mpm_/;
+        next unless $1 =~ /^(authz_core|mime|socache_\w+|ssl|secure|headers|setenvif|env)$/;
+        $mods .= $_;
+    }
+    close $base;
+    my $moddir = `apxs -q LIBEXECDIR 2>/dev/null` || '/usr/lib/apache2/modules';
+    chomp $moddir;
+    my $mpm = $a{mpm} || 'event';
+    my $mpmconf = $mpm eq 'prefork'
+        ? "StartServers 4\nMinSpareServers 4\nMaxSpareServers 8\nMaxRequestWorkers 16\n"
+          . "MaxConnectionsPerChild 0\n"
+        : "StartServers 1\nThreadsPerChild 8\nMaxRequestWorkers 8\n";
+    my $listen = join '', map { "Listen 127.0.0.1:$_\n" } @{ $a{ports} };
+    my $conf = $a{conf};
+    my $sslca = sslca();
+    my $gen = gen_dir();
+    $conf =~ s/\@ROOT\@/$root/g;
+    $conf =~ s/\@SSLCA\@/$sslca/g;
+    $conf =~ s/\@GEN\@/$gen/g;
+    _write("$root/httpd.conf", <<"CONF" . $conf);
+ServerRoot "$root"
+ServerName localhost
+DefaultRuntimeDir "$root/logs"
+PidFile "$root/logs/httpd.pid"
+ErrorLog "$root/logs/error_log"
+LogLevel info
+Mutex file:$root/logs
+TypesConfig /etc/mime.types
+DocumentRoot "$root/htdocs"
+LoadModule mpm_${mpm}_module $moddir/mod_mpm_${mpm}.so
+$mods
+$mpmconf
+$listen
+LogFormat "%P %{SECURE_CLIENT_REVOCATION}e %{SECURE_CLIENT_REVOCATION_SOURCE}e \\"%r\\" %>s" inst
+CustomLog "$root/logs/access_log" inst
+SSLSessionCache none
+CONF
+    my ($rc, $out) = run_cmd([SecureTest::httpd_bin(), '-f', "$root/httpd.conf", '-k', 'start'], '', 30);
+    die "instance $a{name} did not start ($rc): $out\n" . _tail("$root/logs/error_log") if $rc != 0;
+    $instances{$a{name}} = $root;
+    for my $p (@{ $a{ports} }) {
+        wait_port($p, 1, 10) or die "instance $a{name}: port $p not up\n" . _tail("$root/logs/error_log");
+    }
+    return $root;
+}
+
+sub _tail {
+    my $f = shift;
+    open my $fh, '<', $f or return '';
+    my @l = <$fh>;
+    return join '', @l[($#l > 30 ? $#l - 30 : 0) .. $#l];
+}
+
+sub stop_instance {
+    my $name = shift;
+    my $root = delete $instances{$name} or return;
+    run_cmd([SecureTest::httpd_bin(), '-f', "$root/httpd.conf", '-k', 'stop'], '', 15);
+    my $deadline = time + 10;
+    while (-e "$root/logs/httpd.pid" && time < $deadline) { Time::HiRes::sleep(0.1) }
+    if (open my $fh, '<', "$root/logs/httpd.pid") {   # still there: it did not stop, end it
+        my $pid = <$fh>;
+        kill 'KILL', $pid if $pid && $pid =~ /^(\d+)$/;
+    }
+}
+
+# A memcached on 127.0.0.1:$port with a bounded lifetime (timeout 300), stopped by stop_all().
+sub start_memcached {
+    my $port = shift;
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        exec('timeout', '300', 'memcached', '-l', '127.0.0.1', '-p', $port, '-U', '0', '-m', '16', '-t', '1')
+            or POSIX::_exit(127);
+    }
+    push @memcached, $pid;
+    wait_port($port, 1, 10) or die "memcached on $port did not come up";
+    return $pid;
+}
+
+sub stop_all {
+    stop_instance($_) for keys %instances;
+    for my $pid (@memcached) {
+        kill 'TERM', $pid;
+        waitpid($pid, 0);
+    }
+    @memcached = ();
+}
+
+END { stop_all() }
+
+1;
