@@ -421,12 +421,8 @@ static void revoke_check_cert(server_rec *s, const struct secure_revoke_conf *co
         v->detail = "its issuer certificate is not available";
         return;
     }
-    if (secure_cache_get(s, cert, issuer, v, p) && v->status != SECURE_REV_NONE) {
-        secure_status_count(SECURE_CTR_CACHE_HITS);
-        return;
-    }
-    memset(v, 0, sizeof(*v));
-    v->reason = -1;
+    /* A fresh local CRL comes before the shared cache: it is authoritative, costs one O(log n) lookup, and
+     * must not be masked by a GOOD that an online source gave before the CRL listed the certificate. */
     if (conf->crls != NULL) {
         secure_rev_status_t st = secure_crl_lookup(conf->crls, cert, issuer, conf_max_stale(conf), v, p);
         if (st == SECURE_REV_GOOD || st == SECURE_REV_REVOKED)
@@ -434,8 +430,12 @@ static void revoke_check_cert(server_rec *s, const struct secure_revoke_conf *co
         if (st == SECURE_REV_UNKNOWN)
             stale = v->detail;
     }
-    /* CRL distribution-point fetching (secure_crl fetch, OCSP engineer's issue) goes HERE: after the
-     * local CRLs, before OCSP; a fetched CRL answers GOOD / REVOKED with source "crl-fetch". */
+    memset(v, 0, sizeof(*v));
+    v->reason = -1;
+    if (secure_cache_get(s, cert, issuer, v, p) && v->status != SECURE_REV_NONE)
+        return;     /* secure_cache_get counts hits and misses */
+    /* The online sources: SecureCRLFetch (a CRL from the certificate's distribution point) and
+     * SecureOCSP, both behind secure_ocsp_check; their answers go to the shared cache. */
     if (secure_ocsp_enabled(s)) {
         memset(v, 0, sizeof(*v));
         v->reason = -1;
