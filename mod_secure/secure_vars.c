@@ -8,6 +8,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <time.h>
 
@@ -292,6 +293,51 @@ static const char *var_client_i_dn(secure_var_ctx_t *vc)
     return x ? name_rfc2253(vc->p, X509_get_issuer_name(x)) : NULL;
 }
 
+/* The subject's (last) commonName, the value most applications want from a client certificate. */
+static const char *var_client_s_dn_cn(secure_var_ctx_t *vc)
+{
+    X509 *x = peer_cert(vc);
+    X509_NAME *name;
+    const X509_NAME_ENTRY *e;
+    const ASN1_STRING *data;
+    unsigned char *utf8 = NULL;
+    const char *out;
+    int i, len;
+
+    if (x == NULL || (name = X509_get_subject_name(x)) == NULL)
+        return NULL;
+    i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    if (i < 0)
+        return NULL;
+    for (int next = i; next >= 0; next = X509_NAME_get_index_by_NID(name, NID_commonName, next))
+        i = next;
+    e = X509_NAME_get_entry(name, i);
+    data = e ? X509_NAME_ENTRY_get_data(e) : NULL;
+    if (data == NULL || (len = ASN1_STRING_to_UTF8(&utf8, data)) < 0)
+        return NULL;
+    out = apr_pstrmemdup(vc->p, (const char *)utf8, (apr_size_t)len);
+    OPENSSL_free(utf8);
+    return out;
+}
+
+/* The client certificate in PEM, for a backend that wants the whole certificate (as mod_ssl's
+ * SSL_CLIENT_CERT); newlines included, so a proxy must encode it before putting it into a header. */
+static const char *var_client_cert(secure_var_ctx_t *vc)
+{
+    X509 *x = peer_cert(vc);
+    BIO *bio;
+    char *data = NULL;
+    long n;
+    const char *out = NULL;
+
+    if (x == NULL || (bio = BIO_new(BIO_s_mem())) == NULL)
+        return NULL;
+    if (PEM_write_bio_X509(bio, x) && (n = BIO_get_mem_data(bio, &data)) > 0)
+        out = apr_pstrmemdup(vc->p, data, (apr_size_t)n);
+    BIO_free(bio);
+    return out;
+}
+
 static const char *var_client_serial(secure_var_ctx_t *vc)
 {
     X509 *x = peer_cert(vc);
@@ -494,6 +540,7 @@ static const secure_var_t secure_var_table[] = {
     { "SECURE_CLIENT_HELLO_GROUPS",      var_hello_groups,       SECURE_SCOPE_CONN },
     { "SECURE_CLIENT_VERIFY",            var_client_verify,      SECURE_SCOPE_CERT },
     { "SECURE_CLIENT_S_DN",              var_client_s_dn,        SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_S_DN_CN",           var_client_s_dn_cn,     SECURE_SCOPE_CERT },
     { "SECURE_CLIENT_I_DN",              var_client_i_dn,        SECURE_SCOPE_CERT },
     { "SECURE_CLIENT_SERIAL",            var_client_serial,      SECURE_SCOPE_CERT },
     { "SECURE_CLIENT_SHA256",            var_client_sha256,      SECURE_SCOPE_CERT },
@@ -506,6 +553,7 @@ static const secure_var_t secure_var_table[] = {
     { "SECURE_CLIENT_SAN_DNS",           var_client_san_dns,     SECURE_SCOPE_CERT },
     { "SECURE_CLIENT_SAN_EMAIL",         var_client_san_email,   SECURE_SCOPE_CERT },
     { "SECURE_CLIENT_SAN_URI",           var_client_san_uri,     SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_CERT",              var_client_cert,        SECURE_SCOPE_CERT },
     { "SECURE_POLICY",                   var_policy,             SECURE_SCOPE_REQ },
     { "SECURE_POLICY_MODE",              var_policy_mode,        SECURE_SCOPE_REQ },
     { "SECURE_POLICY_RESULT",            var_policy_result,      SECURE_SCOPE_REQ },

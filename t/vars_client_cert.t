@@ -7,7 +7,7 @@ use File::Temp ();
 use POSIX ();
 use SecureTest qw(tls_request info_json env_lines run_cmd cert_file key_file sslca);
 
-plan tests => 33, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 35, need_module('mod_ssl.c', 'mod_secure.c');
 
 sub x509 {
     my ($file, @args) = @_;
@@ -37,6 +37,14 @@ is($v->{SECURE_CLIENT_VERIFY}, 'SUCCESS', 'SECURE_CLIENT_VERIFY SUCCESS');
 (my $idn = x509($crt, '-issuer', '-nameopt', 'RFC2253')) =~ s/^issuer=//;
 is($v->{SECURE_CLIENT_S_DN}, $sdn, 'SECURE_CLIENT_S_DN = openssl x509 -subject (RFC 2253)');
 is($v->{SECURE_CLIENT_I_DN}, $idn, 'SECURE_CLIENT_I_DN = openssl x509 -issuer (RFC 2253)');
+my ($cn) = $sdn =~ /(?:^|,)CN=([^,]+)/;
+is($v->{SECURE_CLIENT_S_DN_CN}, $cn, 'SECURE_CLIENT_S_DN_CN = CN of openssl x509 -subject');
+{
+    open my $fh, '<', $crt or die;
+    local $/;
+    my ($pem) = <$fh> =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n)/s;
+    is($v->{SECURE_CLIENT_CERT}, $pem, 'SECURE_CLIENT_CERT = the PEM of the certificate file');
+}
 (my $serial = x509($crt, '-serial')) =~ s/^serial=//;
 is($v->{SECURE_CLIENT_SERIAL}, uc $serial, 'SECURE_CLIENT_SERIAL = openssl x509 -serial');
 (my $fp = x509($crt, '-fingerprint', '-sha256')) =~ s/^.*=//;

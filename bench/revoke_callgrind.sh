@@ -1,0 +1,96 @@
+#!/bin/sh
+# bench/revoke_callgrind.sh — server-side instructions per full handshake WITH a client certificate:
+# SecureEngine off, mod_secure with an empty CRL, and with a 1,000,000-entry CRL, counted by
+# valgrind --tool=callgrind on a single-process httpd (-X). Shows that the CRL lookup does not grow with the
+# CRL (O(log n)) without the noise of handshake rates. N1 and N2 handshakes per variant; the difference
+# divided by N2-N1 removes startup (where the big CRL is parsed) and shutdown.
+# Usage: bench/revoke_callgrind.sh [N1=40] [N2=120]   (about 10 minutes: the big CRL loads under valgrind)
+set -eu
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+N1=${1:-40}
+N2=${2:-120}
+APXS=$(command -v apxs || command -v apxs2)
+MODDIR=$($APXS -q LIBEXECDIR)
+HTTPD=$($APXS -q SBINDIR)/$($APXS -q TARGET)
+B=$(mktemp -d /tmp/mod_secure-rcg.XXXXXX)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$B"' EXIT INT TERM
+cd "$B"
+cc -std=c11 -O2 -o gen_crl "$TOP/bench/gen_crl.c" -lcrypto
+q() { "$@" >/dev/null 2>&1; }
+q openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -subj "/CN=bench CA" -days 30 \
+    -addext "keyUsage=critical,keyCertSign,cRLSign"
+for n in server client; do
+    q openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj "/CN=$n"
+    q openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -set_serial 0x$(openssl rand -hex 8) -days 30 -out $n.crt
+done
+mkdir -p crl-empty crl-big logs
+./gen_crl ca.crt ca.key crl-empty/empty.der 0
+./gen_crl ca.crt ca.key crl-big/big.der 1000000
+echo ok > index.html
+
+conf() {  # engine crl-dir extra-directives
+    cat <<C
+ServerRoot "$B"
+ServerName localhost
+DefaultRuntimeDir "$B/logs"
+PidFile "$B/logs/httpd.pid"
+ErrorLog "$B/logs/error_log"
+LogLevel warn
+Mutex file:$B/logs
+DocumentRoot "$B"
+LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
+LoadModule authz_core_module $MODDIR/mod_authz_core.so
+LoadModule mime_module $MODDIR/mod_mime.so
+LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so
+LoadModule ssl_module $MODDIR/mod_ssl.so
+LoadModule secure_module $TOP/mod_secure/.libs/mod_secure.so
+TypesConfig /etc/mime.types
+SSLSessionCache none
+SSLSessionTickets off
+Listen 127.0.0.1:9471
+<VirtualHost 127.0.0.1:9471>
+  SSLEngine on
+  SSLCertificateFile $B/server.crt
+  SSLCertificateKeyFile $B/server.key
+  SSLCACertificateFile $B/ca.crt
+  SSLVerifyClient require
+  SecureEngine $1
+  ${2:+SecureCRL $2}
+  ${3:-}
+</VirtualHost>
+C
+}
+count() {  # conf-file handshakes -> total server instructions
+    valgrind --tool=callgrind --callgrind-out-file="$B/cg.%p" "$HTTPD" -X -f "$B/$1" 2>"$B/vg.log" &
+    vg=$!
+    i=0
+    until echo | openssl s_client -connect 127.0.0.1:9471 -cert client.crt -key client.key >/dev/null 2>&1 \
+          || [ $i -ge 600 ]; do sleep 0.5; i=$((i + 1)); done
+    i=0
+    while [ $i -lt "$2" ]; do
+        printf 'GET /index.html HTTP/1.0\r\n\r\n' | openssl s_client -quiet -no_ign_eof -tls1_3 \
+            -connect 127.0.0.1:9471 -cert client.crt -key client.key >/dev/null 2>&1 || true
+        i=$((i + 1))
+    done
+    kill -TERM "$vg"
+    wait "$vg" || true
+    sed -n 's/.*Collected : //p' "$B/vg.log"
+}
+per() { a=$(count "$1" "$N1"); b=$(count "$1" "$N2"); echo $(( (b - a) / (N2 - N1) )); }
+conf off "" > off.conf
+conf on "$B/crl-empty" > empty.conf
+conf on "$B/crl-big" > big.conf
+# the shared-cache path: OCSP on, no CRL; the responder port is closed, so the first check is UNKNOWN
+# (allowed) and every later handshake is answered by the verdict cache (SecureRevocationUnknownTTL 30 s)
+conf on "" "SecureOCSP on
+  SecureOCSPResponder http://127.0.0.1:9/
+  SecureOCSPTimeout 1
+  SecureRevocationUnknown allow" > cache.conf
+off=$(per off.conf); empty=$(per empty.conf); big=$(per big.conf); cache=$(per cache.conf)
+printf 'server instructions per full TLS 1.3 handshake with a client certificate (callgrind, %s-%s):\n' "$N1" "$N2"
+printf '  SecureEngine off                      %10d\n' "$off"
+printf '  SecureCRL with an empty CRL           %10d   off/this %.4f\n' "$empty" "$(echo "$off / $empty" | bc -l)"
+printf '  SecureCRL with 1,000,000 entries      %10d   off/this %.4f   empty/this %.4f\n' "$big" \
+    "$(echo "$off / $big" | bc -l)" "$(echo "$empty / $big" | bc -l)"
+printf '  SecureOCSP, answered by the cache     %10d   off/this %.4f\n' "$cache" "$(echo "$off / $cache" | bc -l)"
