@@ -7,11 +7,14 @@ use warnings FATAL => 'all';
 
 use File::Copy ();
 use File::Path ();
-use SecureTest qw(sslca run_cmd);
+use IO::Select ();
+use IO::Socket::SSL qw(SSL_VERIFY_NONE);
+use Time::HiRes ();
+use SecureTest qw(sslca run_cmd vhost_port);
 
 use Exporter 'import';
 our @EXPORT_OK = qw(scratch_ca new_ca ca_cmd issue revoke gencrl install_file alert_of serial_of fingerprint_of
-                    crl_text);
+                    crl_text keepalive_requests);
 
 my $CNF = <<'CNF';
 [ ca ]
@@ -168,6 +171,71 @@ sub fingerprint_of {
 sub crl_text {
     my ($crl, @fmt) = @_;
     return ca_cmd('crl', '-in', $crl, @fmt, '-noout', '-text');
+}
+
+# Several HTTP/1.1 requests on one keep-alive TLS connection, so a test sees whether the *server* chose
+# to close it (the client never sends "Connection: close").
+#   keepalive_requests(vhost => 'revoke_reneg', paths => ['/need-cert', '/info'], ssl => { ... })
+# Returns (error text or undef, [ one hash per response: status, headers (lower-case), body,
+# close_header (the server said Connection: close), eof (the server closed the socket after it) ]).
+# Stops after a response the server closed the connection on.
+sub keepalive_requests {
+    my %a = @_;
+    my $sock = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => vhost_port($a{vhost}), Timeout => 10,
+                                    SSL_verify_mode => SSL_VERIFY_NONE, SSL_hostname => 'localhost',
+                                    %{ $a{ssl} || {} })
+        or return ($IO::Socket::SSL::SSL_ERROR || "$!", []);
+    my @resp;
+    for my $path (@{ $a{paths} }) {
+        print $sock "GET $path HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        my $r = _read_response($sock, $a{timeout} || 10);
+        push @resp, $r;
+        last if !defined $r->{status} || $r->{eof} || $r->{close_header};
+    }
+    # the server said close: it must also have closed the socket (EOF within 2 s)
+    my $last = $resp[-1];
+    $last->{eof} ||= _eof_within($sock, 2) if $last && $last->{close_header};
+    $sock->close(SSL_fast_shutdown => 1);
+    return (undef, \@resp);
+}
+
+# Reads one response (Content-Length or chunked body); a short read ends at EOF or the deadline.
+sub _read_response {
+    my ($sock, $secs) = @_;
+    my $deadline = Time::HiRes::time() + $secs;
+    my ($buf, %r) = ('');
+    while (1) {
+        if ($buf =~ /\A(HTTP\/1\.[01]) (\d{3})[^\r\n]*\r\n(.*?)\r\n\r\n/s) {
+            my ($status, $head, $hlen) = ($2, $3, $+[0]);
+            my %h = map { my ($k, $v) = split /:\s*/, $_, 2; (lc $k, $v // '') } split /\r\n/, $head;
+            my $body = substr($buf, $hlen);
+            my $done = defined $h{'content-length'} ? length($body) >= $h{'content-length'}
+                     : ($h{'transfer-encoding'} // '') =~ /chunked/i ? $body =~ /(?:\A|\r\n)0\r\n\r\n\z/
+                     : $r{eof};
+            if ($done || $r{eof}) {
+                @r{qw(status headers body)} = ($status, \%h, $body);
+                $r{close_header} = ($h{connection} // '') =~ /close/i ? 1 : 0;
+                return \%r;
+            }
+        }
+        return { %r, error => $r{eof} ? 'connection closed' : 'timeout', partial => $buf } if $r{eof};
+        my $left = $deadline - Time::HiRes::time();
+        return { error => 'timeout', partial => $buf } if $left <= 0;
+        next if !$sock->pending && !IO::Select->new($sock)->can_read($left);
+        my $n = sysread($sock, my $chunk, 65536);
+        if ($n) { $buf .= $chunk } else { $r{eof} = 1 }
+    }
+}
+
+sub _eof_within {
+    my ($sock, $secs) = @_;
+    my $deadline = Time::HiRes::time() + $secs;
+    while ((my $left = $deadline - Time::HiRes::time()) > 0) {
+        next if !$sock->pending && !IO::Select->new($sock)->can_read($left);
+        my $n = sysread($sock, my $chunk, 4096);
+        return 1 unless $n;
+    }
+    return 0;
 }
 
 1;
