@@ -41,7 +41,6 @@ APLOG_USE_MODULE(secure);
 
 #define REVOKE_DEFAULT_INTERVAL 10
 #define REVOKE_MAX_CHAIN 10          /* request-time walk up the chain */
-#define REVOKE_CONN_KEY "mod_secure_revoke"
 
 /* X509 error for "status unknown and SecureRevocationUnknown deny". OpenSSL 3.0 has no alert mapping for
  * it, so the client gets certificate_unknown (46), distinct from certificate_revoked (44) and true to the
@@ -86,11 +85,10 @@ struct secure_revoke_conf {
     apr_time_t next_check;       /* reload thread only */
 };
 
-/* Per connection (userdata of the master connection's pool): the leaf last checked on it. */
-typedef struct {
-    unsigned char leaf_sha256[32];
-    int have;
-} revoke_conn_t;
+/* secure_conn_t.rev_leaf_state: the leaf in rev_leaf_sha256 was not checked yet / was accepted / was
+ * refused. REFUSED is final for the connection: on HTTP/1.1 the connection closes after the 403, but a
+ * request cannot end an HTTP/2 connection (doc/revoke.md), so every later stream must be refused too. */
+enum { SECURE_LEAF_UNCHECKED = 0, SECURE_LEAF_ACCEPTED, SECURE_LEAF_REFUSED };
 
 static const char *iso_time(apr_time_t t, apr_pool_t *p);
 
@@ -487,25 +485,15 @@ static void record(secure_conn_t *sc, const secure_verdict_t *v, apr_pool_t *p)
     sc->rev_detail = v->detail;
 }
 
-static revoke_conn_t *conn_state(conn_rec *c)
+/* The handshake accepted this leaf (verify wrapper, connection thread, before any request). */
+static void remember_leaf(secure_conn_t *sc, X509 *leaf)
 {
-    void *d = NULL;
-    revoke_conn_t *rc;
-
-    apr_pool_userdata_get(&d, REVOKE_CONN_KEY, c->pool);
-    if (d != NULL)
-        return d;
-    rc = apr_pcalloc(c->pool, sizeof(*rc));
-    apr_pool_userdata_setn(rc, REVOKE_CONN_KEY, NULL, c->pool);
-    return rc;
-}
-
-static void remember_leaf(conn_rec *c, X509 *leaf)
-{
-    revoke_conn_t *rc = conn_state(c);
     unsigned int n = 0;
 
-    rc->have = X509_digest(leaf, EVP_sha256(), rc->leaf_sha256, &n) && n == 32;
+    if (apr_atomic_read32(&sc->rev_leaf_state) == SECURE_LEAF_REFUSED)
+        return;
+    if (X509_digest(leaf, EVP_sha256(), sc->rev_leaf_sha256, &n) && n == 32)
+        apr_atomic_set32(&sc->rev_leaf_state, SECURE_LEAF_ACCEPTED);
     ERR_clear_error();
 }
 
@@ -565,7 +553,7 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
     revoke_check_cert(s, conf, c, cert, issuer, X509_STORE_CTX_get0_store(ctx), &v, c->pool);
     record(sc, &v, c->pool);
     if (depth == 0)
-        remember_leaf(c, cert);
+        remember_leaf(sc, cert);
     if (v.status == SECURE_REV_REVOKED) {
         secure_status_count(SECURE_CTR_REV_REVOKED);
         ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
@@ -620,27 +608,48 @@ static X509 *find_issuer(SSL *ssl, X509_STORE *trust, X509 *cert)
     return issuer;
 }
 
+/* A later request on a connection whose certificate was refused: HTTP/1.1 closes after the first 403, so
+ * this is an HTTP/2 stream (or a pipelined request), and mod_http2 gives a request no way to end the
+ * connection: refuse each one. */
+static int refuse_again(request_rec *r)
+{
+    secure_status_count(SECURE_CTR_REV_RECHECK_DENIED);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  SECTAG(10315) "%s: client %s refused (403) on a later request of a connection already refused "
+                  "for its client certificate (%s)", secure_config_vhost_name(r->server), r->connection->client_ip,
+                  r->connection->master ? "HTTP/2 cannot close the connection from a request"
+                                        : "the connection closes after this response");
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return HTTP_FORBIDDEN;
+}
+
 static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
 {
     struct secure_revoke_conf *conf = revoke_conf(r->server);
     X509 *leaf, *cert, *issuer = NULL;
     X509_STORE *trust;
-    revoke_conn_t *rc;
+    apr_uint32_t state;
     unsigned char md[32];
     unsigned int mdlen = 0;
     secure_verdict_t v, worst;
     X509 *worst_cert = NULL;
     int level, status = OK;
 
-    if (!conf->active || sc->ssl == NULL || (leaf = SSL_get0_peer_certificate(sc->ssl)) == NULL)
+    if (!conf->active || sc->ssl == NULL)
         return OK;
-    rc = conn_state(sc->c);
+    if (apr_atomic_read32(&sc->rev_leaf_state) == SECURE_LEAF_REFUSED)
+        return refuse_again(r);
+    if ((leaf = SSL_get0_peer_certificate(sc->ssl)) == NULL)
+        return OK;
     if (!X509_digest(leaf, EVP_sha256(), md, &mdlen) || mdlen != 32) {
         ERR_clear_error();
         return OK;
     }
-    if (rc->have && memcmp(rc->leaf_sha256, md, 32) == 0)
-        return OK;                      /* this certificate was checked on this connection */
+    /* checked on this connection before (HTTP/2: concurrent streams may both get here unchecked; each then
+     * reaches the same verdict) */
+    if ((state = apr_atomic_read32(&sc->rev_leaf_state)) != SECURE_LEAF_UNCHECKED
+        && memcmp(sc->rev_leaf_sha256, md, 32) == 0)
+        return state == SECURE_LEAF_REFUSED ? refuse_again(r) : OK;
     secure_status_count(SECURE_CTR_REV_RECHECK);
     record_reset(sc);
     trust = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(sc->ssl));
@@ -667,14 +676,16 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
         cert = issuer;
         issuer = NULL;
     }
-    memcpy(rc->leaf_sha256, md, 32);
-    rc->have = 1;
+    memcpy(sc->rev_leaf_sha256, md, 32);
     if (worst.status == SECURE_REV_REVOKED
         || (worst.status == SECURE_REV_UNKNOWN && conf_unknown(conf) == UNKNOWN_DENY)) {
+        apr_atomic_set32(&sc->rev_leaf_state, SECURE_LEAF_REFUSED);
         secure_status_count(SECURE_CTR_REV_RECHECK_DENIED);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      SECTAG(10304) "%s: client %s refused (403, connection closed) on %s: certificate %s %s "
-                      "(%s)", secure_config_vhost_name(r->server), r->connection->client_ip, when,
+                      SECTAG(10304) "%s: client %s refused (403, %s) on %s: certificate %s %s (%s)",
+                      secure_config_vhost_name(r->server), r->connection->client_ip,
+                      r->connection->master ? "HTTP/2: every later request on this connection refused too"
+                                            : "connection closed", when,
                       describe(worst_cert, r->pool),
                       worst.status == SECURE_REV_REVOKED ? "is revoked now"
                                                          : "has an unknown revocation status and "
@@ -682,6 +693,9 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
                       verdict_words(&worst, r->pool));
         r->connection->keepalive = AP_CONN_CLOSE;
         status = HTTP_FORBIDDEN;
+    }
+    else {
+        apr_atomic_set32(&sc->rev_leaf_state, SECURE_LEAF_ACCEPTED);
     }
     X509_free(worst_cert);
     X509_free(issuer);
