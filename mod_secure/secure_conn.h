@@ -53,6 +53,11 @@ typedef struct secure_conn {
     const char *rev_date;               /* ISO 8601 UTC revocation time */
     const char *rev_detail;             /* operator words for logs */
     int rev_checked_in_handshake;       /* the verify wrapper ran for the leaf on this connection */
+    /* the leaf last checked on this connection and what came of it (secure_revoke: SECURE_LEAF_*). Here,
+     * allocated with the connection on its own thread, because HTTP/2 streams read and write it from
+     * worker threads: rev_leaf_state is only touched with apr_atomic_*32 */
+    unsigned char rev_leaf_sha256[32];
+    volatile apr_uint32_t rev_leaf_state;
 
     /* policy verdict (secure_policy fills these at the first request) */
     const char *policy_result;          /* "pass" / "violation", NULL before checking */

@@ -3,7 +3,7 @@
  * Per certificate: deny list -> verdict cache -> a fresh local CRL from the issuer -> OCSP (when on, its
  * answer is cached) -> UNKNOWN. The handshake path runs in the verify wrapper; the request path re-checks
  * a certificate that never went through it on this connection (resumed session, renegotiation, TLS 1.3
- * post-handshake auth). Each httpd child runs one reload thread that stats the SecureCRL and
+ * post-handshake auth). In each httpd child a mod_watchdog callback stats the SecureCRL and
  * SecureDenyList files every SecureCRLCheckInterval seconds and swaps in changed data; see
  * doc/revoke.md for how that behaves with several children. */
 #include "httpd.h"
@@ -14,13 +14,12 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "mod_auth.h"
+#include "mod_watchdog.h"
 #include "apr_atomic.h"
 #include "apr_file_info.h"
 #include "apr_file_io.h"
 #include "apr_strings.h"
-#include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
-#include "apr_thread_proc.h"
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -41,7 +40,6 @@ APLOG_USE_MODULE(secure);
 
 #define REVOKE_DEFAULT_INTERVAL 10
 #define REVOKE_MAX_CHAIN 10          /* request-time walk up the chain */
-#define REVOKE_CONN_KEY "mod_secure_revoke"
 
 /* X509 error for "status unknown and SecureRevocationUnknown deny". OpenSSL 3.0 has no alert mapping for
  * it, so the client gets certificate_unknown (46), distinct from certificate_revoked (44) and true to the
@@ -83,14 +81,12 @@ struct secure_revoke_conf {
     int active;
     secure_crl_store_t *crls;
     deny_holder_t *deny;
-    apr_time_t next_check;       /* reload thread only */
 };
 
-/* Per connection (userdata of the master connection's pool): the leaf last checked on it. */
-typedef struct {
-    unsigned char leaf_sha256[32];
-    int have;
-} revoke_conn_t;
+/* secure_conn_t.rev_leaf_state: the leaf in rev_leaf_sha256 was not checked yet / was accepted / was
+ * refused. REFUSED is final for the connection: on HTTP/1.1 the connection closes after the 403, but a
+ * request cannot end an HTTP/2 connection (doc/revoke.md), so every later stream must be refused too. */
+enum { SECURE_LEAF_UNCHECKED = 0, SECURE_LEAF_ACCEPTED, SECURE_LEAF_REFUSED };
 
 static const char *iso_time(apr_time_t t, apr_pool_t *p);
 
@@ -256,7 +252,7 @@ static void deny_report_line(void *baton, unsigned line, const char *why)
                  secure_config_vhost_name(rep->h->s), rep->h->path, line, why);
 }
 
-/* Re-reads the deny list when its file changed (reload thread, or startup). */
+/* Re-reads the deny list when its file changed (watchdog callback, child_init, or startup). */
 static void deny_refresh(deny_holder_t *h)
 {
     apr_pool_t *p = NULL;
@@ -487,25 +483,15 @@ static void record(secure_conn_t *sc, const secure_verdict_t *v, apr_pool_t *p)
     sc->rev_detail = v->detail;
 }
 
-static revoke_conn_t *conn_state(conn_rec *c)
+/* The handshake accepted this leaf (verify wrapper, connection thread, before any request). */
+static void remember_leaf(secure_conn_t *sc, X509 *leaf)
 {
-    void *d = NULL;
-    revoke_conn_t *rc;
-
-    apr_pool_userdata_get(&d, REVOKE_CONN_KEY, c->pool);
-    if (d != NULL)
-        return d;
-    rc = apr_pcalloc(c->pool, sizeof(*rc));
-    apr_pool_userdata_setn(rc, REVOKE_CONN_KEY, NULL, c->pool);
-    return rc;
-}
-
-static void remember_leaf(conn_rec *c, X509 *leaf)
-{
-    revoke_conn_t *rc = conn_state(c);
     unsigned int n = 0;
 
-    rc->have = X509_digest(leaf, EVP_sha256(), rc->leaf_sha256, &n) && n == 32;
+    if (apr_atomic_read32(&sc->rev_leaf_state) == SECURE_LEAF_REFUSED)
+        return;
+    if (X509_digest(leaf, EVP_sha256(), sc->rev_leaf_sha256, &n) && n == 32)
+        apr_atomic_set32(&sc->rev_leaf_state, SECURE_LEAF_ACCEPTED);
     ERR_clear_error();
 }
 
@@ -565,7 +551,7 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
     revoke_check_cert(s, conf, c, cert, issuer, X509_STORE_CTX_get0_store(ctx), &v, c->pool);
     record(sc, &v, c->pool);
     if (depth == 0)
-        remember_leaf(c, cert);
+        remember_leaf(sc, cert);
     if (v.status == SECURE_REV_REVOKED) {
         secure_status_count(SECURE_CTR_REV_REVOKED);
         ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
@@ -620,27 +606,52 @@ static X509 *find_issuer(SSL *ssl, X509_STORE *trust, X509 *cert)
     return issuer;
 }
 
+/* A later request on a connection whose certificate was refused: HTTP/1.1 closes after the first 403, so
+ * this is an HTTP/2 stream (or a pipelined request), and mod_http2 gives a request no way to end the
+ * connection: refuse each one. OK (not refused) only for an internal redirect, see below. */
+static int refuse_again(request_rec *r)
+{
+    /* the ErrorDocument of the refused request itself runs as an internal redirect: let it show the
+     * verdict (a later request on the connection was refused as itself before it could redirect) */
+    if (r->prev != NULL)
+        return OK;
+    secure_status_count(SECURE_CTR_REV_RECHECK_DENIED);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  SECTAG(10315) "%s: client %s refused (403) on a later request of a connection already refused "
+                  "for its client certificate (%s)", secure_config_vhost_name(r->server), r->connection->client_ip,
+                  r->connection->master ? "HTTP/2 cannot close the connection from a request"
+                                        : "the connection closes after this response");
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return HTTP_FORBIDDEN;
+}
+
 static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
 {
     struct secure_revoke_conf *conf = revoke_conf(r->server);
     X509 *leaf, *cert, *issuer = NULL;
     X509_STORE *trust;
-    revoke_conn_t *rc;
+    apr_uint32_t state;
     unsigned char md[32];
     unsigned int mdlen = 0;
     secure_verdict_t v, worst;
     X509 *worst_cert = NULL;
     int level, status = OK;
 
-    if (!conf->active || sc->ssl == NULL || (leaf = SSL_get0_peer_certificate(sc->ssl)) == NULL)
+    if (!conf->active || sc->ssl == NULL)
         return OK;
-    rc = conn_state(sc->c);
+    if (apr_atomic_read32(&sc->rev_leaf_state) == SECURE_LEAF_REFUSED)
+        return refuse_again(r);
+    if ((leaf = SSL_get0_peer_certificate(sc->ssl)) == NULL)
+        return OK;
     if (!X509_digest(leaf, EVP_sha256(), md, &mdlen) || mdlen != 32) {
         ERR_clear_error();
         return OK;
     }
-    if (rc->have && memcmp(rc->leaf_sha256, md, 32) == 0)
-        return OK;                      /* this certificate was checked on this connection */
+    /* checked on this connection before (HTTP/2: concurrent streams may both get here unchecked; each then
+     * reaches the same verdict) */
+    if ((state = apr_atomic_read32(&sc->rev_leaf_state)) != SECURE_LEAF_UNCHECKED
+        && memcmp(sc->rev_leaf_sha256, md, 32) == 0)
+        return state == SECURE_LEAF_REFUSED ? refuse_again(r) : OK;
     secure_status_count(SECURE_CTR_REV_RECHECK);
     record_reset(sc);
     trust = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(sc->ssl));
@@ -667,14 +678,16 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
         cert = issuer;
         issuer = NULL;
     }
-    memcpy(rc->leaf_sha256, md, 32);
-    rc->have = 1;
+    memcpy(sc->rev_leaf_sha256, md, 32);
     if (worst.status == SECURE_REV_REVOKED
         || (worst.status == SECURE_REV_UNKNOWN && conf_unknown(conf) == UNKNOWN_DENY)) {
+        apr_atomic_set32(&sc->rev_leaf_state, SECURE_LEAF_REFUSED);
         secure_status_count(SECURE_CTR_REV_RECHECK_DENIED);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      SECTAG(10304) "%s: client %s refused (403, connection closed) on %s: certificate %s %s "
-                      "(%s)", secure_config_vhost_name(r->server), r->connection->client_ip, when,
+                      SECTAG(10304) "%s: client %s refused (403, %s) on %s: certificate %s %s (%s)",
+                      secure_config_vhost_name(r->server), r->connection->client_ip,
+                      r->connection->master ? "HTTP/2: every later request on this connection refused too"
+                                            : "connection closed", when,
                       describe(worst_cert, r->pool),
                       worst.status == SECURE_REV_REVOKED ? "is revoked now"
                                                          : "has an unknown revocation status and "
@@ -682,6 +695,9 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
                       verdict_words(&worst, r->pool));
         r->connection->keepalive = AP_CONN_CLOSE;
         status = HTTP_FORBIDDEN;
+    }
+    else {
+        apr_atomic_set32(&sc->rev_leaf_state, SECURE_LEAF_ACCEPTED);
     }
     X509_free(worst_cert);
     X509_free(issuer);
@@ -753,96 +769,102 @@ static authz_status revocation_check(request_rec *r, const char *req_line, const
 
 static const authz_provider revocation_provider = { revocation_check, revocation_parse };
 
-/* ---- reload thread (one per child process) -------------------------------------------------------- */
+/* ---- reloading: a mod_watchdog child watchdog ------------------------------------------------------ *
+ * httpd's own per-child timer thread (parent = 0, singleton = 0: every child keeps its own copy of the
+ * data, so every child must look at the files) calls one callback per vhost every SecureCRLCheckInterval.
+ * The callback stats the files and reloads changed ones outside any lock, then swaps a pointer, exactly
+ * as the earlier home-made thread did; mod_watchdog starts and stops the thread with the child (stopped
+ * in a pre-cleanup, before the child's pool goes away). */
 
-typedef struct {
-    apr_array_header_t *confs;   /* struct secure_revoke_conf * with something to reload */
-    apr_thread_mutex_t *mutex;
-    apr_thread_cond_t *cond;
-    apr_thread_t *thread;
-    int stop;
-} reloader_t;
+#define REVOKE_WATCHDOG_NAME "mod_secure-revocation-reload"
 
-static void reload_due(reloader_t *rl, int force)
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
+
+/* The vhosts with something to reload in this configuration generation (pconf), for child_init. */
+static apr_array_header_t *reload_confs;
+
+static void reload_conf(struct secure_revoke_conf *c)
 {
-    apr_time_t now = apr_time_now();
-    int i;
-
-    for (i = 0; i < rl->confs->nelts; i++) {
-        struct secure_revoke_conf *c = APR_ARRAY_IDX(rl->confs, i, struct secure_revoke_conf *);
-        if (!force && now < c->next_check)
-            continue;
-        if (c->crls != NULL)
-            secure_crl_store_refresh(c->crls);
-        if (c->deny != NULL)
-            deny_refresh(c->deny);
-        c->next_check = apr_time_now() + apr_time_from_sec(conf_interval(c));
-    }
+    if (c->crls != NULL)
+        secure_crl_store_refresh(c->crls);
+    if (c->deny != NULL)
+        deny_refresh(c->deny);
 }
 
-static void *APR_THREAD_FUNC reload_main(apr_thread_t *t, void *data)
+static apr_status_t reload_watchdog_cb(int state, void *data, apr_pool_t *temp)
 {
-    reloader_t *rl = data;
-
-    apr_thread_mutex_lock(rl->mutex);
-    while (!rl->stop) {
-        apr_thread_cond_timedwait(rl->cond, rl->mutex, apr_time_from_sec(1));
-        if (rl->stop)
-            break;
-        apr_thread_mutex_unlock(rl->mutex);
-        reload_due(rl, 0);
-        apr_thread_mutex_lock(rl->mutex);
-    }
-    apr_thread_mutex_unlock(rl->mutex);
-    apr_thread_exit(t, APR_SUCCESS);
-    return NULL;
+    (void)temp;
+    /* STARTING is skipped: child_init already checked, before the child served anything */
+    if (state == AP_WATCHDOG_STATE_RUNNING)
+        reload_conf(data);
+    return APR_SUCCESS;          /* anything else makes mod_watchdog stop calling us for good */
 }
 
-static apr_status_t reloader_stop(void *data)
+/* After mod_ssl's post_config (which ran init_server and loaded the data) and before mod_watchdog's
+ * (APR_HOOK_LAST), which starts only watchdogs that have callbacks by then. */
+static int revoke_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *main_s)
 {
-    reloader_t *rl = data;
-    apr_status_t rv;
-
-    apr_thread_mutex_lock(rl->mutex);
-    rl->stop = 1;
-    apr_thread_cond_signal(rl->cond);
-    apr_thread_mutex_unlock(rl->mutex);
-    apr_thread_join(&rv, rl->thread);
-    return APR_SUCCESS;
-}
-
-static void revoke_child_init(apr_pool_t *pchild, server_rec *main_s)
-{
-    reloader_t *rl = apr_pcalloc(pchild, sizeof(*rl));
+    ap_watchdog_t *wd = NULL;
     server_rec *s;
     apr_status_t rv;
+    int i;
 
-    rl->confs = apr_array_make(pchild, 4, sizeof(struct secure_revoke_conf *));
+    (void)plog;
+    (void)ptemp;
+    reload_confs = apr_array_make(pconf, 4, sizeof(struct secure_revoke_conf *));
     for (s = main_s; s != NULL; s = s->next) {
         struct secure_revoke_conf *c = revoke_conf(s);
         if (secure_config_engine_on(s) && (c->crls != NULL || c->deny != NULL))
-            *(struct secure_revoke_conf **)apr_array_push(rl->confs) = c;
+            *(struct secure_revoke_conf **)apr_array_push(reload_confs) = c;
     }
-    if (rl->confs->nelts == 0)
-        return;
-    /* a child forked long after startup must not serve the parent's startup copy: check now */
-    reload_due(rl, 1);
-    if ((rv = apr_thread_mutex_create(&rl->mutex, APR_THREAD_MUTEX_DEFAULT, pchild)) != APR_SUCCESS
-        || (rv = apr_thread_cond_create(&rl->cond, pchild)) != APR_SUCCESS
-        || (rv = apr_thread_create(&rl->thread, NULL, reload_main, rl, pchild)) != APR_SUCCESS) {
+    if (reload_confs->nelts == 0 || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    if (wd_get_instance == NULL || wd_register_callback == NULL) {
+        /* Failing is what an operator can act on; silently never reloading would not be. */
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, main_s,
+                     SECTAG(10316) "SecureCRL / SecureDenyList need mod_watchdog to reload changed files: "
+                     "add 'LoadModule watchdog_module modules/mod_watchdog.so' (it ships with httpd; "
+                     "Debian builds it in)");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((rv = wd_get_instance(&wd, REVOKE_WATCHDOG_NAME, 0, 0, pconf)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, main_s,
-                     SECTAG(10306) "cannot start the CRL / deny-list reload thread in child %" APR_PID_T_FMT
-                     ": changed SecureCRL and SecureDenyList files take effect only after a restart",
-                     getpid());
-        return;
+                     SECTAG(10317) "cannot create the mod_watchdog instance that reloads SecureCRL and "
+                     "SecureDenyList files");
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
-    apr_pool_cleanup_register(pchild, rl, reloader_stop, apr_pool_cleanup_null);
+    for (i = 0; i < reload_confs->nelts; i++) {
+        struct secure_revoke_conf *c = APR_ARRAY_IDX(reload_confs, i, struct secure_revoke_conf *);
+        if ((rv = wd_register_callback(wd, apr_time_from_sec(conf_interval(c)), c, reload_watchdog_cb))
+            != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, main_s,
+                         SECTAG(10306) "cannot register the SecureCRL / SecureDenyList reload with mod_watchdog");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
+/* A child forked long after startup must not serve the parent's startup copy: check now, synchronously,
+ * before this child accepts a connection (mod_watchdog's first call comes an interval later). */
+static void revoke_child_init(apr_pool_t *pchild, server_rec *main_s)
+{
+    int i;
+
+    (void)pchild;
+    (void)main_s;
+    for (i = 0; reload_confs != NULL && i < reload_confs->nelts; i++)
+        reload_conf(APR_ARRAY_IDX(reload_confs, i, struct secure_revoke_conf *));
 }
 
 void secure_revoke_register_hooks(apr_pool_t *p)
 {
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
 
+    ap_hook_post_config(revoke_post_config, after_ssl, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(revoke_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_access(revoke_check_access, after_ssl, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "secure-revocation", AUTHZ_PROVIDER_VERSION,
