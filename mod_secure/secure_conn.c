@@ -4,6 +4,7 @@
 #include "http_connection.h"
 #include "http_log.h"
 #include "apr_strings.h"
+#include "apr_thread_mutex.h"
 
 #include "secure_conn.h"
 #include "secure_hello.h"
@@ -26,6 +27,16 @@ secure_conn_t *secure_conn_from_ssl(const SSL *ssl)
     if (ssl == NULL || secure_ssl_idx < 0)
         return NULL;
     return SSL_get_ex_data(ssl, secure_ssl_idx);
+}
+
+void secure_conn_lock(secure_conn_t *sc)
+{
+    apr_thread_mutex_lock(sc->mutex);
+}
+
+void secure_conn_unlock(secure_conn_t *sc)
+{
+    apr_thread_mutex_unlock(sc->mutex);
 }
 
 secure_conn_t *secure_conn_get(conn_rec *c)
@@ -78,6 +89,7 @@ static void secure_msg_cb(int write_p, int version, int content_type, const void
 secure_conn_t *secure_conn_create(conn_rec *c, SSL *ssl)
 {
     secure_conn_t *sc;
+    apr_allocator_t *allocator = NULL;
 
     while (c->master != NULL)
         c = c->master;
@@ -87,8 +99,18 @@ secure_conn_t *secure_conn_create(conn_rec *c, SSL *ssl)
     sc = apr_pcalloc(c->pool, sizeof(*sc));
     sc->c = c;
     sc->ssl = ssl;
-    sc->vals = apr_pcalloc(c->pool, sizeof(*sc->vals) * secure_vars_count());
-    sc->done = apr_pcalloc(c->pool, secure_vars_count());
+    if (apr_allocator_create(&allocator) != APR_SUCCESS
+        || apr_pool_create_ex(&sc->pool, c->pool, NULL, allocator) != APR_SUCCESS) {
+        if (allocator != NULL)
+            apr_allocator_destroy(allocator);
+        return NULL;
+    }
+    apr_allocator_owner_set(allocator, sc->pool);
+    apr_pool_tag(sc->pool, "mod_secure_conn");
+    if (apr_thread_mutex_create(&sc->mutex, APR_THREAD_MUTEX_NESTED, sc->pool) != APR_SUCCESS)
+        return NULL;
+    sc->vals = apr_pcalloc(sc->pool, sizeof(*sc->vals) * secure_vars_count());
+    sc->done = apr_pcalloc(sc->pool, secure_vars_count());
     ap_set_module_config(c->conn_config, &secure_module, sc);
     if (secure_ssl_idx >= 0)
         SSL_set_ex_data(ssl, secure_ssl_idx, sc);

@@ -24,6 +24,14 @@ typedef enum {
 typedef struct secure_conn {
     conn_rec *c;
     SSL *ssl;
+    /* Request-time writes to this state (memoised variables, policy and revocation verdicts) may come
+     * from several HTTP/2 worker threads at once, and c->pool belongs to mod_http2's session thread.
+     * They go to this pool (its own allocator, so it shares nothing with c->pool after creation) while
+     * holding the (nested) mutex. Handshake-time writes happen on the connection's thread before any
+     * request exists. */
+    apr_pool_t *pool;
+    struct apr_thread_mutex_t *mutex;
+    const void *memo_cert;              /* the peer certificate the CERT-scope memo describes */
     server_rec *hs_server;              /* vhost whose SSL_CTX ran the handshake (after SNI), or NULL */
 
     /* handshake timing (microseconds since the epoch; 0 = not seen) */
@@ -74,6 +82,9 @@ secure_conn_t *secure_conn_create(conn_rec *c, SSL *ssl);
 secure_conn_t *secure_conn_get(conn_rec *c);
 /* The state attached to an SSL (verify callbacks), or NULL. */
 secure_conn_t *secure_conn_from_ssl(const SSL *ssl);
+/* Serialise request-time updates of sc (nested: a locked section may call another). */
+void secure_conn_lock(secure_conn_t *sc);
+void secure_conn_unlock(secure_conn_t *sc);
 /* Allocates the ex_data index once per process (call from post_config / register). */
 void secure_conn_init_ssl_index(void);
 

@@ -695,6 +695,7 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
 {
     secure_policy_state_t *st = policy_state(r->server), *hs_st;
     server_rec *hs;
+    const char *violation;
     char buf[512];
     int mask;
 
@@ -702,6 +703,7 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
         return OK;
     /* once per vhost, TLS session and client certificate: another Host vhost, a renegotiation or a
      * post-handshake authentication gets a fresh verdict */
+    secure_conn_lock(sc);       /* HTTP/2 streams of one connection run on several threads */
     if (!sc->policy_checked || sc->policy_server != r->server || sc->policy_session != SSL_get_session(sc->ssl)
         || sc->policy_peer != SSL_get0_peer_certificate(sc->ssl)) {
         mask = secure_rules_check(&st->rules, sc->ssl, 1, buf, sizeof(buf));
@@ -710,7 +712,9 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
         sc->policy_session = SSL_get_session(sc->ssl);
         sc->policy_peer = SSL_get0_peer_certificate(sc->ssl);
         sc->policy_result = mask ? "violation" : "pass";
-        sc->policy_violation = mask ? apr_pstrdup(sc->c->pool, buf) : NULL;
+        sc->policy_violation = mask ? apr_pstrdup(sc->pool, buf) : NULL;
+        violation = sc->policy_violation;
+        secure_conn_unlock(sc);
         if (mask == 0) {
             secure_status_count(SECURE_CTR_POLICY_PASS);
             return OK;
@@ -727,7 +731,11 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
             return OK;
         }
     }
-    if (st->report || sc->policy_violation == NULL)
+    else {
+        violation = sc->policy_violation;
+        secure_conn_unlock(sc);
+    }
+    if (st->report || violation == NULL)
         return OK;
 
     /* The Host vhost refuses what the SNI vhost accepted: the client should ask that vhost on a connection
@@ -739,7 +747,7 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       SECTAG(10232) "vhost %s, client %s: Host names a vhost whose SecurePolicy %s refuses this "
                       "connection (%s), negotiated with vhost %s: 421 Misdirected Request",
-                      secure_config_vhost_name(r->server), r->useragent_ip, st->profile->name, sc->policy_violation,
+                      secure_config_vhost_name(r->server), r->useragent_ip, st->profile->name, violation,
                       secure_config_vhost_name(hs));
         return HTTP_MISDIRECTED_REQUEST;
     }
@@ -748,7 +756,7 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   SECTAG(10231) "vhost %s, client %s: SecurePolicy %s refuses this connection: %s; answered 403 and "
                   "closed", secure_config_vhost_name(r->server), r->useragent_ip, st->profile->name,
-                  sc->policy_violation);
+                  violation);
     return HTTP_FORBIDDEN;
 }
 

@@ -463,24 +463,31 @@ static int severity(secure_rev_status_t st)
 
 static void record_reset(secure_conn_t *sc)
 {
+    secure_conn_lock(sc);
     sc->rev_status = SECURE_REV_NONE;
     sc->rev_source = NULL;
     sc->rev_reason = NULL;
     sc->rev_date = NULL;
     sc->rev_detail = NULL;
+    secure_conn_unlock(sc);
 }
 
-/* The connection's answer is the worst over the certificates checked (chain scope), else the leaf's. */
-static void record(secure_conn_t *sc, const secure_verdict_t *v, apr_pool_t *p)
+/* The connection's answer is the worst over the certificates checked (chain scope), else the leaf's.
+ * Strings are copied into the connection state's own pool: v may live in a request pool, and HTTP/2
+ * streams record from several threads. */
+static void record(secure_conn_t *sc, const secure_verdict_t *v)
 {
-    if (severity(v->status) < severity(sc->rev_status))
-        return;
-    sc->rev_status = v->status;
-    sc->rev_source = v->source;
-    sc->rev_reason = v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_crl_reason_name(v->reason)
-                                                                      : NULL;
-    sc->rev_date = v->status == SECURE_REV_REVOKED && v->revoked_at > 0 ? iso_time(v->revoked_at, p) : NULL;
-    sc->rev_detail = v->detail;
+    secure_conn_lock(sc);
+    if (severity(v->status) >= severity(sc->rev_status)) {
+        sc->rev_status = v->status;
+        sc->rev_source = v->source;
+        sc->rev_reason = v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_crl_reason_name(v->reason)
+                                                                          : NULL;
+        sc->rev_date = v->status == SECURE_REV_REVOKED && v->revoked_at > 0 ? iso_time(v->revoked_at, sc->pool)
+                                                                            : NULL;
+        sc->rev_detail = v->detail ? apr_pstrdup(sc->pool, v->detail) : NULL;
+    }
+    secure_conn_unlock(sc);
 }
 
 /* The handshake accepted this leaf (verify wrapper, connection thread, before any request). */
@@ -549,7 +556,7 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
     else if (X509_check_issued(cert, cert) == X509_V_OK)
         issuer = cert;
     revoke_check_cert(s, conf, c, cert, issuer, X509_STORE_CTX_get0_store(ctx), &v, c->pool);
-    record(sc, &v, c->pool);
+    record(sc, &v);
     if (depth == 0)
         remember_leaf(sc, cert);
     if (v.status == SECURE_REV_REVOKED) {
@@ -663,7 +670,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
         if (issuer == NULL && X509_check_issued(cert, cert) == X509_V_OK && X509_up_ref(cert))
             issuer = cert;
         revoke_check_cert(r->server, conf, r->connection, cert, issuer, trust, &v, r->pool);
-        record(sc, &v, sc->c->pool);
+        record(sc, &v);
         if (severity(v.status) >= severity(worst.status)) {
             worst = v;
             X509_free(worst_cert);
@@ -678,7 +685,9 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
         cert = issuer;
         issuer = NULL;
     }
+    secure_conn_lock(sc);
     memcpy(sc->rev_leaf_sha256, md, 32);
+    secure_conn_unlock(sc);
     if (worst.status == SECURE_REV_REVOKED
         || (worst.status == SECURE_REV_UNKNOWN && conf_unknown(conf) == UNKNOWN_DENY)) {
         apr_atomic_set32(&sc->rev_leaf_state, SECURE_LEAF_REFUSED);

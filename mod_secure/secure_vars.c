@@ -37,7 +37,7 @@ typedef struct {
     server_rec *s;        /* r->server, else the connection's vhost */
     secure_conn_t *sc;
     SSL *ssl;
-    apr_pool_t *p;        /* c->pool for CONN/CERT values, r->pool for REQ values */
+    apr_pool_t *p;        /* sc->pool (under its lock) for CONN/CERT values, r->pool for REQ values */
 } secure_var_ctx_t;
 
 typedef const char *secure_var_fn(secure_var_ctx_t *vc);
@@ -183,18 +183,30 @@ static const char *var_handshake_usec(secure_var_ctx_t *vc)
 
 /* ---- ClientHello ----------------------------------------------------------------------------------- */
 
+static secure_hello_t *hello_parse(secure_conn_t *sc);
+
 const struct secure_hello *secure_vars_hello(conn_rec *c)
 {
     secure_conn_t *sc = secure_conn_get(c);
+
+    if (sc == NULL)
+        return NULL;
+    secure_conn_lock(sc);
+    if (!sc->hello_parse_done) {
+        sc->hello_parse_done = 1;
+        sc->hello_parsed = hello_parse(sc);
+    }
+    secure_conn_unlock(sc);
+    return sc->hello_parsed;
+}
+
+/* Parses the captured hello once (caller holds the lock); NULL when there is none or it is bad. */
+static secure_hello_t *hello_parse(secure_conn_t *sc)
+{
     secure_hello_t *h;
     const char *why = NULL;
     int rc;
 
-    if (sc == NULL)
-        return NULL;
-    if (sc->hello_parse_done)
-        return sc->hello_parsed;
-    sc->hello_parse_done = 1;
     if (sc->hello_capture == SECURE_HELLO_OVERSIZE) {
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, sc->c,
                       "mod_secure: ClientHello of %" APR_SIZE_T_FMT " bytes is larger than the %d bytes "
@@ -208,7 +220,7 @@ const struct secure_hello *secure_vars_hello(conn_rec *c)
                       "mod_secure: no ClientHello was captured on this connection; no fingerprint");
         return NULL;
     }
-    h = apr_palloc(sc->c->pool, sizeof(*h));
+    h = apr_palloc(sc->pool, sizeof(*h));
     rc = secure_hello_parse(sc->hello, sc->hello_len, h, &why);
     if (rc != SECURE_HELLO_OK) {
         secure_status_count(SECURE_CTR_HELLO_MALFORMED);
@@ -217,7 +229,6 @@ const struct secure_hello *secure_vars_hello(conn_rec *c)
                       sc->hello_len, secure_hello_strerror(rc), why ? why : "");
         return NULL;
     }
-    sc->hello_parsed = h;
     return h;
 }
 
@@ -584,43 +595,50 @@ static int var_index(const char *name)
 }
 
 /* The certificate the memoised CERT-scope values describe; renegotiation or post-handshake auth
- * replaces the peer certificate, and then those values are recomputed. */
+ * replaces the peer certificate, and then those values are recomputed. Caller holds the lock. */
 static void cert_memo_check(secure_conn_t *sc, const X509 *now)
 {
-    static const char cert_memo_key[] = "mod_secure.memo_cert";
-    const void *memo = NULL;
     size_t i;
 
-    apr_pool_userdata_get((void **)&memo, cert_memo_key, sc->c->pool);
-    if (memo == now)
+    if (sc->memo_cert == now)
         return;
     for (i = 0; i < SECURE_VAR_N; i++)
         if (secure_var_table[i].scope == SECURE_SCOPE_CERT)
             sc->done[i] = 0;
-    apr_pool_userdata_setn(now, cert_memo_key, NULL, sc->c->pool);
+    sc->memo_cert = now;
 }
 
-/* Value of table entry i; engine and scope already checked by the caller. */
+/* Value of table entry i; engine and scope already checked by the caller. Connection and certificate
+ * values are computed once under the connection's lock into its own pool (HTTP/2 streams share them);
+ * request values go to the request's pool. */
 static const char *var_value(secure_conn_t *sc, request_rec *r, int i)
 {
     const secure_var_t *v = &secure_var_table[i];
     secure_var_ctx_t vc;
+    const char *val;
 
-    if (v->scope == SECURE_SCOPE_CERT)
-        cert_memo_check(sc, SSL_get0_peer_certificate(sc->ssl));
-    if (v->scope != SECURE_SCOPE_REQ && sc->done[i])
-        return sc->vals[i];
     vc.c = sc->c;
     vc.r = r;
     vc.s = r ? r->server : sc->c->base_server;
     vc.sc = sc;
     vc.ssl = sc->ssl;
-    vc.p = (v->scope == SECURE_SCOPE_REQ && r) ? r->pool : sc->c->pool;
-    if (v->scope == SECURE_SCOPE_REQ)
-        return v->fn(&vc);
-    sc->vals[i] = v->fn(&vc);
-    sc->done[i] = 1;
-    return sc->vals[i];
+    secure_conn_lock(sc);       /* verdict fields are written by other streams' threads too */
+    if (v->scope == SECURE_SCOPE_REQ) {
+        vc.p = r ? r->pool : sc->pool;
+        val = v->fn(&vc);
+        secure_conn_unlock(sc);
+        return val;
+    }
+    vc.p = sc->pool;
+    if (v->scope == SECURE_SCOPE_CERT)
+        cert_memo_check(sc, SSL_get0_peer_certificate(sc->ssl));
+    if (!sc->done[i]) {
+        sc->vals[i] = v->fn(&vc);
+        sc->done[i] = 1;
+    }
+    val = sc->vals[i];
+    secure_conn_unlock(sc);
+    return val;
 }
 
 /* mod_secure answers for c only where SecureEngine is on for the vhost serving it. */
