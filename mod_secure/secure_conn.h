@@ -65,6 +65,8 @@ typedef struct secure_conn {
      * allocated with the connection on its own thread, because HTTP/2 streams read and write it from
      * worker threads: rev_leaf_state is only touched with apr_atomic_*32 */
     unsigned char rev_leaf_sha256[32];
+    const void *rev_leaf_ptr;           /* the X509 object last checked, and its SHA-1 (OpenSSL caches it */
+    unsigned char rev_leaf_sha1[20];    /* in the object): a cheap "same certificate" test before hashing */
     volatile apr_uint32_t rev_leaf_state;
 
     /* policy verdict (secure_policy fills these at the first request) */

@@ -490,6 +490,24 @@ static void record(secure_conn_t *sc, const secure_verdict_t *v)
     secure_conn_unlock(sc);
 }
 
+/* The object and its cached SHA-1: both must match for the request-time fast path, so a new certificate
+ * that happens to be allocated where the old one was is still checked. Caller holds the lock. */
+static int leaf_quick_id(X509 *leaf, unsigned char sha1[20])
+{
+    unsigned int n = 0;
+
+    if (!X509_digest(leaf, EVP_sha1(), sha1, &n) || n != 20) {
+        ERR_clear_error();
+        return 0;
+    }
+    return 1;
+}
+
+static void remember_leaf_quick(secure_conn_t *sc, X509 *leaf)
+{
+    sc->rev_leaf_ptr = leaf_quick_id(leaf, sc->rev_leaf_sha1) ? leaf : NULL;
+}
+
 /* The handshake accepted this leaf (verify wrapper, connection thread, before any request). */
 static void remember_leaf(secure_conn_t *sc, X509 *leaf)
 {
@@ -497,8 +515,10 @@ static void remember_leaf(secure_conn_t *sc, X509 *leaf)
 
     if (apr_atomic_read32(&sc->rev_leaf_state) == SECURE_LEAF_REFUSED)
         return;
-    if (X509_digest(leaf, EVP_sha256(), sc->rev_leaf_sha256, &n) && n == 32)
+    if (X509_digest(leaf, EVP_sha256(), sc->rev_leaf_sha256, &n) && n == 32) {
+        remember_leaf_quick(sc, leaf);
         apr_atomic_set32(&sc->rev_leaf_state, SECURE_LEAF_ACCEPTED);
+    }
     ERR_clear_error();
 }
 
@@ -638,6 +658,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     X509 *leaf, *cert, *issuer = NULL;
     X509_STORE *trust;
     apr_uint32_t state;
+    unsigned char sha1[20];
     unsigned char md[32];
     unsigned int mdlen = 0;
     secure_verdict_t v, worst;
@@ -650,6 +671,14 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
         return refuse_again(r);
     if ((leaf = SSL_get0_peer_certificate(sc->ssl)) == NULL)
         return OK;
+    /* the common case, every request after the handshake checked this very certificate object: no hash */
+    secure_conn_lock(sc);
+    if (sc->rev_leaf_ptr == leaf && (state = apr_atomic_read32(&sc->rev_leaf_state)) != SECURE_LEAF_UNCHECKED
+        && leaf_quick_id(leaf, sha1) && memcmp(sha1, sc->rev_leaf_sha1, 20) == 0) {
+        secure_conn_unlock(sc);
+        return state == SECURE_LEAF_REFUSED ? refuse_again(r) : OK;
+    }
+    secure_conn_unlock(sc);
     if (!X509_digest(leaf, EVP_sha256(), md, &mdlen) || mdlen != 32) {
         ERR_clear_error();
         return OK;
@@ -687,6 +716,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     }
     secure_conn_lock(sc);
     memcpy(sc->rev_leaf_sha256, md, 32);
+    remember_leaf_quick(sc, leaf);
     secure_conn_unlock(sc);
     if (worst.status == SECURE_REV_REVOKED
         || (worst.status == SECURE_REV_UNKNOWN && conf_unknown(conf) == UNKNOWN_DENY)) {
