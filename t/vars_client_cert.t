@@ -73,7 +73,7 @@ my $sigalg = x509($crt, '-text') =~ /Signature Algorithm: (\S+)/ ? $1 : '';
 is($v->{SECURE_CLIENT_SIG_ALG}, $sigalg, 'SECURE_CLIENT_SIG_ALG = signature algorithm of the certificate');
 is($v->{SECURE_CLIENT_SAN_EMAIL}, 'test-dev@httpd.apache.org', 'SECURE_CLIENT_SAN_EMAIL');
 is($v->{SECURE_CLIENT_SAN_DNS}, '', 'SECURE_CLIENT_SAN_DNS empty: none in the certificate');
-is($v->{SECURE_CLIENT_REVOCATION}, 'NONE', 'SECURE_CLIENT_REVOCATION placeholder NONE (no revocation checking configured)');
+is($v->{SECURE_CLIENT_REVOCATION}, 'NONE', 'SECURE_CLIENT_REVOCATION NONE: no revocation checking configured on this vhost');
 
 # The backend (CGI) gets the same values.
 $r = tls_request(vhost => 'secure_main', path => '/cgi/env.pl',
