@@ -3,61 +3,23 @@
 # the same httpd with SecureEngine off, interleaved in one run. Prints each round and the ratio.
 # Usage: bench/handshake.sh [ROUNDS=7] [REQUESTS=3000]   (needs a built module: make)
 set -eu
-cd "$(dirname "$0")/.."
-TOP=$(pwd)
+. "$(dirname "$0")/lib.sh"
 ROUNDS=${1:-7}
 N=${2:-3000}
-APXS=$(command -v apxs || command -v apxs2)
-MODDIR=$($APXS -q LIBEXECDIR)
-HTTPD=$($APXS -q SBINDIR)/$($APXS -q TARGET)
 OUT=$(mktemp -d /tmp/mod_secure-bench.XXXXXX)
 trap '[ -f "$OUT/httpd.pid" ] && kill "$(cat "$OUT/httpd.pid")" 2>/dev/null; sleep 1; rm -rf "$OUT"' EXIT INT TERM
 
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$OUT/key.pem" -out "$OUT/cert.pem" -days 2 \
-    -subj /CN=localhost >/dev/null 2>&1
-echo ok > "$OUT/index.html"
+bench_cert "$OUT"
 USER_LINE=""
 [ "$(id -u)" = 0 ] && USER_LINE="User www-data
 Group www-data"
-cat > "$OUT/httpd.conf" <<CONF
-ServerRoot "$OUT"
-ServerName localhost
-DefaultRuntimeDir "$OUT"
-PidFile "$OUT/httpd.pid"
-Mutex file:$OUT default
-ErrorLog "$OUT/error_log"
-LogLevel warn
-$USER_LINE
-LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
-LoadModule authz_core_module $MODDIR/mod_authz_core.so
-LoadModule mime_module $MODDIR/mod_mime.so
-LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so
-LoadModule ssl_module $MODDIR/mod_ssl.so
-LoadModule secure_module $TOP/mod_secure/.libs/mod_secure.so
-TypesConfig /etc/mime.types
-DocumentRoot "$OUT"
-StartServers 2
-ServerLimit 4
-ThreadsPerChild 25
-MaxRequestWorkers 100
-Listen 127.0.0.1:9441
-Listen 127.0.0.1:9442
-SSLSessionCache none
-SSLSessionTickets off
-<VirtualHost 127.0.0.1:9441>
-    SSLEngine on
-    SSLCertificateFile "$OUT/cert.pem"
-    SSLCertificateKeyFile "$OUT/key.pem"
-    SecureEngine off
-</VirtualHost>
-<VirtualHost 127.0.0.1:9442>
-    SSLEngine on
-    SSLCertificateFile "$OUT/cert.pem"
-    SSLCertificateKeyFile "$OUT/key.pem"
-    SecureEngine on
-    ${SECURE_BENCH_EXTRA:-}
-</VirtualHost>
-CONF
+{
+    bench_conf_head "$OUT" "$USER_LINE"
+    printf 'StartServers 2\nServerLimit 4\nThreadsPerChild 25\nMaxRequestWorkers 100\n'
+    bench_vhost 9441 "$OUT" "SecureEngine off"
+    bench_vhost 9442 "$OUT" "SecureEngine on
+ ${SECURE_BENCH_EXTRA:-}"
+} > "$OUT/httpd.conf"
 [ "$(id -u)" = 0 ] && chown -R www-data "$OUT"
 "$HTTPD" -f "$OUT/httpd.conf" -k start
 sleep 1

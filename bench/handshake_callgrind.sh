@@ -6,50 +6,20 @@
 # handshakes); the difference divided by N2-N1 removes startup and shutdown.
 # Usage: bench/handshake_callgrind.sh [N1=100] [N2=300]
 set -eu
-cd "$(dirname "$0")/.."
-TOP=$(pwd)
+. "$(dirname "$0")/lib.sh"
 N1=${1:-100}
 N2=${2:-300}
-APXS=$(command -v apxs || command -v apxs2)
-MODDIR=$($APXS -q LIBEXECDIR)
-HTTPD=$($APXS -q SBINDIR)/$($APXS -q TARGET)
 OUT=$(mktemp -d /tmp/mod_secure-cg.XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$OUT"' EXIT INT TERM
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$OUT/key.pem" -out "$OUT/cert.pem" -days 2 \
-    -subj /CN=localhost >/dev/null 2>&1
-echo ok > "$OUT/index.html"
+bench_cert "$OUT"
 # no User/Group: callgrind writes its profile at exit, which an httpd that gave up root could not do
-
-vhost() {  # port, mod_secure lines
-    printf '<VirtualHost 127.0.0.1:%s>\n SSLEngine on\n SSLCertificateFile "%s/cert.pem"\n' "$1" "$OUT"
-    printf ' SSLCertificateKeyFile "%s/key.pem"\n %s\n</VirtualHost>\n' "$OUT" "$2"
-}
-cat > "$OUT/httpd.conf" <<CONF
-ServerRoot "$OUT"
-ServerName localhost
-DefaultRuntimeDir "$OUT"
-PidFile "$OUT/httpd.pid"
-Mutex file:$OUT default
-ErrorLog "$OUT/error_log"
-LogLevel warn
-LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
-LoadModule authz_core_module $MODDIR/mod_authz_core.so
-LoadModule mime_module $MODDIR/mod_mime.so
-LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so
-LoadModule ssl_module $MODDIR/mod_ssl.so
-LoadModule secure_module $TOP/mod_secure/.libs/mod_secure.so
-TypesConfig /etc/mime.types
-DocumentRoot "$OUT"
-Listen 127.0.0.1:9461
-Listen 127.0.0.1:9462
-Listen 127.0.0.1:9463
-SSLSessionCache none
-SSLSessionTickets off
-$(vhost 9461 "SecureEngine off")
-$(vhost 9462 "SecureEngine on")
-$(vhost 9463 "SecureEngine on
- SecurePolicy intermediate")
-CONF
+{
+    bench_conf_head "$OUT"
+    bench_vhost 9461 "$OUT" "SecureEngine off"
+    bench_vhost 9462 "$OUT" "SecureEngine on"
+    bench_vhost 9463 "$OUT" "SecureEngine on
+ SecurePolicy intermediate"
+} > "$OUT/httpd.conf"
 
 count() {  # port, handshakes -> total instructions of the server run
     valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.%p" "$HTTPD" -X -f "$OUT/httpd.conf" \

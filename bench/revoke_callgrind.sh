@@ -6,13 +6,9 @@
 # divided by N2-N1 removes startup (where the big CRL is parsed) and shutdown.
 # Usage: bench/revoke_callgrind.sh [N1=40] [N2=120]   (about 10 minutes: the big CRL loads under valgrind)
 set -eu
-cd "$(dirname "$0")/.."
-TOP=$(pwd)
+. "$(dirname "$0")/lib.sh"
 N1=${1:-40}
 N2=${2:-120}
-APXS=$(command -v apxs || command -v apxs2)
-MODDIR=$($APXS -q LIBEXECDIR)
-HTTPD=$($APXS -q SBINDIR)/$($APXS -q TARGET)
 B=$(mktemp -d /tmp/mod_secure-rcg.XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$B"' EXIT INT TERM
 cd "$B"
@@ -24,42 +20,19 @@ for n in server client; do
     q openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj "/CN=$n"
     q openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -set_serial 0x$(openssl rand -hex 8) -days 30 -out $n.crt
 done
+cp server.crt cert.pem; cp server.key key.pem     # the names bench_vhost uses
 mkdir -p crl-empty crl-big logs
 ./gen_crl ca.crt ca.key crl-empty/empty.der 0
 ./gen_crl ca.crt ca.key crl-big/big.der 1000000
 echo ok > index.html
 
 conf() {  # engine crl-dir extra-directives
-    cat <<C
-ServerRoot "$B"
-ServerName localhost
-DefaultRuntimeDir "$B/logs"
-PidFile "$B/logs/httpd.pid"
-ErrorLog "$B/logs/error_log"
-LogLevel warn
-Mutex file:$B/logs
-DocumentRoot "$B"
-LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
-LoadModule authz_core_module $MODDIR/mod_authz_core.so
-LoadModule mime_module $MODDIR/mod_mime.so
-LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so
-LoadModule ssl_module $MODDIR/mod_ssl.so
-LoadModule secure_module $TOP/mod_secure/.libs/mod_secure.so
-TypesConfig /etc/mime.types
-SSLSessionCache none
-SSLSessionTickets off
-Listen 127.0.0.1:9471
-<VirtualHost 127.0.0.1:9471>
-  SSLEngine on
-  SSLCertificateFile $B/server.crt
-  SSLCertificateKeyFile $B/server.key
-  SSLCACertificateFile $B/ca.crt
-  SSLVerifyClient require
-  SecureEngine $1
-  ${2:+SecureCRL $2}
-  ${3:-}
-</VirtualHost>
-C
+    bench_conf_head "$B"
+    bench_vhost 9471 "$B" "SSLCACertificateFile $B/ca.crt
+ SSLVerifyClient require
+ SecureEngine $1
+ ${2:+SecureCRL $2}
+ ${3:-}"
 }
 count() {  # conf-file handshakes -> total server instructions
     valgrind --tool=callgrind --callgrind-out-file="$B/cg.%p" "$HTTPD" -X -f "$B/$1" 2>"$B/vg.log" &
