@@ -11,6 +11,7 @@
 
 #include <openssl/err.h>
 #include <openssl/http.h>
+#include <openssl/httperr.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -407,6 +408,37 @@ static const char *aia_ocsp_url(X509 *cert, apr_pool_t *p)
     return url;
 }
 
+/* OpenSSL's HTTP client checks the body against its DER header, the Content-Length, the Content-Type and
+ * our size cap before it hands the body over. These reasons mean the responder did answer, with bytes
+ * that are not an OCSP response: the same verdict as a body d2i rejects. Which check sees the bytes first
+ * depends only on the framing (with a Content-Length the client compares it with the DER length; without
+ * one it returns the bytes and d2i fails), so both must be reported alike. */
+static const int bad_body_reasons[] = {
+    HTTP_R_MISSING_ASN1_ENCODING, HTTP_R_ERROR_PARSING_ASN1_LENGTH, HTTP_R_INCONSISTENT_CONTENT_LENGTH,
+    HTTP_R_ASN1_LEN_EXCEEDS_MAX_RESP_LEN, HTTP_R_MAX_RESP_LEN_EXCEEDED, HTTP_R_UNEXPECTED_CONTENT_TYPE,
+    HTTP_R_MISSING_CONTENT_TYPE,
+};
+
+/* Drains the error queue like secure_ocsp_ssl_errors; *bad_body = 1 when an error says the body is not
+ * an OCSP response (bad_body_reasons). */
+static const char *transfer_errors(apr_pool_t *p, int *bad_body)
+{
+    const char *out = "";
+    char buf[256];
+    unsigned long e;
+    size_t i;
+
+    *bad_body = 0;
+    while ((e = ERR_get_error()) != 0) {
+        for (i = 0; i < sizeof(bad_body_reasons) / sizeof(*bad_body_reasons); i++)
+            if (ERR_GET_LIB(e) == ERR_LIB_HTTP && ERR_GET_REASON(e) == bad_body_reasons[i])
+                *bad_body = 1;
+        ERR_error_string_n(e, buf, sizeof(buf));
+        out = *out ? apr_pstrcat(p, out, "; ", buf, NULL) : apr_pstrdup(p, buf);
+    }
+    return out;
+}
+
 /* One POST to the responder: the whole exchange bounded by timeout. The response, or NULL with *why. */
 static OCSP_RESPONSE *ocsp_transfer(const char *url, OCSP_REQUEST *req, int timeout, const char **why,
                                     apr_pool_t *p)
@@ -436,9 +468,14 @@ static OCSP_RESPONSE *ocsp_transfer(const char *url, OCSP_REQUEST *req, int time
                                 SECURE_OCSP_MAX_RESP, timeout, 0);
     if (rspbio == NULL) {
         apr_time_t spent = apr_time_now() - t0;
-        const char *errs = secure_ocsp_ssl_errors(p);
+        int bad_body;
+        const char *errs = transfer_errors(p, &bad_body);
 
-        if (spent >= apr_time_from_sec(timeout) - apr_time_from_msec(50)) {
+        if (bad_body) {
+            *why = apr_psprintf(p, "responder %s sent bytes that are not a DER OCSPResponse (%s)", url, errs);
+            secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
+        }
+        else if (spent >= apr_time_from_sec(timeout) - apr_time_from_msec(50)) {
             *why = apr_psprintf(p, "responder %s timed out after %d s (%s)", url, timeout, errs);
             secure_status_count(SECURE_CTR_OCSP_TIMEOUTS);
         }

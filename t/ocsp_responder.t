@@ -7,11 +7,12 @@ use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
 use JSON::PP ();
+use IO::Socket::INET ();
 use Time::HiRes ();
 use SecureTest qw(tls_request info_json cert_file key_file error_log_mark error_log_since run_cmd);
 use SecureOCSP qw(query_count responder_url make_pki);
 
-plan tests => 54, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
+plan tests => 60, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
 
 # the wrong-signer mode signs with t/logs/ocsp-pki/wrong.*: an unrelated key
 make_pki();
@@ -35,7 +36,37 @@ sub unknown_case {
     like(error_log_since($mark), $log_re, "$name: precise log line");
 }
 
+# the two framings really differ: resp.cgi's Content-Length is kept, nph-resp.cgi sends none
+sub raw_post {
+    my $path = shift;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => SecureOCSP::main_port(), Timeout => 10)
+        or return '';
+    print $s "POST $path HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/ocsp-request\r\n"
+             . "Content-Length: 1\r\n\r\nx";
+    my $resp = eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm 10;
+        my $r = do { local $/; <$s> };
+        alarm 0;
+        $r;
+    } // '';
+    close $s;
+    return $resp;
+}
+{
+    my $r = raw_post('/ocsp/resp.cgi/asf/garbage/framing');
+    like($r, qr/\r\nContent-Length: 300\r\n/i, "framing: resp.cgi's answer carries its Content-Length");
+    $r = raw_post('/ocsp/nph-resp.cgi/asf/garbage/framing');
+    my ($head, $body) = split /\r\n\r\n/, $r, 2;
+    ok(defined $body && length($body) == 300 && $head !~ /Content-Length/i,
+       'framing: nph-resp.cgi answers 300 bytes without a Content-Length');
+}
+
+# the same garbage with a Content-Length (OpenSSL's HTTP client compares it with the DER length) and
+# without one (d2i sees the bytes): one verdict, one log line, one counter for both framings
 unknown_case('ocsp_garbage', 'garbage', qr/SEC10503: .*not a DER OCSPResponse/, 'garbage bytes');
+unknown_case('ocsp_garbage_eof', 'garbage_eof', qr/SEC10503: .*not a DER OCSPResponse/,
+             'garbage bytes, no Content-Length');
 unknown_case('ocsp_wrongsigner', 'wrong', qr/SEC10503: .*not signed by the issuer/, 'wrong signer');
 
 # record a response with a nonce of openssl's own, then replay it
@@ -133,7 +164,7 @@ unknown_case('ocsp_error500', 'e500', qr/SEC10503: .*HTTP exchange with responde
                         ssl => { SSL_cert_file => cert_file('client_ok'), SSL_key_file => key_file('client_ok') });
     my $c = eval { JSON::PP->new->decode($r->{body}) } || {};
     $c = $c->{counters} if ref $c->{counters};
-    cmp_ok($c->{ocsp_bad_response} // 0, '>=', 1, 'counter ocsp_bad_response');
+    cmp_ok($c->{ocsp_bad_response} // 0, '>=', 2, 'counter ocsp_bad_response (both garbage framings)');
     cmp_ok($c->{ocsp_bad_signature} // 0, '>=', 1, 'counter ocsp_bad_signature');
     cmp_ok($c->{ocsp_bad_nonce} // 0, '>=', 1, 'counter ocsp_bad_nonce');
     cmp_ok($c->{ocsp_stale} // 0, '>=', 1, 'counter ocsp_stale');

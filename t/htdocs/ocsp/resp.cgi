@@ -6,12 +6,17 @@
 #         delay<milliseconds>
 #   tag   names the query counter t/logs/ocsp-count-<tag>.log (one line per request) and the saved
 #         response for record / replay
+# Framing: httpd >= 2.4.59 drops a CGI's Content-Length and then sends one only when the script's output
+# and its end arrive together, which depends on timing; t/conf/ocsp.conf.in sets ap_trust_cgilike_cl so
+# that every answer here carries its Content-Length. /ocsp/nph-resp.cgi/... (which runs this script with
+# --nph) answers without one, the body ending when the connection closes: both framings, on purpose.
 use strict;
 use warnings;
 use Fcntl qw(:flock);
 use File::Temp ();
 use Time::HiRes ();
 
+my $nph = @ARGV && $ARGV[0] eq '--nph';
 my $logs = $ENV{OCSP_T_LOGS} or fail(500, 'OCSP_T_LOGS not set');
 my $asf = $ENV{OCSP_SSLCA} or fail(500, 'OCSP_SSLCA not set');
 my (undef, $pki, $mode, $tag) = split m{/}, ($ENV{PATH_INFO} // '');
@@ -80,12 +85,18 @@ respond($resp);
 sub respond {
     my $body = shift;
     binmode STDOUT;
-    print "Content-Type: application/ocsp-response\r\nContent-Length: " . length($body) . "\r\n\r\n$body";
+    if ($nph) {
+        print "HTTP/1.0 200 OK\r\nContent-Type: application/ocsp-response\r\nConnection: close\r\n\r\n$body";
+    }
+    else {
+        print "Content-Type: application/ocsp-response\r\nContent-Length: " . length($body) . "\r\n\r\n$body";
+    }
     exit 0;
 }
 
 sub fail {
     my ($code, $why) = @_;
-    print "Status: $code\r\nContent-Type: text/plain\r\n\r\n$why\n";
+    print $nph ? "HTTP/1.0 $code Test failure\r\nConnection: close\r\n" : "Status: $code\r\n";
+    print "Content-Type: text/plain\r\n\r\n$why\n";
     exit 0;
 }
