@@ -15,13 +15,23 @@ use SecureTest qw(run_cmd sslca);
 
 use Exporter 'import';
 our @EXPORT_OK = qw(t_logs main_port responder_url query_count make_pki gen_dir start_instance
-                    stop_instance start_memcached stop_all wait_port make_crl);
+                    stop_instance start_memcached stop_all wait_port make_crl spare_port_base);
 
 my $config;
 sub _config { $config ||= Apache::Test::config(); $config }
 sub t_logs { return _config()->{vars}->{t_logs} }
 sub main_port { return _config()->{vars}->{port} }
 sub gen_dir { return t_logs() . '/ocsp-pki' }
+
+# First of ten ports for extra servers: above every port Apache::Test gave the main server and its
+# vhosts, so that copies of the suite run side by side with different SECURE_TEST_PORT values.
+sub spare_port_base {
+    my $max = main_port();
+    for my $v (values %{ _config()->{vhosts} || {} }) {
+        $max = $v->{port} if ref $v && ($v->{port} // 0) > $max;
+    }
+    return $max + 10;
+}
 
 # URL of the responder CGI on the main test server: /ocsp/resp.cgi/<pki>/<mode>/<tag>.
 sub responder_url {
