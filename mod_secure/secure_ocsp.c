@@ -501,6 +501,43 @@ cleanup:
     return resp;
 }
 
+/* Why OCSP_check_validity refused thisUpdate / nextUpdate, from the reasons it raised (it checks them
+ * all): an operator fixes a clock for a future thisUpdate, the responder for an expired nextUpdate. The
+ * message, and its counter in *ctr. */
+static const char *validity_problem(const char *url, const ASN1_GENERALIZEDTIME *thisupd,
+                                    const ASN1_GENERALIZEDTIME *nextupd, long max_age, secure_counter_t *ctr,
+                                    apr_pool_t *p)
+{
+    int future = 0, expired = 0, too_old = 0;
+    unsigned long e;
+
+    while ((e = ERR_get_error()) != 0) {
+        if (ERR_GET_LIB(e) != ERR_LIB_OCSP)
+            continue;
+        future |= ERR_GET_REASON(e) == OCSP_R_STATUS_NOT_YET_VALID;
+        expired |= ERR_GET_REASON(e) == OCSP_R_STATUS_EXPIRED;
+        too_old |= ERR_GET_REASON(e) == OCSP_R_STATUS_TOO_OLD;
+    }
+    *ctr = SECURE_CTR_OCSP_STALE;
+    if (future) {
+        *ctr = SECURE_CTR_OCSP_FUTURE;
+        return apr_psprintf(p, "response from %s is dated in the future: its thisUpdate is %ld s from now, "
+                            "more than the %ld s of clock skew allowed (check the responder's clock and "
+                            "ours)", url, seconds_from_now(thisupd), SECURE_OCSP_SKEW);
+    }
+    if (expired)
+        return apr_psprintf(p, "response from %s has expired: its nextUpdate passed %ld s ago (%ld s of "
+                            "clock skew allowed); the responder serves outdated responses", url,
+                            -seconds_from_now(nextupd), SECURE_OCSP_SKEW);
+    if (too_old)
+        return apr_psprintf(p, "response from %s is not fresh: its thisUpdate is %ld s old, more than "
+                            "SecureOCSPMaxAge %ld s", url, -seconds_from_now(thisupd), max_age);
+    *ctr = SECURE_CTR_OCSP_BAD_RESPONSE;
+    return apr_psprintf(p, "response from %s has an invalid validity period: thisUpdate %ld s, nextUpdate "
+                        "%s%ld s from now", url, seconds_from_now(thisupd), nextupd ? "" : "absent, ",
+                        nextupd ? seconds_from_now(nextupd) : 0L);
+}
+
 /* Checks a response against our request; fills v (GOOD / REVOKED / UNKNOWN). 1 when the responder
  * worked (a verified answer, even "unknown"), 0 when it failed (breaker). */
 static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, OCSP_REQUEST *req,
@@ -569,15 +606,12 @@ static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, O
         secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
         goto cleanup;
     }
+    ERR_clear_error();   /* validity_problem reads the reasons OCSP_check_validity raises */
     if (!OCSP_check_validity(thisupd, nextupd, SECURE_OCSP_SKEW, max_age > 0 ? max_age : -1)) {
-        ERR_clear_error();
-        verdict_unknown(v, apr_psprintf(p, "response from %s is not fresh: thisUpdate %ld s from now, "
-                                        "nextUpdate %s%ld s from now (allowed skew %ld s%s)", url,
-                                        seconds_from_now(thisupd), nextupd ? "" : "absent, ",
-                                        nextupd ? seconds_from_now(nextupd) : 0L, SECURE_OCSP_SKEW,
-                                        max_age > 0 ? apr_psprintf(p, ", SecureOCSPMaxAge %ld s", max_age)
-                                                    : ""));
-        secure_status_count(SECURE_CTR_OCSP_STALE);
+        secure_counter_t ctr;
+
+        verdict_unknown(v, validity_problem(url, thisupd, nextupd, max_age, &ctr, p));
+        secure_status_count(ctr);
         goto cleanup;
     }
     worked = 1;

@@ -3,7 +3,8 @@
 # only). URL: /ocsp/resp.cgi/<pki>/<mode>/<tag>
 #   pki   asf (Apache::TestSSLCA) or gen (the CA t/lib/SecureOCSP.pm generates under t/logs/ocsp-pki)
 #   mode  good | garbage | wrongsigner | delegated | record | replay | error500 | hang<seconds> |
-#         delay<milliseconds>
+#         delay<milliseconds> | future (signed under `faketime '+2 hours'`: thisUpdate ahead of us) |
+#         expired (signed under `faketime '-3 days'`, valid 1 day: nextUpdate 2 days past)
 #   tag   names the query counter t/logs/ocsp-count-<tag>.log (one line per request) and the saved
 #         response for record / replay
 # Framing: httpd >= 2.4.59 drops a CGI's Content-Length and then sends one only when the script's output
@@ -67,10 +68,16 @@ print $in $req;
 close $in;
 my $out = File::Temp->new(DIR => $logs, TEMPLATE => 'ocspresp-XXXXXX');
 close $out;
-my @cmd = ('openssl', 'ocsp', '-index', $ca{index}, '-CA', $ca{ca}, '-rsigner', $ca{signer},
+# a clock shifted for openssl alone (libfaketime): the response is otherwise a good one
+my %shift = (future => '+2 hours', expired => '-3 days');
+my @clock = $shift{$mode} ? ('faketime', $shift{$mode}) : ();
+fail(500, 'faketime is not installed (build/deps)') if @clock && !grep { -x "$_/faketime" } split /:/,
+    ($ENV{PATH} || '/usr/bin:/bin');
+my @cmd = (@clock, 'openssl', 'ocsp', '-index', $ca{index}, '-CA', $ca{ca}, '-rsigner', $ca{signer},
            '-rkey', $ca{key}, '-passin', 'pass:httpd', '-ndays', '1', '-reqin', $in->filename,
            '-respout', $out->filename);
-system("@cmd >/dev/null 2>&1") == 0 or fail(500, "openssl ocsp failed: @cmd");
+# quoted for the shell: the faketime offset is one argument with a blank in it
+system(join(' ', map { "'$_'" } @cmd) . ' >/dev/null 2>&1') == 0 or fail(500, "openssl ocsp failed: @cmd");
 open my $f, '<', $out->filename or fail(500, 'no response');
 binmode $f;
 my $resp = do { local $/; <$f> };
