@@ -12,7 +12,7 @@ use Apache::Test qw(-withtestmore);
 use Time::HiRes ();
 use SecureTest qw(tls_request info_json cert_file key_file);
 use SecureOCSP qw(query_count responder_url make_pki make_crl gen_dir start_instance start_memcached
-                  stop_all t_logs spare_port_base);
+                  stop_all t_logs spare_port_base instance_vhost);
 
 plan tests => 23, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c', 'mod_socache_memcache.c');
 
@@ -31,24 +31,7 @@ make_pki(
 );
 my $gen = gen_dir();
 
-sub vhost {
-    my ($port, $ca, $extra) = @_;
-    return <<"V";
-<VirtualHost 127.0.0.1:$port>
-    SSLEngine on
-    SSLCertificateFile "\@SSLCA\@/certs/server.crt"
-    SSLCertificateKeyFile "\@SSLCA\@/keys/server.pem"
-    SSLCACertificateFile "$ca"
-    SSLVerifyClient require
-    SecureEngine on
-    SecureRevocationUnknown defer
-$extra
-    <Location /info>
-        SetHandler secure-info
-    </Location>
-</VirtualHost>
-V
-}
+sub vhost { return instance_vhost(@_) }
 
 sub req {
     my ($port, $cert, $dir) = @_;

@@ -1,7 +1,8 @@
 package SecureOCSP;
 # Helpers for the OCSP / verdict-cache / CRL-fetch tests: a generated CA whose certificates carry AIA and
 # CDP URLs pointing at the test httpd's responder CGI (t/htdocs/ocsp/resp.cgi), extra self-contained
-# httpd instances (`httpd -f`, 127.0.0.1 only) and a memcached, all bounded in time and stopped at exit.
+# httpd instances (`httpd -f`, 127.0.0.1 only), memcached and redis-server, all bounded in time and stopped
+# at exit.
 use strict;
 use warnings FATAL => 'all';
 
@@ -15,7 +16,8 @@ use SecureTest qw(run_cmd sslca);
 
 use Exporter 'import';
 our @EXPORT_OK = qw(t_logs main_port responder_url query_count make_pki gen_dir start_instance
-                    stop_instance start_memcached stop_all wait_port make_crl spare_port_base);
+                    stop_instance start_memcached stop_all wait_port make_crl spare_port_base
+                    start_redis instance_vhost);
 
 my $config;
 sub _config { $config ||= Apache::Test::config(); $config }
@@ -153,8 +155,29 @@ CNF
 
 # ---- extra httpd instances -----------------------------------------------------------------------
 
+# A client-certificate vhost for start_instance's conf: port, CA file, extra directives; /info shows the
+# SECURE_* variables.
+sub instance_vhost {
+    my ($port, $ca, $extra) = @_;
+    return <<"V";
+<VirtualHost 127.0.0.1:$port>
+    SSLEngine on
+    SSLCertificateFile "\@SSLCA\@/certs/server.crt"
+    SSLCertificateKeyFile "\@SSLCA\@/keys/server.pem"
+    SSLCACertificateFile "$ca"
+    SSLVerifyClient require
+    SecureEngine on
+    SecureRevocationUnknown defer
+$extra
+    <Location /info>
+        SetHandler secure-info
+    </Location>
+</VirtualHost>
+V
+}
+
 my %instances;
-my @memcached;
+my @daemons;   # memcached, redis-server: pids
 
 sub wait_port {
     my ($port, $up, $secs) = @_;
@@ -245,29 +268,42 @@ sub stop_instance {
     }
 }
 
-# A memcached on 127.0.0.1:$port with a bounded lifetime (timeout 300), stopped by stop_all().
-sub start_memcached {
-    my $port = shift;
+# A daemon started in the foreground under `timeout 300` (so it cannot outlive a crashed test), output
+# discarded, stopped by stop_all(); returns once it accepts connections on 127.0.0.1:$port.
+sub _start_daemon {
+    my ($port, @cmd) = @_;
     my $pid = fork();
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
         open STDOUT, '>', '/dev/null';
         open STDERR, '>', '/dev/null';
-        exec('timeout', '300', 'memcached', '-l', '127.0.0.1', '-p', $port, '-U', '0', '-m', '16', '-t', '1')
-            or POSIX::_exit(127);
+        exec('timeout', '300', @cmd) or POSIX::_exit(127);
     }
-    push @memcached, $pid;
-    wait_port($port, 1, 10) or die "memcached on $port did not come up";
+    push @daemons, $pid;
+    wait_port($port, 1, 10) or die "$cmd[0] on $port did not come up";
     return $pid;
+}
+
+# A memcached on 127.0.0.1:$port.
+sub start_memcached {
+    my $port = shift;
+    return _start_daemon($port, 'memcached', '-l', '127.0.0.1', '-p', $port, '-U', '0', '-m', '16', '-t', '1');
+}
+
+# A redis-server on 127.0.0.1:$port that keeps nothing on disk (no RDB snapshots, no append-only file).
+sub start_redis {
+    my $port = shift;
+    return _start_daemon($port, 'redis-server', '--port', $port, '--bind', '127.0.0.1', '--save', '',
+                         '--appendonly', 'no', '--dir', t_logs(), '--protected-mode', 'yes');
 }
 
 sub stop_all {
     stop_instance($_) for keys %instances;
-    for my $pid (@memcached) {
+    for my $pid (@daemons) {
         kill 'TERM', $pid;
         waitpid($pid, 0);
     }
-    @memcached = ();
+    @daemons = ();
 }
 
 END { stop_all() }
