@@ -25,14 +25,15 @@ sub t_logs { return _config()->{vars}->{t_logs} }
 sub main_port { return _config()->{vars}->{port} }
 sub gen_dir { return t_logs() . '/ocsp-pki' }
 
-# First of ten ports for extra servers: above every port Apache::Test gave the main server and its
-# vhosts, so that copies of the suite run side by side with different SECURE_TEST_PORT values.
+# First of ten ports for extra servers: right above every port Apache::Test gave the main server and its
+# vhosts, so that copies of the suite run side by side when their SECURE_TEST_PORT values are at least
+# (vhosts + 11) apart.
 sub spare_port_base {
     my $max = main_port();
     for my $v (values %{ _config()->{vhosts} || {} }) {
         $max = $v->{port} if ref $v && ($v->{port} // 0) > $max;
     }
-    return $max + 10;
+    return $max + 1;
 }
 
 # URL of the responder CGI on the main test server: /ocsp/resp.cgi/<pki>/<mode>/<tag>.
