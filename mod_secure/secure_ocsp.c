@@ -439,16 +439,43 @@ static const char *transfer_errors(apr_pool_t *p, int *bad_body)
     return out;
 }
 
+/* One connection attempt to host:port (each address the name resolves to), bounded by max_time. OpenSSL's
+ * own connect in OSSL_HTTP_open (BIO_do_connect_retry) takes a refused connection for a passing state
+ * and tries again every 100 ms until the timeout, so a responder that is down held the handshake, and
+ * its worker thread, for the whole SecureOCSPTimeout. A refusal is an answer: give up at once. The
+ * connected BIO (the caller frees it), or NULL with the reason in the error queue; *timed_out says
+ * whether max_time passed. */
+static BIO *responder_connect(const char *host, const char *port, time_t max_time, int *timed_out)
+{
+    BIO *cbio = BIO_new_connect(host);
+    int rv;
+
+    *timed_out = 0;
+    if (cbio == NULL || BIO_set_conn_port(cbio, port) <= 0 || BIO_set_nbio(cbio, 1) <= 0)
+        goto failed;
+    while ((rv = BIO_do_connect(cbio)) <= 0 && BIO_should_retry(cbio))
+        if ((rv = BIO_wait(cbio, max_time, 100)) <= 0) {   /* writable: connected or refused */
+            *timed_out = rv == 0;
+            goto failed;
+        }
+    if (rv > 0)
+        return cbio;
+failed:
+    BIO_free_all(cbio);
+    return NULL;
+}
+
 /* One POST to the responder: the whole exchange bounded by timeout. The response, or NULL with *why. */
 static OCSP_RESPONSE *ocsp_transfer(const char *url, OCSP_REQUEST *req, int timeout, const char **why,
                                     apr_pool_t *p)
 {
     char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
-    int use_ssl = 0;
-    BIO *reqbio = NULL, *rspbio = NULL;
+    int use_ssl = 0, timed_out, left;
+    BIO *reqbio = NULL, *rspbio = NULL, *cbio = NULL;
     OCSP_RESPONSE *resp = NULL;
     const char *fullpath;
     apr_time_t t0 = apr_time_now();
+    time_t max_time = time(NULL) + timeout;   /* OpenSSL's deadlines are whole seconds of time() */
 
     if (!OSSL_HTTP_parse_url(url, &use_ssl, NULL, &host, &port, NULL, &path, &query, NULL) || use_ssl) {
         *why = apr_psprintf(p, "responder URL %s is not a usable http:// URL", url);
@@ -461,11 +488,28 @@ static OCSP_RESPONSE *ocsp_transfer(const char *url, OCSP_REQUEST *req, int time
         goto cleanup;
     }
     secure_status_count(SECURE_CTR_OCSP_QUERIES);
-    /* proxy "" : never take a proxy from httpd's environment; max_resp_len caps what a hostile
-     * responder can make us buffer; timeout covers connect, send and receive */
-    rspbio = OSSL_HTTP_transfer(NULL, host, port, fullpath, 0, "", NULL, NULL, NULL, NULL, NULL, 0, NULL,
+    /* our own connection, so no proxy from httpd's environment either */
+    if ((cbio = responder_connect(host, port, max_time, &timed_out)) == NULL) {
+        const char *errs = secure_ocsp_ssl_errors(p);
+
+        if (timed_out) {
+            *why = apr_psprintf(p, "responder %s timed out after %d s while connecting (%s)", url, timeout,
+                                errs);
+            secure_status_count(SECURE_CTR_OCSP_TIMEOUTS);
+        }
+        else {
+            *why = apr_psprintf(p, "cannot connect to responder %s: failed after %" APR_TIME_T_FMT " ms (%s)",
+                                url, apr_time_as_msec(apr_time_now() - t0), errs);
+            secure_status_count(SECURE_CTR_OCSP_HTTP_ERRORS);
+        }
+        goto cleanup;
+    }
+    /* max_resp_len caps what a hostile responder can make us buffer; the rest of the timeout covers
+     * sending and receiving (at least a second: OpenSSL's deadline is whole seconds) */
+    left = (int)(max_time - time(NULL));
+    rspbio = OSSL_HTTP_transfer(NULL, host, port, fullpath, 0, NULL, NULL, cbio, NULL, NULL, NULL, 0, NULL,
                                 "application/ocsp-request", reqbio, "application/ocsp-response", 1,
-                                SECURE_OCSP_MAX_RESP, timeout, 0);
+                                SECURE_OCSP_MAX_RESP, left > 0 ? left : 1, 0);
     if (rspbio == NULL) {
         apr_time_t spent = apr_time_now() - t0;
         int bad_body;
@@ -494,6 +538,7 @@ static OCSP_RESPONSE *ocsp_transfer(const char *url, OCSP_REQUEST *req, int time
 cleanup:
     BIO_free(reqbio);
     BIO_free(rspbio);
+    BIO_free_all(cbio);   /* OSSL_HTTP_transfer leaves a BIO it was given to the caller */
     OPENSSL_free(host);
     OPENSSL_free(port);
     OPENSSL_free(path);
