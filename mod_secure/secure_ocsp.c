@@ -504,9 +504,10 @@ static OCSP_RESPONSE *ocsp_transfer(const char *url, OCSP_REQUEST *req, int time
         }
         goto cleanup;
     }
-    /* max_resp_len caps what a hostile responder can make us buffer; the rest of the timeout covers
-     * sending and receiving (at least a second: OpenSSL's deadline is whole seconds) */
-    left = (int)(max_time - time(NULL));
+    /* max_resp_len caps what a hostile responder can make us buffer; the rest of the timeout, rounded
+     * up to whole seconds (all OpenSSL takes), covers sending and receiving. Not max_time - time(NULL):
+     * a connect that crossed a second boundary would cut the exchange to timeout - 1 s */
+    left = (int)((apr_time_from_sec(timeout) - (apr_time_now() - t0) + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC);
     rspbio = OSSL_HTTP_transfer(NULL, host, port, fullpath, 0, NULL, NULL, cbio, NULL, NULL, NULL, 0, NULL,
                                 "application/ocsp-request", reqbio, "application/ocsp-response", 1,
                                 SECURE_OCSP_MAX_RESP, left > 0 ? left : 1, 0);

@@ -8,11 +8,12 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use JSON::PP ();
 use IO::Socket::INET ();
+use Socket qw(PF_INET SOCK_STREAM inet_aton pack_sockaddr_in);
 use Time::HiRes ();
 use SecureTest qw(tls_request info_json cert_file key_file error_log_mark error_log_since run_cmd);
 use SecureOCSP qw(query_count responder_url make_pki);
 
-plan tests => 71, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
+plan tests => 75, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
 
 # the wrong-signer mode signs with t/logs/ocsp-pki/wrong.*: an unrelated key
 make_pki();
@@ -106,6 +107,29 @@ unknown_case('ocsp_error500', 'e500', qr/SEC10503: .*HTTP exchange with responde
     cmp_ok($spent, '<', 4, sprintf('hanging responder: handshake + request took %.2f s (< 4)', $spent));
     cmp_ok($spent, '>=', 1.8, 'hanging responder: we did wait for the timeout');
     like(error_log_since($mark), qr/SEC10503: .*timed out after 2 s/, 'hanging responder: timeout logged');
+}
+
+# a responder that never answers the connection: a listener with a full accept queue (backlog 0 and one
+# connection nobody accepts), so the kernel drops the SYNs of ours; connecting is bounded by the timeout
+{
+    open my $fh, '<', SecureOCSP::t_conf() . '/ocsp.conf' or die "ocsp.conf: $!";
+    my $conf = do { local $/; <$fh> };
+    my ($port) = $conf =~ m{http://127\.0\.0\.1:(\d+)/blackhole} or die 'no blackhole port in ocsp.conf';
+    socket(my $l, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+    bind($l, pack_sockaddr_in($port, inet_aton('127.0.0.1'))) or die "bind 127.0.0.1:$port: $!";
+    listen($l, 0) or die "listen: $!";
+    my $filler = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 2)
+        or die "filling the accept queue: $!";
+    my $mark = error_log_mark();
+    my $t0 = Time::HiRes::time();
+    my $r = with_cert('ocsp_blackhole', 'client_ok');
+    my $spent = Time::HiRes::time() - $t0;
+    is(info_json($r)->{SECURE_CLIENT_REVOCATION}, 'UNKNOWN', 'unanswered connect: UNKNOWN');
+    cmp_ok($spent, '>=', 1.8, sprintf('unanswered connect: waited for SecureOCSPTimeout 2 (%.2f s)', $spent));
+    cmp_ok($spent, '<', 4, '... and no longer than the timeout + 2 s');
+    like(error_log_since($mark), qr/SEC10503: .*timed out after 2 s while connecting/, '... logged as a timeout');
+    close $filler;
+    close $l;
 }
 
 # the breaker: 3 failures open the circuit; while open no query; after 3 s one try again

@@ -22,15 +22,17 @@ our @EXPORT_OK = qw(t_logs main_port responder_url query_count make_pki gen_dir 
 my $config;
 sub _config { $config ||= Apache::Test::config(); $config }
 sub t_logs { return _config()->{vars}->{t_logs} }
+sub t_conf { return _config()->{vars}->{t_conf} }
 sub main_port { return _config()->{vars}->{port} }
 sub gen_dir { return t_logs() . '/ocsp-pki' }
 
-# First of ten ports for extra servers: right above every port Apache::Test gave the main server and its
-# vhosts, so that copies of the suite run side by side when their SECURE_TEST_PORT values are at least
-# (vhosts + 11) apart.
+# First of ten ports for extra servers: right above every port Apache::Test handed out (the main server,
+# its vhosts, @NextAvailablePort@; its port counter holds the last one), so that copies of the suite run
+# side by side when their SECURE_TEST_PORT values are far enough apart (50 is).
 sub spare_port_base {
-    my $max = main_port();
-    for my $v (values %{ _config()->{vhosts} || {} }) {
+    my $c = _config();
+    my $max = $c->{server} && $c->{server}->{port_counter} ? $c->{server}->{port_counter} : main_port();
+    for my $v (values %{ $c->{vhosts} || {} }) {
         $max = $v->{port} if ref $v && ($v->{port} // 0) > $max;
     }
     return $max + 1;
