@@ -11,6 +11,7 @@
 
 #include <openssl/err.h>
 #include <openssl/http.h>
+#include <openssl/httperr.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -407,16 +408,74 @@ static const char *aia_ocsp_url(X509 *cert, apr_pool_t *p)
     return url;
 }
 
+/* OpenSSL's HTTP client checks the body against its DER header, the Content-Length, the Content-Type and
+ * our size cap before it hands the body over. These reasons mean the responder did answer, with bytes
+ * that are not an OCSP response: the same verdict as a body d2i rejects. Which check sees the bytes first
+ * depends only on the framing (with a Content-Length the client compares it with the DER length; without
+ * one it returns the bytes and d2i fails), so both must be reported alike. */
+static const int bad_body_reasons[] = {
+    HTTP_R_MISSING_ASN1_ENCODING, HTTP_R_ERROR_PARSING_ASN1_LENGTH, HTTP_R_INCONSISTENT_CONTENT_LENGTH,
+    HTTP_R_ASN1_LEN_EXCEEDS_MAX_RESP_LEN, HTTP_R_MAX_RESP_LEN_EXCEEDED, HTTP_R_UNEXPECTED_CONTENT_TYPE,
+    HTTP_R_MISSING_CONTENT_TYPE,
+};
+
+/* Drains the error queue like secure_ocsp_ssl_errors; *bad_body = 1 when an error says the body is not
+ * an OCSP response (bad_body_reasons). */
+static const char *transfer_errors(apr_pool_t *p, int *bad_body)
+{
+    const char *out = "";
+    char buf[256];
+    unsigned long e;
+    size_t i;
+
+    *bad_body = 0;
+    while ((e = ERR_get_error()) != 0) {
+        for (i = 0; i < sizeof(bad_body_reasons) / sizeof(*bad_body_reasons); i++)
+            if (ERR_GET_LIB(e) == ERR_LIB_HTTP && ERR_GET_REASON(e) == bad_body_reasons[i])
+                *bad_body = 1;
+        ERR_error_string_n(e, buf, sizeof(buf));
+        out = *out ? apr_pstrcat(p, out, "; ", buf, NULL) : apr_pstrdup(p, buf);
+    }
+    return out;
+}
+
+/* One connection attempt to host:port (each address the name resolves to), bounded by max_time. OpenSSL's
+ * own connect in OSSL_HTTP_open (BIO_do_connect_retry) takes a refused connection for a passing state
+ * and tries again every 100 ms until the timeout, so a responder that is down held the handshake, and
+ * its worker thread, for the whole SecureOCSPTimeout. A refusal is an answer: give up at once. The
+ * connected BIO (the caller frees it), or NULL with the reason in the error queue; *timed_out says
+ * whether max_time passed. */
+static BIO *responder_connect(const char *host, const char *port, time_t max_time, int *timed_out)
+{
+    BIO *cbio = BIO_new_connect(host);
+    int rv;
+
+    *timed_out = 0;
+    if (cbio == NULL || BIO_set_conn_port(cbio, port) <= 0 || BIO_set_nbio(cbio, 1) <= 0)
+        goto failed;
+    while ((rv = BIO_do_connect(cbio)) <= 0 && BIO_should_retry(cbio))
+        if ((rv = BIO_wait(cbio, max_time, 100)) <= 0) {   /* writable: connected or refused */
+            *timed_out = rv == 0;
+            goto failed;
+        }
+    if (rv > 0)
+        return cbio;
+failed:
+    BIO_free_all(cbio);
+    return NULL;
+}
+
 /* One POST to the responder: the whole exchange bounded by timeout. The response, or NULL with *why. */
 static OCSP_RESPONSE *ocsp_transfer(const char *url, OCSP_REQUEST *req, int timeout, const char **why,
                                     apr_pool_t *p)
 {
     char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
-    int use_ssl = 0;
-    BIO *reqbio = NULL, *rspbio = NULL;
+    int use_ssl = 0, timed_out, left;
+    BIO *reqbio = NULL, *rspbio = NULL, *cbio = NULL;
     OCSP_RESPONSE *resp = NULL;
     const char *fullpath;
     apr_time_t t0 = apr_time_now();
+    time_t max_time = time(NULL) + timeout;   /* OpenSSL's deadlines are whole seconds of time() */
 
     if (!OSSL_HTTP_parse_url(url, &use_ssl, NULL, &host, &port, NULL, &path, &query, NULL) || use_ssl) {
         *why = apr_psprintf(p, "responder URL %s is not a usable http:// URL", url);
@@ -429,16 +488,39 @@ static OCSP_RESPONSE *ocsp_transfer(const char *url, OCSP_REQUEST *req, int time
         goto cleanup;
     }
     secure_status_count(SECURE_CTR_OCSP_QUERIES);
-    /* proxy "" : never take a proxy from httpd's environment; max_resp_len caps what a hostile
-     * responder can make us buffer; timeout covers connect, send and receive */
-    rspbio = OSSL_HTTP_transfer(NULL, host, port, fullpath, 0, "", NULL, NULL, NULL, NULL, NULL, 0, NULL,
-                                "application/ocsp-request", reqbio, "application/ocsp-response", 1,
-                                SECURE_OCSP_MAX_RESP, timeout, 0);
-    if (rspbio == NULL) {
-        apr_time_t spent = apr_time_now() - t0;
+    /* our own connection, so no proxy from httpd's environment either */
+    if ((cbio = responder_connect(host, port, max_time, &timed_out)) == NULL) {
         const char *errs = secure_ocsp_ssl_errors(p);
 
-        if (spent >= apr_time_from_sec(timeout) - apr_time_from_msec(50)) {
+        if (timed_out) {
+            *why = apr_psprintf(p, "responder %s timed out after %d s while connecting (%s)", url, timeout,
+                                errs);
+            secure_status_count(SECURE_CTR_OCSP_TIMEOUTS);
+        }
+        else {
+            *why = apr_psprintf(p, "cannot connect to responder %s: failed after %" APR_TIME_T_FMT " ms (%s)",
+                                url, apr_time_as_msec(apr_time_now() - t0), errs);
+            secure_status_count(SECURE_CTR_OCSP_HTTP_ERRORS);
+        }
+        goto cleanup;
+    }
+    /* max_resp_len caps what a hostile responder can make us buffer; the rest of the timeout, rounded
+     * up to whole seconds (all OpenSSL takes), covers sending and receiving. Not max_time - time(NULL):
+     * a connect that crossed a second boundary would cut the exchange to timeout - 1 s */
+    left = (int)((apr_time_from_sec(timeout) - (apr_time_now() - t0) + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC);
+    rspbio = OSSL_HTTP_transfer(NULL, host, port, fullpath, 0, NULL, NULL, cbio, NULL, NULL, NULL, 0, NULL,
+                                "application/ocsp-request", reqbio, "application/ocsp-response", 1,
+                                SECURE_OCSP_MAX_RESP, left > 0 ? left : 1, 0);
+    if (rspbio == NULL) {
+        apr_time_t spent = apr_time_now() - t0;
+        int bad_body;
+        const char *errs = transfer_errors(p, &bad_body);
+
+        if (bad_body) {
+            *why = apr_psprintf(p, "responder %s sent bytes that are not a DER OCSPResponse (%s)", url, errs);
+            secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
+        }
+        else if (spent >= apr_time_from_sec(timeout) - apr_time_from_msec(50)) {
             *why = apr_psprintf(p, "responder %s timed out after %d s (%s)", url, timeout, errs);
             secure_status_count(SECURE_CTR_OCSP_TIMEOUTS);
         }
@@ -457,11 +539,49 @@ static OCSP_RESPONSE *ocsp_transfer(const char *url, OCSP_REQUEST *req, int time
 cleanup:
     BIO_free(reqbio);
     BIO_free(rspbio);
+    BIO_free_all(cbio);   /* OSSL_HTTP_transfer leaves a BIO it was given to the caller */
     OPENSSL_free(host);
     OPENSSL_free(port);
     OPENSSL_free(path);
     OPENSSL_free(query);
     return resp;
+}
+
+/* Why OCSP_check_validity refused thisUpdate / nextUpdate, from the reasons it raised (it checks them
+ * all): an operator fixes a clock for a future thisUpdate, the responder for an expired nextUpdate. The
+ * message, and its counter in *ctr. */
+static const char *validity_problem(const char *url, const ASN1_GENERALIZEDTIME *thisupd,
+                                    const ASN1_GENERALIZEDTIME *nextupd, long max_age, secure_counter_t *ctr,
+                                    apr_pool_t *p)
+{
+    int future = 0, expired = 0, too_old = 0;
+    unsigned long e;
+
+    while ((e = ERR_get_error()) != 0) {
+        if (ERR_GET_LIB(e) != ERR_LIB_OCSP)
+            continue;
+        future |= ERR_GET_REASON(e) == OCSP_R_STATUS_NOT_YET_VALID;
+        expired |= ERR_GET_REASON(e) == OCSP_R_STATUS_EXPIRED;
+        too_old |= ERR_GET_REASON(e) == OCSP_R_STATUS_TOO_OLD;
+    }
+    *ctr = SECURE_CTR_OCSP_STALE;
+    if (future) {
+        *ctr = SECURE_CTR_OCSP_FUTURE;
+        return apr_psprintf(p, "response from %s is dated in the future: its thisUpdate is %ld s from now, "
+                            "more than the %ld s of clock skew allowed (check the responder's clock and "
+                            "ours)", url, seconds_from_now(thisupd), SECURE_OCSP_SKEW);
+    }
+    if (expired)
+        return apr_psprintf(p, "response from %s has expired: its nextUpdate passed %ld s ago (%ld s of "
+                            "clock skew allowed); the responder serves outdated responses", url,
+                            -seconds_from_now(nextupd), SECURE_OCSP_SKEW);
+    if (too_old)
+        return apr_psprintf(p, "response from %s is not fresh: its thisUpdate is %ld s old, more than "
+                            "SecureOCSPMaxAge %ld s", url, -seconds_from_now(thisupd), max_age);
+    *ctr = SECURE_CTR_OCSP_BAD_RESPONSE;
+    return apr_psprintf(p, "response from %s has an invalid validity period: thisUpdate %ld s, nextUpdate "
+                        "%s%ld s from now", url, seconds_from_now(thisupd), nextupd ? "" : "absent, ",
+                        nextupd ? seconds_from_now(nextupd) : 0L);
 }
 
 /* Checks a response against our request; fills v (GOOD / REVOKED / UNKNOWN). 1 when the responder
@@ -532,15 +652,12 @@ static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, O
         secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
         goto cleanup;
     }
+    ERR_clear_error();   /* validity_problem reads the reasons OCSP_check_validity raises */
     if (!OCSP_check_validity(thisupd, nextupd, SECURE_OCSP_SKEW, max_age > 0 ? max_age : -1)) {
-        ERR_clear_error();
-        verdict_unknown(v, apr_psprintf(p, "response from %s is not fresh: thisUpdate %ld s from now, "
-                                        "nextUpdate %s%ld s from now (allowed skew %ld s%s)", url,
-                                        seconds_from_now(thisupd), nextupd ? "" : "absent, ",
-                                        nextupd ? seconds_from_now(nextupd) : 0L, SECURE_OCSP_SKEW,
-                                        max_age > 0 ? apr_psprintf(p, ", SecureOCSPMaxAge %ld s", max_age)
-                                                    : ""));
-        secure_status_count(SECURE_CTR_OCSP_STALE);
+        secure_counter_t ctr;
+
+        verdict_unknown(v, validity_problem(url, thisupd, nextupd, max_age, &ctr, p));
+        secure_status_count(ctr);
         goto cleanup;
     }
     worked = 1;

@@ -9,13 +9,14 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
+use Time::HiRes ();
 use SecureTest qw(tls_request info_json cert_file key_file);
 use SecureOCSP qw(query_count responder_url make_pki make_crl gen_dir start_instance start_memcached
-                  stop_all t_logs);
+                  stop_all t_logs spare_port_base instance_vhost);
 
-plan tests => 22, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c', 'mod_socache_memcache.c');
+plan tests => 23, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c', 'mod_socache_memcache.c');
 
-my $base = 9580;
+my $base = spare_port_base();
 my %port = (aia => $base + 1, trusted => $base + 2, cdp => $base + 3, c => $base + 6, d => $base + 7,
             memcached => $base + 9);
 my $crl_url = 'http://127.0.0.1:' . SecureOCSP::main_port() . '/ocsp-pki/ca.crl';
@@ -28,27 +29,9 @@ make_pki(
     cdprev   => { cdp => $crl_url },
     cdplater => { cdp => $crl_url },
 );
-make_crl(6, 'cdprev');
 my $gen = gen_dir();
 
-sub vhost {
-    my ($port, $ca, $extra) = @_;
-    return <<"V";
-<VirtualHost 127.0.0.1:$port>
-    SSLEngine on
-    SSLCertificateFile "\@SSLCA\@/certs/server.crt"
-    SSLCertificateKeyFile "\@SSLCA\@/keys/server.pem"
-    SSLCACertificateFile "$ca"
-    SSLVerifyClient require
-    SecureEngine on
-    SecureRevocationUnknown defer
-$extra
-    <Location /info>
-        SetHandler secure-info
-    </Location>
-</VirtualHost>
-V
-}
+sub vhost { return instance_vhost(@_) }
 
 sub req {
     my ($port, $cert, $dir) = @_;
@@ -93,8 +76,13 @@ start_instance(name => 'b', mpm => 'prefork', ports => [@port{qw(aia trusted cdp
     is($v->{SECURE_CLIENT_REVOCATION_SOURCE}, 'ocsp', '... answer from OCSP');
 }
 
-# CRL distribution point: fetched, enforced, refreshed before nextUpdate
+# CRL distribution point: fetched, enforced, refreshed before nextUpdate. The first CRL is valid for 6 s
+# from here, not from the start of the file, so that a slow instance start cannot age it; the steps
+# before the swap must fit in those 6 s.
 {
+    my $crl_secs = 6;
+    make_crl($crl_secs, 'cdprev');
+    my $crl_made = Time::HiRes::time();
     my $v = info_json(req($port{cdp}, 'cdpgood'));
     is($v->{SECURE_CLIENT_REVOCATION}, 'GOOD', 'CDP: leaf not in the fetched CRL is GOOD');
     is($v->{SECURE_CLIENT_REVOCATION_SOURCE}, 'crl-fetch', '... source crl-fetch');
@@ -102,8 +90,12 @@ start_instance(name => 'b', mpm => 'prefork', ports => [@port{qw(aia trusted cdp
     like($r->{error} // '', qr/certificate revoked/i, 'CDP: leaf in the fetched CRL refused (alert 44)');
     $v = info_json(req($port{cdp}, 'cdplater'));
     is($v->{SECURE_CLIENT_REVOCATION}, 'GOOD', 'CDP: cdplater GOOD before the CRL changes');
+    my $spent = Time::HiRes::time() - $crl_made;
+    cmp_ok($spent, '<', $crl_secs, sprintf('CDP: the first checks took %.1f s, within the first CRL', $spent));
     make_crl(60, 'cdprev', 'cdplater');   # the distribution point now serves a newer CRL
-    sleep 7;                              # past the first CRL's nextUpdate (6 s) and its cached verdicts
+    # past the first CRL's nextUpdate (<= $crl_made + 6 s, whole seconds) and so its cached verdicts
+    my $wait = $crl_made + $crl_secs + 1.2 - Time::HiRes::time();
+    Time::HiRes::sleep($wait) if $wait > 0;
     $r = req($port{cdp}, 'cdplater');
     like($r->{error} // '', qr/certificate revoked/i, 'CDP: refreshed CRL revokes cdplater');
     $v = info_json(req($port{cdp}, 'cdpgood'));

@@ -1,7 +1,8 @@
 package SecureOCSP;
 # Helpers for the OCSP / verdict-cache / CRL-fetch tests: a generated CA whose certificates carry AIA and
 # CDP URLs pointing at the test httpd's responder CGI (t/htdocs/ocsp/resp.cgi), extra self-contained
-# httpd instances (`httpd -f`, 127.0.0.1 only) and a memcached, all bounded in time and stopped at exit.
+# httpd instances (`httpd -f`, 127.0.0.1 only), memcached and redis-server, all bounded in time and stopped
+# at exit.
 use strict;
 use warnings FATAL => 'all';
 
@@ -15,13 +16,27 @@ use SecureTest qw(run_cmd sslca);
 
 use Exporter 'import';
 our @EXPORT_OK = qw(t_logs main_port responder_url query_count make_pki gen_dir start_instance
-                    stop_instance start_memcached stop_all wait_port make_crl);
+                    stop_instance start_memcached stop_all wait_port make_crl spare_port_base
+                    start_redis instance_vhost);
 
 my $config;
 sub _config { $config ||= Apache::Test::config(); $config }
 sub t_logs { return _config()->{vars}->{t_logs} }
+sub t_conf { return _config()->{vars}->{t_conf} }
 sub main_port { return _config()->{vars}->{port} }
 sub gen_dir { return t_logs() . '/ocsp-pki' }
+
+# First of ten ports for extra servers: right above every port Apache::Test handed out (the main server,
+# its vhosts, @NextAvailablePort@; its port counter holds the last one), so that copies of the suite run
+# side by side when their SECURE_TEST_PORT values are far enough apart (50 is).
+sub spare_port_base {
+    my $c = _config();
+    my $max = $c->{server} && $c->{server}->{port_counter} ? $c->{server}->{port_counter} : main_port();
+    for my $v (values %{ $c->{vhosts} || {} }) {
+        $max = $v->{port} if ref $v && ($v->{port} // 0) > $max;
+    }
+    return $max + 1;
+}
 
 # URL of the responder CGI on the main test server: /ocsp/resp.cgi/<pki>/<mode>/<tag>.
 sub responder_url {
@@ -143,8 +158,29 @@ CNF
 
 # ---- extra httpd instances -----------------------------------------------------------------------
 
+# A client-certificate vhost for start_instance's conf: port, CA file, extra directives; /info shows the
+# SECURE_* variables.
+sub instance_vhost {
+    my ($port, $ca, $extra) = @_;
+    return <<"V";
+<VirtualHost 127.0.0.1:$port>
+    SSLEngine on
+    SSLCertificateFile "\@SSLCA\@/certs/server.crt"
+    SSLCertificateKeyFile "\@SSLCA\@/keys/server.pem"
+    SSLCACertificateFile "$ca"
+    SSLVerifyClient require
+    SecureEngine on
+    SecureRevocationUnknown defer
+$extra
+    <Location /info>
+        SetHandler secure-info
+    </Location>
+</VirtualHost>
+V
+}
+
 my %instances;
-my @memcached;
+my @daemons;   # memcached, redis-server: pids
 
 sub wait_port {
     my ($port, $up, $secs) = @_;
@@ -235,29 +271,42 @@ sub stop_instance {
     }
 }
 
-# A memcached on 127.0.0.1:$port with a bounded lifetime (timeout 300), stopped by stop_all().
-sub start_memcached {
-    my $port = shift;
+# A daemon started in the foreground under `timeout 300` (so it cannot outlive a crashed test), output
+# discarded, stopped by stop_all(); returns once it accepts connections on 127.0.0.1:$port.
+sub _start_daemon {
+    my ($port, @cmd) = @_;
     my $pid = fork();
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
         open STDOUT, '>', '/dev/null';
         open STDERR, '>', '/dev/null';
-        exec('timeout', '300', 'memcached', '-l', '127.0.0.1', '-p', $port, '-U', '0', '-m', '16', '-t', '1')
-            or POSIX::_exit(127);
+        exec('timeout', '300', @cmd) or POSIX::_exit(127);
     }
-    push @memcached, $pid;
-    wait_port($port, 1, 10) or die "memcached on $port did not come up";
+    push @daemons, $pid;
+    wait_port($port, 1, 10) or die "$cmd[0] on $port did not come up";
     return $pid;
+}
+
+# A memcached on 127.0.0.1:$port.
+sub start_memcached {
+    my $port = shift;
+    return _start_daemon($port, 'memcached', '-l', '127.0.0.1', '-p', $port, '-U', '0', '-m', '16', '-t', '1');
+}
+
+# A redis-server on 127.0.0.1:$port that keeps nothing on disk (no RDB snapshots, no append-only file).
+sub start_redis {
+    my $port = shift;
+    return _start_daemon($port, 'redis-server', '--port', $port, '--bind', '127.0.0.1', '--save', '',
+                         '--appendonly', 'no', '--dir', t_logs(), '--protected-mode', 'yes');
 }
 
 sub stop_all {
     stop_instance($_) for keys %instances;
-    for my $pid (@memcached) {
+    for my $pid (@daemons) {
         kill 'TERM', $pid;
         waitpid($pid, 0);
     }
-    @memcached = ();
+    @daemons = ();
 }
 
 END { stop_all() }
