@@ -59,33 +59,7 @@ sub free_port {
 # it started after all.
 sub start_fails {
     my $text = shift;
-    my $cfg = _config();
-    require File::Temp;
-    my $root = File::Temp::tempdir('startfail-XXXXXX', DIR => $cfg->{vars}->{t_logs}, CLEANUP => 1);
-    mkdir "$root/logs";
-    my $moddir = `apxs -q LIBEXECDIR 2>/dev/null` || '/usr/lib/apache2/modules';
-    chomp $moddir;
-    my $so = $cfg->{vars}->{top_dir} . '/mod_secure/.libs/mod_secure.so';
-    my $port = free_port();
-    my $base = <<"BASE";
-ServerRoot "$root"
-ServerName localhost
-DefaultRuntimeDir "$root/logs"
-PidFile "$root/logs/httpd.pid"
-ErrorLog "$root/logs/error_log"
-Mutex file:$root/logs
-Listen 127.0.0.1:$port
-LoadModule mpm_event_module $moddir/mod_mpm_event.so
-LoadModule authz_core_module $moddir/mod_authz_core.so
-LoadModule mime_module $moddir/mod_mime.so
-LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so
-TypesConfig /etc/mime.types
-BASE
-    my %sub = (MODDIR => $moddir, SECURE_SO => $so, ROOT => $root, SSLCA => sslca(), PORT => $port);
-    $text =~ s/\@(\w+)\@/exists $sub{$1} ? $sub{$1} : "\@$1\@"/ge;
-    open my $fh, '>', "$root/httpd.conf" or die;
-    print $fh $base, $text;
-    close $fh;
+    my $root = SecureTest::scratch_config('startfail', $text, free_port());
     my ($rc, $out) = run_cmd([httpd_bin(), '-f', "$root/httpd.conf", '-k', 'start'], '', 30);
     sleep 1;
     if (-s "$root/logs/httpd.pid") {

@@ -210,18 +210,19 @@ sub wait_until {
     return $cond->() ? 1 : 0;
 }
 
-# `httpd -t` on a self-contained config text (a scratch server root under t/logs). Returns (exit status,
-# output). The text may use @MODDIR@, @SECURE_SO@, @ROOT@ and @SSLCA@.
-sub config_test {
-    my $text = shift;
+# Writes a self-contained httpd config in a scratch server root under t/logs: the base every scratch
+# server needs (modules, paths, one Listen on 127.0.0.1:$port) followed by $text, in which @MODDIR@,
+# @SECURE_SO@, @ROOT@, @SSLCA@ and @PORT@ are replaced. Returns the server root ($root/httpd.conf).
+sub scratch_config {
+    my ($tag, $text, $port) = @_;
     my $cfg = _config();
     require File::Temp;
-    my $root = File::Temp::tempdir('cfgtest-XXXXXX', DIR => $cfg->{vars}->{t_logs}, CLEANUP => 1);
+    my $root = File::Temp::tempdir("$tag-XXXXXX", DIR => $cfg->{vars}->{t_logs}, CLEANUP => 1);
     mkdir "$root/logs";
     my $moddir = `apxs -q LIBEXECDIR 2>/dev/null` || '/usr/lib/apache2/modules';
     chomp $moddir;
-    my $so = $cfg->{vars}->{top_dir} . '/mod_secure/.libs/mod_secure.so';
-    my $sslca = $cfg->{vars}->{sslca} . '/asf';
+    my %sub = (MODDIR => $moddir, SECURE_SO => $cfg->{vars}->{top_dir} . '/mod_secure/.libs/mod_secure.so',
+               ROOT => $root, SSLCA => $cfg->{vars}->{sslca} . '/asf', PORT => $port);
     my $base = <<"BASE";
 ServerRoot "$root"
 ServerName localhost
@@ -229,21 +230,24 @@ DefaultRuntimeDir "$root/logs"
 PidFile "$root/logs/httpd.pid"
 ErrorLog "$root/logs/error_log"
 Mutex file:$root/logs
-Listen 127.0.0.1:1
+Listen 127.0.0.1:$port
 LoadModule mpm_event_module $moddir/mod_mpm_event.so
 LoadModule authz_core_module $moddir/mod_authz_core.so
 LoadModule mime_module $moddir/mod_mime.so
 LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so
 TypesConfig /etc/mime.types
 BASE
-    $text =~ s/\@MODDIR\@/$moddir/g;
-    $text =~ s/\@SECURE_SO\@/$so/g;
-    $text =~ s/\@ROOT\@/$root/g;
-    $text =~ s/\@SSLCA\@/$sslca/g;
-    open my $fh, '>', "$root/httpd.conf" or die;
+    $text =~ s/\@(\w+)\@/exists $sub{$1} ? $sub{$1} : "\@$1\@"/ge;
+    open my $fh, '>', "$root/httpd.conf" or die "write $root/httpd.conf: $!";
     print $fh $base, $text;
     close $fh;
-    require File::Temp;
+    return $root;
+}
+
+# `httpd -t` on a self-contained config text (see scratch_config). Returns (exit status, output).
+sub config_test {
+    my $text = shift;
+    my $root = scratch_config('cfgtest', $text, 1);
     return run_cmd([httpd_bin(), '-t', '-f', "$root/httpd.conf"], '', 30);
 }
 
