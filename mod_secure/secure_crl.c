@@ -3,7 +3,12 @@
  * Memory: a generation (crl_gen_t) and the files it holds (crl_file_t) are reference counted and live on
  * the heap, not in a pool, because their lifetime is decided at run time by whichever thread releases
  * them last (a handshake still reading an old generation while the reload thread publishes a new one).
- * Files whose content did not change are shared between consecutive generations. */
+ * Files whose content did not change are shared between consecutive generations.
+ *
+ * A CRL is parsed with OpenSSL, checked, and then converted into a sorted array of compact entries
+ * (crl_entry_t, 16 bytes, plus the serial's bytes); the X509_CRL is freed at once. OpenSSL keeps about
+ * 260 bytes per revoked entry, which for a million-entry CRL was the bulk of every child's memory and
+ * was doubled by each reload. */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -18,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,10 +49,27 @@ typedef struct {
     apr_off_t size;
 } file_sig_t;
 
+/* One revoked certificate. The serial is kept as the content bytes of its DER INTEGER (magnitude,
+ * without leading zero bytes) in the item's serial buffer, so an entry has a fixed size whatever the
+ * serial's length. */
 typedef struct {
-    X509_CRL *crl;
+    int64_t revoked_at;         /* seconds since the epoch; 0 when the date cannot be read */
+    uint32_t off;               /* first serial byte in crl_item_t.serials */
+    uint16_t len;
+    uint8_t neg;                /* negative serial (not allowed by RFC 5280, but OpenSSL accepts them) */
+    int8_t reason;              /* CRLReason code, -1 when the entry has none */
+} crl_entry_t;
+
+/* One loaded CRL: what lookups and logs need, nothing else. Immutable once built. */
+typedef struct {
+    X509_NAME *issuer;
     EVP_PKEY *key;              /* public key of the trusted CA the signature verified with */
+    ASN1_TIME *last_update;
+    ASN1_TIME *next_update;     /* NULL when the CRL has none */
     int only_user, only_ca;     /* issuingDistributionPoint scope */
+    int n;
+    crl_entry_t *entries;       /* n entries sorted by serial_cmp */
+    unsigned char *serials;
 } crl_item_t;
 
 typedef struct {
@@ -91,22 +114,29 @@ const char *secure_crl_reason_name(int code)
     return reason_names[code];
 }
 
+/* The instant of an ASN1_TIME, and its broken-down form. 0 on a bad time. */
+static int time_of(const ASN1_TIME *t, struct tm *tm, apr_time_t *at)
+{
+    apr_time_exp_t xt;
+
+    if (t == NULL || !ASN1_TIME_to_tm(t, tm))
+        return 0;
+    memset(&xt, 0, sizeof(xt));
+    xt.tm_year = tm->tm_year;
+    xt.tm_mon = tm->tm_mon;
+    xt.tm_mday = tm->tm_mday;
+    xt.tm_hour = tm->tm_hour;
+    xt.tm_min = tm->tm_min;
+    xt.tm_sec = tm->tm_sec;
+    return apr_time_exp_gmt_get(at, &xt) == APR_SUCCESS;
+}
+
 const char *secure_crl_time_iso(const ASN1_TIME *t, apr_time_t *out, apr_pool_t *p)
 {
     struct tm tm;
-    apr_time_exp_t xt;
     apr_time_t at;
 
-    if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
-        return NULL;
-    memset(&xt, 0, sizeof(xt));
-    xt.tm_year = tm.tm_year;
-    xt.tm_mon = tm.tm_mon;
-    xt.tm_mday = tm.tm_mday;
-    xt.tm_hour = tm.tm_hour;
-    xt.tm_min = tm.tm_min;
-    xt.tm_sec = tm.tm_sec;
-    if (apr_time_exp_gmt_get(&at, &xt) != APR_SUCCESS)
+    if (!time_of(t, &tm, &at))
         return NULL;
     if (out != NULL)
         *out = at;
@@ -149,6 +179,17 @@ static char *dup_str(const char *s)
     return d ? memcpy(d, s, n) : NULL;
 }
 
+static void item_free(crl_item_t *it)
+{
+    X509_NAME_free(it->issuer);
+    EVP_PKEY_free(it->key);
+    ASN1_TIME_free(it->last_update);
+    ASN1_TIME_free(it->next_update);
+    free(it->entries);
+    free(it->serials);
+    memset(it, 0, sizeof(*it));
+}
+
 /* ---- reference counting ---------------------------------------------------------------------- */
 
 static void file_release(crl_file_t *f)
@@ -157,10 +198,8 @@ static void file_release(crl_file_t *f)
 
     if (f == NULL || apr_atomic_dec32(&f->refs) != 0)
         return;
-    for (i = 0; i < f->n; i++) {
-        X509_CRL_free(f->items[i].crl);
-        EVP_PKEY_free(f->items[i].key);
-    }
+    for (i = 0; i < f->n; i++)
+        item_free(&f->items[i]);
     free(f->items);
     free(f->path);
     free(f);
@@ -207,6 +246,158 @@ static apr_status_t store_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* ---- compact entries ---------------------------------------------------------------------------- */
+
+/* The content bytes of a serial INTEGER without leading zero bytes (OpenSSL's decoder already drops
+ * them; this keeps keys canonical whatever built the INTEGER), its length and sign. */
+static const unsigned char *serial_bytes(const ASN1_INTEGER *s, size_t *len, int *neg)
+{
+    const unsigned char *d = ASN1_STRING_get0_data(s);
+    size_t n = (size_t)ASN1_STRING_length(s);
+
+    while (n > 0 && d[0] == 0) {
+        d++;
+        n--;
+    }
+    *len = n;
+    *neg = ASN1_STRING_type(s) == V_ASN1_NEG_INTEGER;
+    return d;
+}
+
+/* Order of serials: sign, length, bytes. Any total order serves the binary search; what must match
+ * OpenSSL's is equality (same sign, same magnitude), and it does. */
+static int serial_cmp(int an, const unsigned char *a, size_t al, int bn, const unsigned char *b, size_t bl)
+{
+    int c;
+
+    if (an != bn)
+        return an ? -1 : 1;
+    if (al != bl)
+        c = al < bl ? -1 : 1;
+    else if ((c = al ? memcmp(a, b, al) : 0) == 0)
+        return 0;
+    return an ? -c : c;
+}
+
+static int revoked_cmp(const void *a, const void *b)
+{
+    const X509_REVOKED *ra = *(X509_REVOKED *const *)a, *rb = *(X509_REVOKED *const *)b;
+    const unsigned char *ad, *bd;
+    size_t al, bl;
+    int an, bn;
+
+    ad = serial_bytes(X509_REVOKED_get0_serialNumber(ra), &al, &an);
+    bd = serial_bytes(X509_REVOKED_get0_serialNumber(rb), &bl, &bn);
+    return serial_cmp(an, ad, al, bn, bd, bl);
+}
+
+/* Does a certificateIssuer extension name the CRL's own issuer? */
+static int names_issuer(const GENERAL_NAMES *gens, const X509_NAME *issuer)
+{
+    int i;
+
+    for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        if (g->type == GEN_DIRNAME && X509_NAME_cmp(g->d.directoryName, issuer) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Copies what lookups and logs need from a checked CRL into item: issuer, update times and the revoked
+ * entries as a sorted compact array. The CRL itself is left to the caller to free. NULL, or the reason
+ * the CRL is refused (from p). */
+static const char *crl_compact(X509_CRL *crl, crl_item_t *item, apr_pool_t *p)
+{
+    STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(crl);   /* NULL in an empty CRL */
+    int total = revoked ? sk_X509_REVOKED_num(revoked) : 0;
+    const X509_NAME *issuer = X509_CRL_get_issuer(crl);
+    const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
+    X509_REVOKED **order = NULL;
+    GENERAL_NAMES *gens = NULL;
+    const char *why = NULL;
+    size_t bytes = 0, len;
+    int i, n = 0, covered = 1, neg;
+
+    if ((item->issuer = X509_NAME_dup(issuer)) == NULL
+        || X509_CRL_get0_lastUpdate(crl) == NULL
+        || (item->last_update = ASN1_TIME_dup(X509_CRL_get0_lastUpdate(crl))) == NULL
+        || (nu != NULL && (item->next_update = ASN1_TIME_dup(nu)) == NULL)
+        || (total > 0 && (order = malloc((size_t)total * sizeof(*order))) == NULL)) {
+        why = "out of memory";
+        goto cleanup;
+    }
+    /* In file order, as OpenSSL reads it: a certificateIssuer extension applies to its entry and every
+     * later one until the next such extension, and OpenSSL's lookup ignores the entries it gives to
+     * another issuer. Leaving those out here keeps the verdicts OpenSSL gave. */
+    for (i = 0; i < total; i++) {
+        X509_REVOKED *rev = sk_X509_REVOKED_value(revoked, i);
+        if (X509_REVOKED_get_ext_by_NID(rev, NID_certificate_issuer, -1) >= 0) {
+            GENERAL_NAMES_free(gens);
+            if ((gens = X509_REVOKED_get_ext_d2i(rev, NID_certificate_issuer, NULL, NULL)) == NULL) {
+                ERR_clear_error();
+                why = apr_psprintf(p, "revoked entry number %d has a damaged certificateIssuer extension",
+                                   i + 1);
+                goto cleanup;
+            }
+            covered = names_issuer(gens, issuer);
+        }
+        if (!covered)
+            continue;
+        serial_bytes(X509_REVOKED_get0_serialNumber(rev), &len, &neg);
+        bytes += len;
+        if (len > UINT16_MAX || bytes > UINT32_MAX) {
+            why = apr_psprintf(p, "revoked entry number %d has a serial number too long to be real", i + 1);
+            goto cleanup;
+        }
+        order[n++] = rev;
+    }
+    /* CRL writers often sort by serial already (OpenSSL's X509_CRL_sort does): a 1,000,000-entry qsort
+     * costs a few hundred ms of the reload, the check a few ms */
+    for (i = 1; i < n && revoked_cmp(&order[i - 1], &order[i]) <= 0; i++)
+        ;
+    if (i < n)
+        qsort(order, (size_t)n, sizeof(*order), revoked_cmp);
+    if ((n > 0 && (item->entries = malloc((size_t)n * sizeof(*item->entries))) == NULL)
+        || (item->serials = malloc(bytes ? bytes : 1)) == NULL) {
+        why = "out of memory";
+        goto cleanup;
+    }
+    bytes = 0;
+    for (i = 0; i < n; i++) {
+        crl_entry_t *e = &item->entries[i];
+        const unsigned char *d = serial_bytes(X509_REVOKED_get0_serialNumber(order[i]), &len, &neg);
+        ASN1_ENUMERATED *reason = NULL;
+        struct tm tm;
+        apr_time_t at;
+        long code = -1;
+
+        memcpy(item->serials + bytes, d, len);
+        e->off = (uint32_t)bytes;
+        e->len = (uint16_t)len;
+        e->neg = (uint8_t)neg;
+        bytes += len;
+        if (X509_REVOKED_get_ext_by_NID(order[i], NID_crl_reason, -1) >= 0) {
+            /* a damaged or unknown reason reads as "unspecified", as it did when looked up in OpenSSL */
+            reason = X509_REVOKED_get_ext_d2i(order[i], NID_crl_reason, NULL, NULL);
+            code = reason ? ASN1_ENUMERATED_get(reason) : 0;
+            if (code < 0 || code > INT8_MAX)
+                code = 0;
+            ASN1_ENUMERATED_free(reason);
+            ERR_clear_error();
+        }
+        e->reason = (int8_t)code;
+        e->revoked_at = time_of(X509_REVOKED_get0_revocationDate(order[i]), &tm, &at)
+                        ? (int64_t)apr_time_sec(at) : 0;
+    }
+    item->n = n;
+
+cleanup:
+    GENERAL_NAMES_free(gens);
+    free(order);
+    return why;
+}
+
 /* ---- loading ------------------------------------------------------------------------------------ */
 
 /* Checks one parsed CRL and finds the trusted CA whose key signed it. NULL and item filled, or the
@@ -217,8 +408,6 @@ static const char *crl_check(secure_crl_store_t *st, X509_CRL *crl, crl_item_t *
     X509_STORE_CTX *xs = NULL;
     STACK_OF(X509) *certs = NULL;
     ISSUING_DIST_POINT *idp = NULL;
-    ASN1_INTEGER *zero = NULL;
-    X509_REVOKED *rev;
     const char *why = NULL;
     void *delta;
     int i;
@@ -268,13 +457,9 @@ static const char *crl_check(secure_crl_store_t *st, X509_CRL *crl, crl_item_t *
                            "that may sign CRLs", name_str(issuer, p));
         goto cleanup;
     }
-    /* OpenSSL sorts the revoked list on the first lookup; do it here, before any handshake sees it */
-    if ((zero = ASN1_INTEGER_new()) != NULL)
-        X509_CRL_get0_by_serial(crl, &rev, zero);
-    item->crl = crl;
+    why = crl_compact(crl, item, p);
 
 cleanup:
-    ASN1_INTEGER_free(zero);
     ISSUING_DIST_POINT_free(idp);
     sk_X509_pop_free(certs, X509_free);
     X509_STORE_CTX_free(xs);
@@ -329,16 +514,17 @@ static crl_file_t *load_file(secure_crl_store_t *st, const char *path, const fil
                              secure_config_vhost_name(st->s), path, parsed, refused);
                 secure_status_count(SECURE_CTR_CRL_RELOAD_FAILED);
                 X509_CRL_free(crl);
-                EVP_PKEY_free(item.key);
+                item_free(&item);
                 crl = NULL;
                 continue;
             }
+            /* everything needed is in item now; the parsed CRL is most of the memory */
+            X509_CRL_free(crl);
+            crl = NULL;
             if (f->n == cap) {
                 crl_item_t *nw = realloc(f->items, (size_t)(cap ? cap * 2 : 4) * sizeof(*nw));
                 if (nw == NULL) {
-                    X509_CRL_free(crl);
-                    EVP_PKEY_free(item.key);
-                    crl = NULL;
+                    item_free(&item);
                     *why = "out of memory";
                     goto cleanup;
                 }
@@ -346,7 +532,6 @@ static crl_file_t *load_file(secure_crl_store_t *st, const char *path, const fil
                 cap = cap ? cap * 2 : 4;
             }
             f->items[f->n++] = item;
-            crl = NULL;
         }
         /* the loop ends at the end of the data (no start line) or at a damaged block */
         if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
@@ -373,11 +558,10 @@ static crl_file_t *load_file(secure_crl_store_t *st, const char *path, const fil
             goto cleanup;
         }
         if ((*why = crl_check(st, crl, &f->items[0], p)) != NULL) {
-            EVP_PKEY_free(f->items[0].key);
+            item_free(&f->items[0]);
             goto cleanup;
         }
         f->n = 1;
-        crl = NULL;
     }
     if (f->n == 0 && *why == NULL)
         *why = parsed ? "no CRL in it passed the checks above" : "it contains no CRL";
@@ -393,12 +577,6 @@ cleanup:
         f = NULL;
     }
     return f;
-}
-
-static int crl_entries(X509_CRL *crl)
-{
-    STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(crl);
-    return revoked ? sk_X509_REVOKED_num(revoked) : 0;     /* an empty CRL has no list at all */
 }
 
 static void sig_of(const apr_finfo_t *fi, file_sig_t *sig)
@@ -562,12 +740,11 @@ int secure_crl_store_refresh(secure_crl_store_t *st)
         changed++;
         secure_status_count(SECURE_CTR_CRL_LOADED);
         for (j = 0; j < f->n; j++) {
-            const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(f->items[j].crl);
+            const ASN1_TIME *nu = f->items[j].next_update;
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, st->s,
                          SECTAG(10406) "%s: CRL %s from '%s' %s: %d revoked certificates, next update %s",
                          secure_config_vhost_name(st->s), path,
-                         name_str(X509_CRL_get_issuer(f->items[j].crl), p), prev ? "reloaded" : "loaded",
-                         crl_entries(f->items[j].crl),
+                         name_str(f->items[j].issuer, p), prev ? "reloaded" : "loaded", f->items[j].n,
                          nu ? secure_crl_time_iso(nu, NULL, p) : "(none)");
         }
         gen->files[gen->n++] = f;
@@ -599,8 +776,9 @@ cleanup:
     gen_release(gen);
     apr_pool_destroy(p);
 #if SECURE_HAVE_MALLOC_TRIM
-    /* a replaced million-entry CRL leaves a few hundred MB of free heap behind: give it back */
-    if (changed + removed > 0 && old != NULL)
+    /* parsing a million-entry CRL (freed once compacted) and a replaced generation leave a few hundred
+     * MB of free heap behind: give it back, also at startup so that children do not inherit it */
+    if (changed + removed > 0)
         malloc_trim(0);
 #endif
     return changed + removed;
@@ -635,6 +813,30 @@ int secure_crl_count(secure_crl_store_t *st)
     return n;
 }
 
+/* The first entry of it for serial (binary search), or NULL. */
+static const crl_entry_t *crl_find(const crl_item_t *it, const ASN1_INTEGER *serial)
+{
+    size_t len;
+    int neg;
+    const unsigned char *key = serial_bytes(serial, &len, &neg);
+    int lo = 0, hi = it->n;
+
+    while (lo < hi) {           /* lower bound: a CRL may list a serial twice */
+        int mid = lo + (hi - lo) / 2;
+        const crl_entry_t *e = &it->entries[mid];
+        if (serial_cmp(e->neg, it->serials + e->off, e->len, neg, key, len) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < it->n) {
+        const crl_entry_t *e = &it->entries[lo];
+        if (serial_cmp(e->neg, it->serials + e->off, e->len, neg, key, len) == 0)
+            return e;
+    }
+    return NULL;
+}
+
 secure_rev_status_t secure_crl_lookup(secure_crl_store_t *st, X509 *cert, X509 *issuer, long max_stale,
                                       secure_verdict_t *v, apr_pool_t *p)
 {
@@ -645,9 +847,9 @@ secure_rev_status_t secure_crl_lookup(secure_crl_store_t *st, X509 *cert, X509 *
     const EVP_PKEY *ikey = X509_get0_pubkey(issuer);
     time_t limit = time(NULL) - (time_t)max_stale;
     int i, j, is_ca = X509_check_ca(cert) > 0;
-    X509_REVOKED *rev = NULL;
+    const crl_entry_t *rev;
     const crl_item_t *use;
-    int rc;
+    int rc = 0;
 
     v->status = SECURE_REV_NONE;
     v->source = "crl";
@@ -659,18 +861,18 @@ secure_rev_status_t secure_crl_lookup(secure_crl_store_t *st, X509 *cert, X509 *
         for (j = 0; j < g->files[i]->n; j++) {
             const crl_item_t *it = &g->files[i]->items[j];
             const ASN1_TIME *nu;
-            if (X509_NAME_cmp(X509_CRL_get_issuer(it->crl), iname) != 0 || ikey == NULL
+            if (X509_NAME_cmp(it->issuer, iname) != 0 || ikey == NULL
                 || EVP_PKEY_eq(it->key, ikey) != 1 || (it->only_user && is_ca) || (it->only_ca && !is_ca))
                 continue;
-            nu = X509_CRL_get0_nextUpdate(it->crl);
+            nu = it->next_update;
             if (nu != NULL && X509_cmp_time(nu, &limit) < 0) {
-                if (stale == NULL || ASN1_TIME_compare(X509_CRL_get0_nextUpdate(stale->crl), nu) < 0)
+                if (stale == NULL || ASN1_TIME_compare(stale->next_update, nu) < 0)
                     stale = it;
                 continue;
             }
             /* several fresh CRLs from one issuer: the newest wins */
-            if (fresh == NULL || ASN1_TIME_compare(X509_CRL_get0_lastUpdate(fresh->crl),
-                                                   X509_CRL_get0_lastUpdate(it->crl)) < 0) {
+            if (fresh == NULL || ASN1_TIME_compare(fresh->last_update,
+                                                   it->last_update) < 0) {
                 fresh = it;
                 fresh_path = g->files[i]->path;
             }
@@ -678,25 +880,24 @@ secure_rev_status_t secure_crl_lookup(secure_crl_store_t *st, X509 *cert, X509 *
     use = fresh ? fresh : stale;
     if (use == NULL)
         goto cleanup;
-    rc = X509_CRL_get0_by_serial(use->crl, &rev, X509_get0_serialNumber(cert));
-    if (rc == 1) {
-        ASN1_ENUMERATED *reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
-        v->reason = reason ? (int)ASN1_ENUMERATED_get(reason) : 0;
-        ASN1_ENUMERATED_free(reason);
-        secure_crl_time_iso(X509_REVOKED_get0_revocationDate(rev), &v->revoked_at, p);
+    /* removeFromCRL (a delta CRL's way to lift a hold) does not revoke, as in OpenSSL's lookup */
+    if ((rev = crl_find(use, X509_get0_serialNumber(cert))) != NULL && rev->reason != 8) {
+        rc = 1;
+        v->reason = rev->reason >= 0 ? rev->reason : 0;
+        v->revoked_at = apr_time_from_sec(rev->revoked_at);
     }
     if (fresh != NULL) {
         v->status = rc == 1 ? SECURE_REV_REVOKED : SECURE_REV_GOOD;
         v->detail = apr_psprintf(p, "CRL %s from '%s' (this update %s)", fresh_path,
                                  name_str(iname, p),
-                                 secure_crl_time_iso(X509_CRL_get0_lastUpdate(fresh->crl), NULL, p));
+                                 secure_crl_time_iso(fresh->last_update, NULL, p));
     }
     else if (rc == 1 && v->reason != 6) {
         /* a revocation is final even in an outdated CRL; only "on hold" may have been lifted since */
         v->status = SECURE_REV_REVOKED;
         v->detail = apr_psprintf(p, "a CRL from '%s' past its next update (%s) lists it",
                                  name_str(iname, p),
-                                 secure_crl_time_iso(X509_CRL_get0_nextUpdate(stale->crl), NULL, p));
+                                 secure_crl_time_iso(stale->next_update, NULL, p));
     }
     else {
         v->status = SECURE_REV_UNKNOWN;
@@ -704,7 +905,7 @@ secure_rev_status_t secure_crl_lookup(secure_crl_store_t *st, X509 *cert, X509 *
         v->revoked_at = 0;
         v->detail = apr_psprintf(p, "the newest CRL from '%s' expired at %s (SecureCRLMaxStale %ld s)",
                                  name_str(iname, p),
-                                 secure_crl_time_iso(X509_CRL_get0_nextUpdate(stale->crl), NULL, p),
+                                 secure_crl_time_iso(stale->next_update, NULL, p),
                                  max_stale);
     }
 
