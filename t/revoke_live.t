@@ -65,10 +65,10 @@ like(error_log_since($mark), qr/SEC10406: .*CRL \Q$live\E .*reloaded/, 'the relo
 
 # 3. resumption: the session from before the change is resumed; the first request is re-checked
 $mark = error_log_mark();
-$r = tls_request(vhost => 'revoke_live', path => '/info', ctx => $ctx);
+$r = tls_request(vhost => 'revoke_live', path => '/info', ctx => $ctx, keepalive => 1);
 is($r->{reused}, 1, 'the client resumed its session (no certificate verification in the handshake)');
 is($r->{status}, 403, '... the first request gets 403');
-is($r->{closed}, 1, '... and the server closes the connection');
+is($r->{closed}, 1, '... and the server closes the connection (the client asked for keep-alive)');
 my $env = env_lines($r);      # ErrorDocument 403 /cgi/env.pl shows the verdict
 is($env->{REDIRECT_SECURE_CLIENT_REVOCATION} // $env->{SECURE_CLIENT_REVOCATION}, 'REVOKED', '... SECURE_CLIENT_REVOCATION REVOKED');
 is($env->{REDIRECT_SECURE_CLIENT_REVOCATION_REASON} // $env->{SECURE_CLIENT_REVOCATION_REASON}, 'keyCompromise', '... REASON keyCompromise');

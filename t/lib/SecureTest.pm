@@ -63,7 +63,9 @@ sub tls_request {
     );
     my $method = $a{method} || 'GET';
     my $path = $a{path} || '/';
-    my $req = "$method $path HTTP/1.1\r\nHost: $host\r\nConnection: close\r\n";
+    # keepalive => 1: the client does not ask for a close, so a "Connection: close" answer (closed => 1)
+    # is the server's own decision
+    my $req = "$method $path HTTP/1.1\r\nHost: $host\r\n" . ($a{keepalive} ? '' : "Connection: close\r\n");
     $req .= "$_: $a{headers}{$_}\r\n" for keys %{ $a{headers} || {} };
     $req .= "\r\n";
     print $sock $req;
