@@ -44,3 +44,18 @@ bench_vhost() {
     printf ' SSLCertificateFile "%s/cert.pem"\n SSLCertificateKeyFile "%s/key.pem"\n %s\n</VirtualHost>\n' \
         "$2" "$2" "$3"
 }
+
+# bench_client_pki: in the current folder, a CA (ca.crt/ca.key), server.crt/.key (also as cert.pem/key.pem
+# for bench_vhost), client.crt/.key issued by it, and ./gen_crl built from bench/gen_crl.c.
+bench_client_pki() {
+    cc -std=c11 -O2 -o gen_crl "$TOP/bench/gen_crl.c" -lcrypto
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -subj "/CN=bench CA" -days 30 \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1
+    for n in server client; do
+        openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj "/CN=$n" >/dev/null 2>&1
+        openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -set_serial 0x$(openssl rand -hex 8) -days 30 \
+            -out $n.crt >/dev/null 2>&1
+    done
+    cp server.crt cert.pem
+    cp server.key key.pem
+}

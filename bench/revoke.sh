@@ -8,25 +8,17 @@
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/bench/lib.sh"
 REPEATS=${1:-5}
 SECS=${2:-4}
 N=${CRL_ENTRIES:-1000000}
 B=/tmp/mst-revoke-bench
-MODDIR=$(apxs -q LIBEXECDIR)
-HTTPD=$(apxs -q SBINDIR)/$(apxs -q TARGET)
 RUNAS=${BENCH_USER:-nobody}
 P_OFF=9390 P_EMPTY=9391 P_BIG=9392
 
 rm -rf "$B"; mkdir -p "$B/logs" "$B/crl-empty" "$B/crl-big"
 cd "$B"
-cc -std=c11 -O2 -o gen_crl "$SRC/bench/gen_crl.c" -lcrypto
-q() { "$@" >/dev/null 2>&1; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -subj "/CN=bench CA" -days 30 \
-    -addext "keyUsage=critical,keyCertSign,cRLSign"
-for n in server client; do
-    q openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj "/CN=$n"
-    q openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -set_serial 0x$(openssl rand -hex 8) -days 30 -out $n.crt
-done
+bench_client_pki
 ./gen_crl ca.crt ca.key crl-empty/empty.der 0
 t0=$(date +%s.%N)
 ./gen_crl ca.crt ca.key crl-big/big.der "$N"

@@ -12,15 +12,7 @@ N2=${2:-120}
 B=$(mktemp -d /tmp/mod_secure-rcg.XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$B"' EXIT INT TERM
 cd "$B"
-cc -std=c11 -O2 -o gen_crl "$TOP/bench/gen_crl.c" -lcrypto
-q() { "$@" >/dev/null 2>&1; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -subj "/CN=bench CA" -days 30 \
-    -addext "keyUsage=critical,keyCertSign,cRLSign"
-for n in server client; do
-    q openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj "/CN=$n"
-    q openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -set_serial 0x$(openssl rand -hex 8) -days 30 -out $n.crt
-done
-cp server.crt cert.pem; cp server.key key.pem     # the names bench_vhost uses
+bench_client_pki
 mkdir -p crl-empty crl-big logs
 ./gen_crl ca.crt ca.key crl-empty/empty.der 0
 ./gen_crl ca.crt ca.key crl-big/big.der 1000000

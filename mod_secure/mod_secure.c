@@ -85,7 +85,14 @@ static int secure_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
 {
     if (is_proxy || ssl == NULL || !secure_config_any_engine())
         return DECLINED;
-    secure_conn_create(c, ssl);
+    if (secure_conn_create(c, ssl) == NULL) {
+        /* without its state no policy or revocation check could run: refuse the connection, never
+         * let it through unchecked */
+        ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
+                      SECTAG(10002) "client %s: connection refused: mod_secure could not allocate its "
+                      "per-connection state (out of memory?)", c->client_ip);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     secure_status_count(SECURE_CTR_CONNECTIONS);
     return OK;
 }
