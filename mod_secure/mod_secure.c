@@ -133,7 +133,7 @@ static void secure_register_hooks(apr_pool_t *p)
 {
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
 
-    secure_conn_init_ssl_index();
+    secure_conn_init_ssl_index(p);
     secure_verify_init_index();
     ap_hook_check_config(secure_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(secure_post_config, NULL, NULL, APR_HOOK_MIDDLE);

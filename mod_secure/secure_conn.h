@@ -23,7 +23,7 @@ typedef enum {
 
 typedef struct secure_conn {
     conn_rec *c;
-    SSL *ssl;
+    SSL *ssl;                           /* mod_ssl's; NULL once mod_ssl freed it (ex_data free callback) */
     /* Request-time writes to this state (memoised variables, policy and revocation verdicts) may come
      * from several HTTP/2 worker threads at once, and c->pool belongs to mod_http2's session thread.
      * They go to this pool (its own allocator, so it shares nothing with c->pool after creation) while
@@ -87,7 +87,8 @@ secure_conn_t *secure_conn_from_ssl(const SSL *ssl);
 /* Serialise request-time updates of sc (nested: a locked section may call another). */
 void secure_conn_lock(secure_conn_t *sc);
 void secure_conn_unlock(secure_conn_t *sc);
-/* Allocates the ex_data index once per process (call from post_config / register). */
-void secure_conn_init_ssl_index(void);
+/* Allocates the SSL ex_data index (its free callback clears sc->ssl when mod_ssl frees the SSL) and
+ * releases it in a cleanup of pconf, before httpd unloads the module. Call from register_hooks. */
+void secure_conn_init_ssl_index(apr_pool_t *pconf);
 
 #endif /* SECURE_CONN_H */
