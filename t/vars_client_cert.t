@@ -7,7 +7,7 @@ use File::Temp ();
 use POSIX ();
 use SecureTest qw(tls_request info_json env_lines run_cmd cert_file key_file sslca);
 
-plan tests => 35, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 37, need_module('mod_ssl.c', 'mod_secure.c');
 
 sub x509 {
     my ($file, @args) = @_;
@@ -135,5 +135,7 @@ is($v->{SECURE_CLIENT_REVOCATION}, 'NONE', 'no certificate: SECURE_CLIENT_REVOCA
     $r = tls_request(vhost => 'secure_main', path => '/info',
                      ssl => { SSL_cert_file => "$tmp/self.crt", SSL_key_file => "$tmp/self.key",
                               SSL_version => 'TLSv1_2' });
+    is($rc, 0, 'made a self-signed client certificate (openssl req -x509 succeeded)') or diag($out);
     ok(defined $r->{error}, "unknown-CA client certificate refused by mod_ssl: " . ($r->{error} // 'no error'));
+    like($r->{error} // '', qr/alert unknown ca/, '... with the alert unknown_ca (48), mod_ssl\'s answer');
 }
