@@ -43,8 +43,8 @@ const char *secure_cacherec_strerror(secure_cacherec_rc rc)
         [SECURE_CACHEREC_OK] = "it is valid",
         [SECURE_CACHEREC_E_LENGTH] = "it has the wrong length",
         [SECURE_CACHEREC_E_VERSION] = "it has an unknown format version",
-        [SECURE_CACHEREC_E_MAC] = "its MAC does not match (altered, written with another "
-                                  "SecureRevocationCacheKey, or copied from another certificate's entry)",
+        [SECURE_CACHEREC_E_MAC] = ("its MAC does not match (altered, written with another "
+                                   "SecureRevocationCacheKey, or copied from another certificate's entry)"),
         [SECURE_CACHEREC_E_FIELD] = "a field is out of range",
         [SECURE_CACHEREC_E_TOO_LONG] = "it claims to stay valid longer than the configured TTL allows",
         [SECURE_CACHEREC_E_EXPIRED] = "it has expired",
