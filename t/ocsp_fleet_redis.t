@@ -1,5 +1,6 @@
 # The verdict cache on redis: servers "c" and "d" share SecureRevocationCache redis:127.0.0.1:PORT (a real
-# redis-server started here, 127.0.0.1 only, nothing kept on disk, stopped at the end). A verdict c fetched
+# redis-server started here, 127.0.0.1 only, nothing kept on disk, stopped at the end) and one
+# SecureRevocationCacheKey. A verdict c fetched
 # from the responder (GOOD, and REVOKED) is used by d without a responder query - the memcached fleet test
 # of t/ocsp_fleet.t with the other shared provider.
 use strict;
@@ -18,7 +19,8 @@ my $base = spare_port_base();
 my %port = (c => $base + 6, d => $base + 7, redis => $base + 8);
 
 start_redis($port{redis});
-my $cache = "SecureRevocationCache redis:127.0.0.1:$port{redis}\n";
+my $cache = "SecureRevocationCache redis:127.0.0.1:$port{redis}\n"
+          . 'SecureRevocationCacheKey "' . SecureOCSP::cache_key_file('redis') . "\"\n";
 for my $name ('c', 'd') {
     start_instance(name => $name, ports => [$port{$name}],
                    conf => $cache . instance_vhost($port{$name}, cert_file('ca'), "    SecureOCSP on\n"
