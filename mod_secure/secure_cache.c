@@ -204,8 +204,11 @@ const char *secure_cache_cmd_key(cmd_parms *cmd, void *dconf, const char *arg)
                                        | APR_FINFO_IDENT, f);
     if (rv == APR_SUCCESS || rv == APR_INCOMPLETE) {
         /* the file read is the file checked: not swapped in between */
-        if (after.inode != before.inode || after.device != before.device
-            || (problem = key_file_problem(cmd->temp_pool, &after)) != NULL)
+        if (after.inode != before.inode || after.device != before.device)
+            problem = "was replaced while it was being read; try again";
+        else
+            problem = key_file_problem(cmd->temp_pool, &after);
+        if (problem != NULL)
             rv = APR_EGENERAL;
         else
             rv = apr_file_read_full(f, buf, (apr_size_t)after.size, &len);

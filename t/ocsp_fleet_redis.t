@@ -42,9 +42,11 @@ sub redis_keys {
 }
 
 {
-    open my $el, '<', t_logs() . '/inst-d/logs/error_log' or die "inst-d error_log: $!";
-    ok(scalar(grep { /SEC10604: revocation verdict cache: redis:127\.0\.0\.1:$port{redis}/ } <$el>),
-       'server d uses the redis verdict cache (SEC10604)');
+    # the port is up before post_config has finished logging: wait for the line (at most 10 s)
+    ok(SecureTest::wait_until(10, sub {
+           open my $el, '<', t_logs() . '/inst-d/logs/error_log' or return 0;
+           return scalar(grep { /SEC10604: revocation verdict cache: redis:127\.0\.0\.1:$port{redis}/ } <$el>);
+       }), 'server d uses the redis verdict cache (SEC10604)');
 }
 {
     my $before = query_count('redis');
