@@ -22,6 +22,7 @@
 #include "secure_log.h"
 #include "secure_ocsp.h"
 #include "secure_status.h"
+#include "secure_util.h"
 
 APLOG_USE_MODULE(secure);
 
@@ -211,6 +212,26 @@ int secure_ocsp_crl_fetch_on(const server_rec *s)
 int secure_ocsp_timeout(const server_rec *s)
 {
     return (int)OCSP_DEFAULT(ocsp_conf(s), timeout, 3);
+}
+
+const char *secure_ocsp_trust_context(const server_rec *s, apr_pool_t *p)
+{
+    const struct secure_ocsp_conf *conf = ocsp_conf(s);
+    const char *responder = conf->responder ? conf->responder : "(aia)", *certs = "";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    unsigned int len = 0;
+    int i;
+
+    /* the certificates themselves, not the file name: a changed file is a changed trust context */
+    for (i = 0; conf->responder_certs && i < sk_X509_num(conf->responder_certs); i++) {
+        if (!X509_digest(sk_X509_value(conf->responder_certs, i), EVP_sha256(), md, &len))
+            return NULL;
+        certs = apr_pstrcat(p, certs, i ? "," : "", secure_hex_lower(md, len, hex), NULL);
+    }
+    return apr_psprintf(p, "ocsp=%d responder=%" APR_SIZE_T_FMT ":%s nonce=%d max-age=%ld crl-fetch=%d "
+                        "responder-certs=%s", conf->enabled == 1, strlen(responder), responder,
+                        conf->nonce != 0, (long)OCSP_DEFAULT(conf, max_age, 0), conf->crl_fetch == 1, certs);
 }
 
 /* ---- helpers ---------------------------------------------------------------------------------- */

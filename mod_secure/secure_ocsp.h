@@ -53,6 +53,10 @@ int secure_ocsp_enabled(const server_rec *s);
 int secure_ocsp_crl_fetch_on(const server_rec *s);
 /* SecureOCSPTimeout of vhost s in seconds (also bounds a CRL download). */
 int secure_ocsp_timeout(const server_rec *s);
+/* The settings that decide which online answers vhost s accepts (responder, SecureOCSPResponderCert
+ * digests, nonce, max age, CRL fetch) as canonical text, for the verdict cache's trust context. Memory
+ * from p; NULL when a responder certificate cannot be digested. */
+const char *secure_ocsp_trust_context(const server_rec *s, apr_pool_t *p);
 /* Asks the online sources about cert (issued by issuer; trust = the vhost's CA store for signer checks):
  * the CRL from its distribution point when SecureCRLFetch is on, else / then the OCSP responder.
  * Fills *v: GOOD / REVOKED / UNKNOWN with source "ocsp" or "crl-fetch" and expires (NONE when no source

@@ -115,6 +115,11 @@ static int conf_unknown(const struct secure_revoke_conf *c)
     return c->unknown == SECURE_UNSET ? UNKNOWN_DENY : c->unknown;
 }
 
+const char *secure_revoke_scope_name(const server_rec *s)
+{
+    return scope_words[conf_scope(revoke_conf(s))];
+}
+
 /* ---- configuration ------------------------------------------------------------------------------ */
 
 struct secure_revoke_conf *secure_revoke_create_srv(apr_pool_t *p)
@@ -428,7 +433,7 @@ static void revoke_check_cert(server_rec *s, const struct secure_revoke_conf *co
     }
     memset(v, 0, sizeof(*v));
     v->reason = -1;
-    if (secure_cache_get(s, cert, issuer, v, p) && v->status != SECURE_REV_NONE)
+    if (secure_cache_get(s, c, cert, issuer, v, p) && v->status != SECURE_REV_NONE)
         return;     /* secure_cache_get counts hits and misses */
     /* The online sources: SecureCRLFetch (a CRL from the certificate's distribution point) and
      * SecureOCSP, both behind secure_ocsp_check; their answers go to the shared cache. */

@@ -56,5 +56,7 @@ apr_status_t secure_revoke_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
 int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *ctx);
 /* First request on a connection: re-check a certificate that skipped the verify wrapper. OK or a status. */
 int secure_revoke_check_request(request_rec *r, secure_conn_t *sc);
+/* SecureRevocationScope of vhost s: "leaf" or "chain" (static string). */
+const char *secure_revoke_scope_name(const server_rec *s);
 
 #endif /* SECURE_REVOKE_H */
