@@ -136,7 +136,7 @@ static int cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG || !secure_config_any_engine())
         return OK;
     for (v = s; v != NULL; v = v->next)
-        if (secure_config_engine_on(v) && secure_ocsp_enabled(v))
+        if (secure_config_engine_on(v) && secure_online_enabled(v))
             online = 1;
     if (!cache_configured) {
         cache_provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb", AP_SOCACHE_PROVIDER_VERSION);
@@ -277,7 +277,7 @@ int secure_cache_get(server_rec *s, X509 *cert, X509 *issuer, secure_verdict_t *
 
     /* only online sources (OCSP, CRL fetch) fill the cache: a vhost that uses neither must not take
      * another vhost's OCSP answer over its own CRLs */
-    if (!cache_ready || cert == NULL || issuer == NULL || !secure_ocsp_enabled(s)
+    if (!cache_ready || cert == NULL || issuer == NULL || !secure_online_enabled(s)
         || !cache_key(cert, issuer, key))
         return 0;
     if ((rv = cache_lock()) != APR_SUCCESS) {
