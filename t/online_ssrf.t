@@ -9,18 +9,16 @@
 #  - online_verified (asf CA, SSLVerifyClient require): certificates whose AIA / CDP answer 301 / 302 /
 #    303 / 307 / 308 to a second listener: that one receives 0 connections, the verdict is UNKNOWN and the
 #    redirection is logged; URLs with user information are not fetched at all.
-# Listeners: forked children on 127.0.0.1 counting accepted connections, each bounded to 120 s and 200
-# connections, stopped at the end.
+# Listeners: t/lib/SecureListener.pm (forked children on 127.0.0.1 counting accepted connections, bounded
+# in time and count, stopped at the end).
 use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
 use File::Path ();
-use IO::Select ();
-use JSON::PP ();
 use IO::Socket::INET ();
-use POSIX ();
-use Time::HiRes ();
+use JSON::PP ();
+use SecureListener qw(start_listener accepted requests_of);
 use SecureTest qw(tls_request info_json cert_file key_file error_log_mark error_log_since run_cmd client_ctx);
 use SecureOCSP qw(t_logs spare_port_base);
 
@@ -125,96 +123,12 @@ for my $code (@codes) {
 signed_leaf('userinfo', cert_file('ca'), key_file('ca'), 'httpd',
             "http://user\@127.0.0.1:$port{userinfo}/ocsp", "http://user:pw\@127.0.0.1:$port{userinfo}/crl");
 
-# ---- listeners ---------------------------------------------------------------------------------------
+# ---- listeners: they count accepted connections -------------------------------------------------------
 
-my @listeners;
-
-# A listener on 127.0.0.1:$port in a child process. Each accepted connection is one line in its log. It
-# answers GET /crl/NAME with $dir/NAME.crl, GET or POST /.../rCODE with that redirection to $to, anything
-# else with 500. Returns the log path.
-sub start_listener {
-    my ($port, $to) = @_;
-    my $log = t_logs() . "/online-listener-$port.log";
-    unlink $log;
-    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port, Listen => 16, ReuseAddr => 1,
-                                    Proto => 'tcp') or die "listen 127.0.0.1:$port: $!";
-    my $pid = fork();
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        $SIG{ALRM} = sub { POSIX::_exit(0) };
-        alarm 120;
-        for (1 .. 200) {
-            my $c = $srv->accept or next;
-            my $req = read_request($c);
-            if (open my $fh, '>>', $log) {
-                my ($line) = $req =~ /\A([^\r\n]*)/;
-                print $fh (($line // '') eq '' ? '(nothing)' : $line), "\n";
-                close $fh;
-            }
-            print $c respond($req, $to);
-            close $c;
-        }
-        POSIX::_exit(0);
-    }
-    close $srv;
-    push @listeners, $pid;
-    return $log;
-}
-
-# The request head and body (bounded: 64 KB, 5 s).
-sub read_request {
-    my $c = shift;
-    my $sel = IO::Select->new($c);
-    my ($buf, $deadline) = ('', time + 5);
-    while (length $buf < 65536 && time < $deadline && $sel->can_read(1)) {
-        my $n = sysread($c, $buf, 4096, length $buf);
-        last unless $n;
-        if ($buf =~ /\r\n\r\n/) {
-            my ($len) = $buf =~ /^Content-Length:\s*(\d+)/mi;
-            my ($head) = $buf =~ /\A(.*?\r\n\r\n)/s;
-            last if length($buf) >= length($head) + ($len // 0);
-        }
-    }
-    return $buf;
-}
-
-sub respond {
-    my ($req, $to) = @_;
-    my ($method, $path) = $req =~ /\A(\w+) (\S+)/;
-    $path //= '';
-    if ($path =~ m{/r(\d{3})$}) {
-        return "HTTP/1.0 $1 Moved\r\nLocation: $to$path\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    }
-    if (($method // '') eq 'GET' && $path =~ m{^/crl/(\w+)$} && open my $f, '<', "$dir/$1.crl") {
-        binmode $f;
-        my $crl = do { local $/; <$f> };
-        return "HTTP/1.0 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: " . length($crl)
-               . "\r\nConnection: close\r\n\r\n$crl";
-    }
-    return "HTTP/1.0 500 No\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-}
-
-# Connections a listener accepted so far (after a moment, so that one just accepted is logged).
-sub accepted {
-    my $log = shift;
-    Time::HiRes::sleep(0.3);
-    open my $fh, '<', $log or return 0;
-    my @l = <$fh>;
-    return scalar @l;
-}
-
-sub requests_of {
-    my $log = shift;
-    open my $fh, '<', $log or return '';
-    local $/;
-    return <$fh>;
-}
-
-END { local $?; for my $pid (@listeners) { kill "TERM", $pid; waitpid($pid, 0) } }
-
-my $bait_log = start_listener($port{bait}, "http://127.0.0.1:$port{target}");
-my $target_log = start_listener($port{target}, "http://127.0.0.1:$port{target}");
-my $userinfo_log = start_listener($port{userinfo}, "http://127.0.0.1:$port{target}");
+my %listen = (dir => $dir, to => "http://127.0.0.1:$port{target}");
+my $bait_log = start_listener(%listen, port => $port{bait}, log => t_logs() . '/online-bait.log');
+my $target_log = start_listener(%listen, port => $port{target}, log => t_logs() . '/online-target.log');
+my $userinfo_log = start_listener(%listen, port => $port{userinfo}, log => t_logs() . '/online-userinfo.log');
 
 # the bait really serves what an unchecked fetch would take: the attacker's own CRL
 {
