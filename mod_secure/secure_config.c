@@ -190,7 +190,7 @@ void secure_config_name_vhosts(apr_pool_t *pconf, server_rec *main_server)
 
 int secure_config_online_source(const server_rec *s)
 {
-    return secure_ocsp_enabled(s);
+    return secure_online_enabled(s);
 }
 
 const char *secure_config_trust_context(const server_rec *s, apr_pool_t *p)

@@ -406,9 +406,10 @@ cleanup:
     return line != 0;
 }
 
-/* Fills *v for cert issued by issuer (NULL when the chain had no issuer for it). */
+/* Fills *v for cert issued by issuer (NULL when the chain had no issuer for it). verified: the chain
+ * verified (0 when mod_ssl let an unverified certificate through, e.g. SSLVerifyClient optional_no_ca). */
 static void revoke_check_cert(server_rec *s, const struct secure_revoke_conf *conf, conn_rec *c, X509 *cert,
-                              X509 *issuer, X509_STORE *trust, secure_verdict_t *v, apr_pool_t *p)
+                              X509 *issuer, X509_STORE *trust, int verified, secure_verdict_t *v, apr_pool_t *p)
 {
     const char *stale = NULL;
 
@@ -416,6 +417,15 @@ static void revoke_check_cert(server_rec *s, const struct secure_revoke_conf *co
     v->reason = -1;
     if (conf->deny != NULL && deny_lookup(conf->deny, cert, v, p))
         return;
+    /* Not verified: nothing vouches for its issuer or its URLs. No cache, CRL or online look-up (no
+     * fetch, never GOOD): its status is UNKNOWN, so SecureRevocationUnknown decides (deny refuses it, as
+     * for any certificate whose revocation status cannot be established; doc/ocsp.md). */
+    if (!verified) {
+        v->status = SECURE_REV_UNKNOWN;
+        v->source = "unverified";
+        v->detail = "the certificate did not verify, so no revocation source is asked";
+        return;
+    }
     if (issuer == NULL) {
         v->status = SECURE_REV_UNKNOWN;
         v->source = "none";
@@ -436,11 +446,11 @@ static void revoke_check_cert(server_rec *s, const struct secure_revoke_conf *co
     if (secure_cache_get(s, c, cert, issuer, v, p) && v->status != SECURE_REV_NONE)
         return;     /* secure_cache_get counts hits and misses */
     /* The online sources: SecureCRLFetch (a CRL from the certificate's distribution point) and
-     * SecureOCSP, both behind secure_ocsp_check; their answers go to the shared cache. */
-    if (secure_ocsp_enabled(s)) {
+     * SecureOCSP, both behind secure_online_check; their answers go to the shared cache. */
+    if (secure_online_enabled(s)) {
         memset(v, 0, sizeof(*v));
         v->reason = -1;
-        secure_ocsp_check(s, c, cert, issuer, trust, v, p);
+        secure_online_check(s, c, cert, issuer, trust, verified, v, p);
         if (v->status != SECURE_REV_NONE) {
             secure_cache_put(s, cert, issuer, v, p);
             return;
@@ -453,7 +463,7 @@ static void revoke_check_cert(server_rec *s, const struct secure_revoke_conf *co
     v->detail = stale ? stale
                       : apr_psprintf(p, "no fresh CRL from '%s' is loaded%s",
                                      name_rfc2253(X509_get_subject_name(issuer), XN_FLAG_RFC2253, p),
-                                     secure_ocsp_enabled(s) ? " and OCSP gave no answer" : "");
+                                     secure_online_enabled(s) ? " and OCSP gave no answer" : "");
 }
 
 static int severity(secure_rev_status_t st)
@@ -580,7 +590,8 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
         issuer = sk_X509_value(chain, depth + 1);
     else if (X509_check_issued(cert, cert) == X509_V_OK)
         issuer = cert;
-    revoke_check_cert(s, conf, c, cert, issuer, X509_STORE_CTX_get0_store(ctx), &v, c->pool);
+    revoke_check_cert(s, conf, c, cert, issuer, X509_STORE_CTX_get0_store(ctx),
+                      X509_STORE_CTX_get_error(ctx) == X509_V_OK, &v, c->pool);
     record(sc, &v);
     if (depth == 0)
         remember_leaf(sc, cert);
@@ -592,6 +603,14 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
                       verdict_words(&v, c->pool));
         X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REVOKED);
         return 0;
+    }
+    if (v.status == SECURE_REV_UNKNOWN && v.source != NULL && strcmp(v.source, "unverified") == 0) {
+        secure_status_count(SECURE_CTR_REV_UNVERIFIED);
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
+                      SECTAG(11061) "%s: client %s: certificate %s at depth %d did not verify (%s) but mod_ssl "
+                      "let it through (SSLVerifyClient optional_no_ca or alike): nothing looked up or fetched, "
+                      "status UNKNOWN", secure_config_vhost_name(s), c->client_ip, describe(cert, c->pool), depth,
+                      X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
     }
     if (v.status == SECURE_REV_UNKNOWN) {
         if (conf_unknown(conf) == UNKNOWN_DENY) {
@@ -703,7 +722,8 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
         issuer = find_issuer(sc->ssl, trust, cert);
         if (issuer == NULL && X509_check_issued(cert, cert) == X509_V_OK && X509_up_ref(cert))
             issuer = cert;
-        revoke_check_cert(r->server, conf, r->connection, cert, issuer, trust, &v, r->pool);
+        revoke_check_cert(r->server, conf, r->connection, cert, issuer, trust,
+                          SSL_get_verify_result(sc->ssl) == X509_V_OK, &v, r->pool);
         record(sc, &v);
         if (severity(v.status) >= severity(worst.status)) {
             worst = v;
@@ -921,7 +941,7 @@ apr_status_t secure_revoke_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
     X509_STORE *trust = SSL_CTX_get_cert_store(ctx);
 
     conf->active = conf->crl_paths != NULL || conf->denylist_path != NULL || conf->scope != SECURE_UNSET
-                   || conf->unknown != SECURE_UNSET || secure_ocsp_enabled(s);
+                   || conf->unknown != SECURE_UNSET || secure_online_enabled(s);
     if (!conf->active || conf->crls != NULL || conf->deny != NULL)
         return APR_SUCCESS;
     if (!(SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER))

@@ -44,7 +44,9 @@
     X(SECURE_CTR_OCSP_BAD_NONCE,     "ocsp_bad_nonce") \
     X(SECURE_CTR_OCSP_STALE,         "ocsp_stale") \
     X(SECURE_CTR_OCSP_FUTURE,        "ocsp_future") \
-    X(SECURE_CTR_CACHE_INVALID,      "cache_invalid")
+    X(SECURE_CTR_CACHE_INVALID,      "cache_invalid") \
+    X(SECURE_CTR_REV_UNVERIFIED,     "revocation_unverified") \
+    X(SECURE_CTR_ONLINE_REFUSED,     "online_fetch_refused")
 
 #define SECURE_CTR_ENUM(e, name) e,
 typedef enum { SECURE_COUNTERS(SECURE_CTR_ENUM) SECURE_CTR_MAX } secure_counter_t;

@@ -41,13 +41,11 @@ sub redis_keys {
     return $rc == 0 && $out =~ /(\d+)/ ? $1 : -1;
 }
 
-{
-    # the port is up before post_config has finished logging: wait for the line (at most 10 s)
-    ok(SecureTest::wait_until(10, sub {
-           open my $el, '<', t_logs() . '/inst-d/logs/error_log' or return 0;
-           return scalar(grep { /SEC10604: revocation verdict cache: redis:127\.0\.0\.1:$port{redis}/ } <$el>);
-       }), 'server d uses the redis verdict cache (SEC10604)');
-}
+# httpd listens (its port answers) before the modules' post_config has run: wait for the line (10 s at most)
+ok(SecureTest::wait_until(10, sub {
+       open my $el, '<', t_logs() . '/inst-d/logs/error_log' or die "inst-d error_log: $!";
+       return scalar grep { /SEC10604: revocation verdict cache: redis:127\.0\.0\.1:$port{redis}/ } <$el>;
+   }), 'server d uses the redis verdict cache (SEC10604)');
 {
     my $before = query_count('redis');
     my $v = info_json(req('c', 'client_ok'));
