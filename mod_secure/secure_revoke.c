@@ -478,6 +478,8 @@ static secure_rev_memo_t *memo_slot(secure_conn_t *sc, const struct secure_revok
     unsigned newest = 0;
     int i;
 
+    if (rules == NULL)
+        return NULL;
     if (sc->rev_memo == NULL
         && (!create || (sc->rev_memo = apr_pcalloc(sc->pool, SECURE_REV_MEMO_SLOTS * sizeof(*m))) == NULL))
         return NULL;

@@ -94,9 +94,9 @@ static int secure_verify_cb(int ok, X509_STORE_CTX *xctx)
     if (!secure_revoke_verify_cert(vi->s, sc, xctx))
         return 0;
     /* the leaf of a clean chain: keep its intermediates in the session, for the issuers of a resumed
-     * session's re-check (secure_chain) */
+     * session's re-check (secure_chain), whichever vhost's rules judge it then */
     if (X509_STORE_CTX_get_error_depth(xctx) == 0 && X509_STORE_CTX_get_error(xctx) == X509_V_OK
-        && secure_revoke_active(vi->s) && !secure_chain_carry(ssl, xctx)) {
+        && !secure_chain_carry(ssl, xctx)) {
         secure_status_count(SECURE_CTR_REV_CHAIN_NOT_CARRIED);
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, sc->c,
                       "mod_secure: %s: the intermediates of client %s's chain are not stored in its TLS "
