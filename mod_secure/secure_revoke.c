@@ -1,9 +1,10 @@
 /* secure_revoke — the client-certificate revocation pipeline (see the header).
  *
  * Per certificate: deny list -> verdict cache -> a fresh local CRL from the issuer -> OCSP (when on, its
- * answer is cached) -> UNKNOWN. The handshake path runs in the verify wrapper; the request path re-checks
- * a certificate that never went through it on this connection (resumed session, renegotiation, TLS 1.3
- * post-handshake auth). In each httpd child a mod_watchdog callback stats the SecureCRL and
+ * answer is cached) -> UNKNOWN. The handshake path runs in the verify wrapper; the request path judges
+ * the connection's certificate by the rules of the vhost serving each request whenever those rules have
+ * no verdict for it yet (resumed session, renegotiation, TLS 1.3 post-handshake auth, a Host naming
+ * another vhost than the SNI, subrequests), with issuers from the verified chain only. In each httpd child a mod_watchdog callback stats the SecureCRL and
  * SecureDenyList files every SecureCRLCheckInterval seconds and swaps in changed data; see
  * doc/revoke.md for how that behaves with several children. */
 #include "httpd.h"

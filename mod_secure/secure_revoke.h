@@ -1,6 +1,7 @@
 /* secure_revoke — the client-certificate revocation pipeline run from the verify wrapper (deny list ->
- * verdict cache -> CRL -> OCSP), the unknown-status answer, the first-request re-check that closes the
- * resumption / renegotiation / post-handshake-auth bypass, and `Require secure-revocation`. */
+ * verdict cache -> CRL -> OCSP), the unknown-status answer, the request-time re-check (verdicts kept per
+ * certificate and vhost rules: resumption, renegotiation, post-handshake auth, SNI != Host, subrequests),
+ * and `Require secure-revocation`. */
 #ifndef SECURE_REVOKE_H
 #define SECURE_REVOKE_H
 
