@@ -75,8 +75,9 @@ typedef struct secure_conn {
     struct secure_rev_memo *rev_memo;
     unsigned char rev_leaf_sha256[32];  /* the certificate the verdicts are about (rev_leaf_known) */
     int rev_leaf_known;
-    const void *rev_leaf_ptr;           /* the X509 object last checked, and its SHA-1 (OpenSSL caches it */
-    unsigned char rev_leaf_sha1[20];    /* in the object): a cheap "same certificate" test before hashing */
+    X509 *rev_leaf_obj;                 /* the certificate object last judged, a reference we hold: while
+                                         * it lives no other certificate can get its address, so a pointer
+                                         * compare is the per-request "same certificate" test */
 
     /* policy verdict (secure_policy fills these at the first request) */
     const char *policy_result;          /* "pass" / "violation", NULL before checking */

@@ -584,22 +584,26 @@ static secure_rev_status_t handshake_status(secure_conn_t *sc)
     return st;
 }
 
-/* The object and its cached SHA-1: both must match for the request-time fast path, so a new certificate
- * that happens to be allocated where the old one was is still checked. Caller holds the lock. */
-static int leaf_quick_id(X509 *leaf, unsigned char sha1[20])
+static apr_status_t release_leaf(void *data)
 {
-    unsigned int n = 0;
+    secure_conn_t *sc = data;
 
-    if (!X509_digest(leaf, EVP_sha1(), sha1, &n) || n != 20) {
-        ERR_clear_error();
-        return 0;
-    }
-    return 1;
+    X509_free(sc->rev_leaf_obj);
+    sc->rev_leaf_obj = NULL;
+    return APR_SUCCESS;
 }
 
-static void remember_leaf_quick(secure_conn_t *sc, X509 *leaf)
+/* Holds a reference to leaf as the object the verdicts were checked on. A renegotiation frees the old
+ * peer certificate, and a new one could be allocated at its address; holding the old one prevents that,
+ * so the request-time fast path needs no hashing. Released with the connection. Caller holds the lock. */
+static void hold_leaf(secure_conn_t *sc, X509 *leaf)
 {
-    sc->rev_leaf_ptr = leaf_quick_id(leaf, sc->rev_leaf_sha1) ? leaf : NULL;
+    if (sc->rev_leaf_obj == leaf || !X509_up_ref(leaf))
+        return;
+    if (sc->rev_leaf_obj == NULL)
+        apr_pool_cleanup_register(sc->pool, sc, release_leaf, apr_pool_cleanup_null);
+    X509_free(sc->rev_leaf_obj);
+    sc->rev_leaf_obj = leaf;
 }
 
 /* Makes leaf (whose SHA-256 is md) the certificate the verdicts are about; a change of certificate drops
@@ -610,7 +614,7 @@ static void memo_set_leaf(secure_conn_t *sc, X509 *leaf, const unsigned char md[
         memo_forget_accepted(sc, keep);
     memcpy(sc->rev_leaf_sha256, md, 32);
     sc->rev_leaf_known = 1;
-    remember_leaf_quick(sc, leaf);
+    hold_leaf(sc, leaf);
 }
 
 /* Handshake: the wrapper reached the leaf (depth 0) with the chain's verdicts recorded. Without its hash
@@ -727,8 +731,7 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
  * after session resumption (no verify callback runs), after mod_ssl obtained a certificate with its own
  * callback (per-directory renegotiation, TLS 1.3 post-handshake authentication), and when the request
  * names another vhost than the handshake ran under. The common case (same vhost, same certificate) costs
- * a lock, a pointer compare and OpenSSL's cached SHA-1. Issuers come only from the verified chain
- * (secure_chain). */
+ * a lock and a few pointer compares. Issuers come only from the verified chain (secure_chain). */
 
 /* The vhost whose TLS context ran the handshake (after SNI), for the log. */
 static server_rec *handshake_server(secure_conn_t *sc)
@@ -838,7 +841,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     server_rec *hs;
     STACK_OF(X509) *chain = NULL;
     X509 *leaf, *worst_cert;
-    unsigned char sha1[20], md[32];
+    unsigned char md[32];
     unsigned int mdlen = 0;
     secure_verdict_t worst;
     int state, refused, other_vhost = 0;
@@ -857,8 +860,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
         return OK;
     }
     /* the common case: these rules accepted this very certificate object */
-    if (state == SECURE_LEAF_ACCEPTED && sc->rev_leaf_ptr == leaf && leaf_quick_id(leaf, sha1)
-        && memcmp(sha1, sc->rev_leaf_sha1, 20) == 0) {
+    if (state == SECURE_LEAF_ACCEPTED && sc->rev_leaf_obj == leaf) {
         secure_conn_unlock(sc);
         return OK;
     }
@@ -869,7 +871,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     if (sc->rev_leaf_known && memcmp(sc->rev_leaf_sha256, md, 32) == 0) {
         /* the same certificate in another object (a resumed session), or rules that have not judged it */
         if ((m = memo_slot(sc, conf, 0)) != NULL && m->state == SECURE_LEAF_ACCEPTED) {
-            remember_leaf_quick(sc, leaf);
+            hold_leaf(sc, leaf);
             secure_conn_unlock(sc);
             return OK;
         }
