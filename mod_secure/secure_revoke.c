@@ -4,9 +4,10 @@
  * answer is cached) -> UNKNOWN. The handshake path runs in the verify wrapper; the request path judges
  * the connection's certificate by the rules of the vhost serving each request whenever those rules have
  * no verdict for it yet (resumed session, renegotiation, TLS 1.3 post-handshake auth, a Host naming
- * another vhost than the SNI, subrequests), with issuers from the verified chain only. In each httpd child a mod_watchdog callback stats the SecureCRL and
- * SecureDenyList files every SecureCRLCheckInterval seconds and swaps in changed data; see
- * doc/revoke.md for how that behaves with several children. */
+ * another vhost than the SNI, subrequests), with issuers from the verified chain only.
+ * In each httpd child a mod_watchdog callback stats the SecureCRL and SecureDenyList files every
+ * SecureCRLCheckInterval seconds and swaps in changed data; see doc/revoke.md for how that behaves with
+ * several children. */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_connection.h"
@@ -734,9 +735,9 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
  * a lock and a few pointer compares. Issuers come only from the verified chain (secure_chain). */
 
 /* The vhost whose TLS context ran the handshake (after SNI), for the log. */
-static server_rec *handshake_server(secure_conn_t *sc)
+static server_rec *handshake_server(secure_conn_t *sc, SSL *ssl)
 {
-    server_rec *hs = sc->ssl != NULL ? secure_verify_ctx_server(sc->ssl) : NULL;
+    server_rec *hs = secure_verify_ctx_server(ssl);
 
     return hs != NULL ? hs : sc->hs_server;
 }
@@ -795,16 +796,16 @@ static int refuse_unhashable(request_rec *r, X509 *leaf)
 
 /* Judges leaf under conf with its verified chain; fills *worst (the worst verdict) and returns the
  * certificate it is about (a reference held by *chain or by the connection). */
-static X509 *judge_chain(request_rec *r, secure_conn_t *sc, const struct secure_revoke_conf *conf, X509 *leaf,
+static X509 *judge_chain(request_rec *r, SSL *ssl, const struct secure_revoke_conf *conf, X509 *leaf,
                          STACK_OF(X509) **chain, secure_verdict_t *worst)
 {
-    X509_STORE *trust = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(sc->ssl));
+    X509_STORE *trust = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
     const char *why = NULL, *bad = NULL;
     secure_verdict_t v;
     X509 *cert, *issuer, *worst_cert = leaf;
     int n, level, last;
 
-    if ((*chain = secure_chain_verified(sc->ssl, leaf, &why, &bad, r->pool)) == NULL)
+    if ((*chain = secure_chain_verified(ssl, leaf, &why, &bad, r->pool)) == NULL)
         secure_status_count(SECURE_CTR_REV_RECHECK_UNVERIFIED);
     if (bad != NULL) {
         secure_status_count(SECURE_CTR_REV_CARRIED_BAD);
@@ -837,6 +838,7 @@ static X509 *judge_chain(request_rec *r, secure_conn_t *sc, const struct secure_
 static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
 {
     struct secure_revoke_conf *conf = revoke_conf(r->server);
+    SSL *ssl = sc->ssl;         /* mod_ssl frees it only on the connection's own thread, between requests */
     secure_rev_memo_t *m;
     server_rec *hs;
     STACK_OF(X509) *chain = NULL;
@@ -846,7 +848,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     secure_verdict_t worst;
     int state, refused, other_vhost = 0;
 
-    if (!conf->active || sc->ssl == NULL)
+    if (!conf->active || ssl == NULL)
         return OK;
     secure_conn_lock(sc);
     m = memo_slot(sc, conf, 0);
@@ -855,7 +857,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
         secure_conn_unlock(sc);
         return refuse_again(r);
     }
-    if ((leaf = SSL_get0_peer_certificate(sc->ssl)) == NULL) {
+    if ((leaf = SSL_get0_peer_certificate(ssl)) == NULL) {
         secure_conn_unlock(sc);
         return OK;
     }
@@ -881,14 +883,14 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
 
     /* HTTP/2: concurrent streams may both get here; each reaches the same verdict */
     secure_status_count(SECURE_CTR_REV_RECHECK);
-    hs = handshake_server(sc);
+    hs = handshake_server(sc, ssl);
     if (other_vhost && hs != NULL && revoke_conf(hs) != conf) {
         secure_status_count(SECURE_CTR_REV_RECHECK_VHOST);
         when = apr_psprintf(r->pool, "a request for vhost %s, whose revocation rules differ from those of the "
                             "handshake's vhost %s", secure_config_vhost_name(r->server),
                             secure_config_vhost_name(hs));
     }
-    worst_cert = judge_chain(r, sc, conf, leaf, &chain, &worst);
+    worst_cert = judge_chain(r, ssl, conf, leaf, &chain, &worst);
     refused = worst.status == SECURE_REV_REVOKED
               || (worst.status == SECURE_REV_UNKNOWN && conf_unknown(conf) == UNKNOWN_DENY);
     secure_conn_lock(sc);
@@ -904,7 +906,8 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       SECTAG(10304) "%s: client %s refused (403, %s) on %s: certificate %s %s (%s)",
                       secure_config_vhost_name(r->server), r->connection->client_ip,
-                      r->connection->master ? "HTTP/2: every later request on this connection refused too"
+                      r->connection->master ? "HTTP/2: every later request on this connection to a vhost "
+                                              "with these revocation rules refused too"
                                             : "connection closed", when,
                       describe(worst_cert, r->pool),
                       worst.status == SECURE_REV_REVOKED ? "is revoked now"
@@ -920,8 +923,10 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
 
 int secure_revoke_check_request(request_rec *r, secure_conn_t *sc)
 {
-    return revoke_recheck(r, sc, SSL_session_reused(sc->ssl) ? "the first request of a resumed session"
-                                                             : "the first request of the connection");
+    int resumed = sc->ssl != NULL && SSL_session_reused(sc->ssl);
+
+    return revoke_recheck(r, sc, resumed ? "the first request of a resumed session"
+                                         : "the first request of the connection");
 }
 
 /* The last step before the handler for every request and subrequest: 'Satisfy Any' can let a request
