@@ -46,7 +46,13 @@
     X(SECURE_CTR_OCSP_FUTURE,        "ocsp_future") \
     X(SECURE_CTR_CACHE_INVALID,      "cache_invalid") \
     X(SECURE_CTR_REV_UNVERIFIED,     "revocation_unverified") \
-    X(SECURE_CTR_ONLINE_REFUSED,     "online_fetch_refused")
+    X(SECURE_CTR_ONLINE_REFUSED,     "online_fetch_refused") \
+    X(SECURE_CTR_REV_RECHECK_VHOST,  "revocation_recheck_other_vhost") \
+    X(SECURE_CTR_REV_RECHECK_UNVERIFIED, "revocation_recheck_unverified_chain") \
+    X(SECURE_CTR_REV_HASH_FAILED,    "revocation_hash_failed") \
+    X(SECURE_CTR_REV_CHAIN_NOT_CARRIED, "revocation_chain_not_carried") \
+    X(SECURE_CTR_REV_CARRIED_BAD,    "revocation_carried_chain_bad") \
+    X(SECURE_CTR_VERIFY_REFUSED_NO_STATE, "verify_refused_no_state")
 
 #define SECURE_CTR_ENUM(e, name) e,
 typedef enum { SECURE_COUNTERS(SECURE_CTR_ENUM) SECURE_CTR_MAX } secure_counter_t;

@@ -18,6 +18,7 @@
 #include "secure_hello.h"
 #include "secure_log.h"
 #include "secure_policy.h"
+#include "secure_revoke.h"
 #include "secure_status.h"
 #include "secure_util.h"
 #include "secure_vars.h"
@@ -515,9 +516,18 @@ static const char *var_policy_mode(secure_var_ctx_t *vc) { return secure_policy_
 static const char *var_policy_result(secure_var_ctx_t *vc) { return vc->sc->policy_result; }
 static const char *var_policy_violation(secure_var_ctx_t *vc) { return vc->sc->policy_violation; }
 
+/* The verdict of the vhost serving the request (r->server), not of the vhost that ran the handshake. */
+static secure_rev_view_t revocation_of(secure_var_ctx_t *vc)
+{
+    secure_rev_view_t v;
+
+    secure_revoke_verdict(vc->sc, vc->s, &v, vc->p);
+    return v;
+}
+
 static const char *var_revocation(secure_var_ctx_t *vc)
 {
-    switch (vc->sc->rev_status) {
+    switch (revocation_of(vc).status) {
     case SECURE_REV_GOOD: return "GOOD";
     case SECURE_REV_REVOKED: return "REVOKED";
     case SECURE_REV_UNKNOWN: return "UNKNOWN";
@@ -525,9 +535,9 @@ static const char *var_revocation(secure_var_ctx_t *vc)
     }
 }
 
-static const char *var_revocation_source(secure_var_ctx_t *vc) { return vc->sc->rev_source; }
-static const char *var_revocation_reason(secure_var_ctx_t *vc) { return vc->sc->rev_reason; }
-static const char *var_revocation_date(secure_var_ctx_t *vc) { return vc->sc->rev_date; }
+static const char *var_revocation_source(secure_var_ctx_t *vc) { return revocation_of(vc).source; }
+static const char *var_revocation_reason(secure_var_ctx_t *vc) { return revocation_of(vc).reason; }
+static const char *var_revocation_date(secure_var_ctx_t *vc) { return revocation_of(vc).date; }
 
 /* ---- the table ------------------------------------------------------------------------------------ */
 
