@@ -277,6 +277,21 @@ static int is_name_hash(const char *s, size_t len)
     return 1;
 }
 
+/* end with trailing blanks removed, but not a blank escaped by a backslash ("CN=x\\ ", RFC 2253's way of
+ * writing a value that ends in a space). */
+static const char *trim_end(const char *p, const char *end)
+{
+    while (end > p && is_blank((unsigned char)end[-1])) {
+        const char *b = end - 1;
+        while (b > p && b[-1] == '\\')
+            b--;
+        if ((end - 1 - b) % 2 == 1)
+            break;
+        end--;
+    }
+    return end;
+}
+
 /* A '#' right after a blank: in the DN it could be a comment or part of a value ("O=Team #1"). */
 static int has_blank_hash(const char *p, size_t len)
 {
@@ -305,8 +320,7 @@ static int parse_serial(secure_denylist_t *dl, const char *rest, const char *end
     }
     while (p < end && is_blank((unsigned char)*p))
         p++;
-    while (end > p && is_blank((unsigned char)end[-1]))
-        end--;
+    end = trim_end(p, end);
     if (end - p > 7 && !strncasecmp(p, "issuer=", 7))
         p += 7;
     ilen = (size_t)(end - p);

@@ -143,25 +143,31 @@ static char *bio_text(BIO *b)
     return utf8_or_escaped((const unsigned char *)(data ? data : ""), n > 0 ? (size_t)n : 0);
 }
 
+/* The printers below report failure by returning NULL; what OpenSSL queued meanwhile is dropped (and only
+ * that: errors queued before the call stay for the caller's own report). */
 static char *name_print(const X509_NAME *name, unsigned long flags)
 {
-    BIO *b = BIO_new(BIO_s_mem());
+    BIO *b;
     char *out = NULL;
 
-    if (b != NULL && X509_NAME_print_ex(b, name, 0, flags) >= 0)
+    ERR_set_mark();
+    if ((b = BIO_new(BIO_s_mem())) != NULL && X509_NAME_print_ex(b, name, 0, flags) >= 0)
         out = bio_text(b);
     BIO_free(b);
+    ERR_pop_to_mark();
     return out;
 }
 
 static char *string_print(const ASN1_STRING *s, unsigned long flags)
 {
-    BIO *b = BIO_new(BIO_s_mem());
+    BIO *b;
     char *out = NULL;
 
-    if (b != NULL && ASN1_STRING_print_ex(b, s, flags) >= 0)
+    ERR_set_mark();
+    if ((b = BIO_new(BIO_s_mem())) != NULL && ASN1_STRING_print_ex(b, s, flags) >= 0)
         out = bio_text(b);
     BIO_free(b);
+    ERR_pop_to_mark();
     return out;
 }
 
@@ -176,11 +182,9 @@ char *secure_name_rfc2253(const X509_NAME *name)
 
     if (name == NULL)
         return NULL;
-    if ((out = name_print(name, DN_FLAGS)) == NULL) {
-        /* not printable as text (a string invalid in its declared encoding): every value as #hex instead */
-        ERR_clear_error();
+    /* not printable as text (a string invalid in its declared encoding): every value as #hex instead */
+    if ((out = name_print(name, DN_FLAGS)) == NULL)
         out = name_print(name, DN_FLAGS | DUMP_FLAGS);
-    }
     return out;
 }
 
@@ -190,10 +194,8 @@ char *secure_dn_value(const ASN1_STRING *value)
 
     if (value == NULL)
         return NULL;
-    if ((out = string_print(value, DN_VALUE_FLAGS)) == NULL) {
-        ERR_clear_error();
+    if ((out = string_print(value, DN_VALUE_FLAGS)) == NULL)
         out = string_print(value, DN_VALUE_FLAGS | DUMP_FLAGS);
-    }
     return out;
 }
 

@@ -130,6 +130,15 @@ static void test_format(void)
            "o=team #1,cn=\\#lead,ou=a\\\\#b",
            "DN canonical form: '\\#' inside a value is '#', at a value's start it stays escaped, '\\\\#' is not an escape of '#'");
 
+    {
+        const char *trail[] = { "CN=x\\ ,O=y\\ " };          /* RFC 2253: values ending in a space */
+        dl = parse("serial 5 CN=x\\ ,O=y\\  \t\n", &bad);
+        cert_dn(&c, "5", trail, 1);
+        c.has_issuer_hash = 1;
+        is_int(lookup(dl, &c), 1, "a DN ending in an escaped space keeps it (only unescaped blanks are trimmed)");
+        secure_denylist_free(dl);
+    }
+
     dl = parse("", &bad);
     is_int(secure_denylist_count(dl), 0, "empty file: no entries");
     is_int(bad.n, 0, "... no bad lines");
