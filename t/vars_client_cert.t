@@ -7,7 +7,7 @@ use File::Temp ();
 use POSIX ();
 use SecureTest qw(tls_request info_json env_lines run_cmd cert_file key_file sslca);
 
-plan tests => 35, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 37, need_module('mod_ssl.c', 'mod_secure.c');
 
 sub x509 {
     my ($file, @args) = @_;
@@ -114,6 +114,8 @@ is($v->{SECURE_CLIENT_KEY}, 'EC-P256', 'SECURE_CLIENT_KEY EC-P256');
 is($v->{SECURE_CLIENT_SIG_ALG}, 'sha384WithRSAEncryption', 'SECURE_CLIENT_SIG_ALG sha384WithRSAEncryption');
 is($v->{SECURE_CLIENT_SERIAL}, '1234ABCD', 'SECURE_CLIENT_SERIAL upper-case hex');
 is($v->{SECURE_CLIENT_SAN_DNS}, 'a.example,b.example', 'SECURE_CLIENT_SAN_DNS comma-separated');
+is("$v->{SECURE_CLIENT_SAN_DNS_0} $v->{SECURE_CLIENT_SAN_DNS_1}", 'a.example b.example', 'SECURE_CLIENT_SAN_DNS_0 and _1, in certificate order');
+ok(!exists $v->{SECURE_CLIENT_SAN_DNS_2} && !exists $v->{SECURE_CLIENT_SAN_IP}, '... no _2, and no IP address variable without one');
 is($v->{SECURE_CLIENT_SAN_URI}, 'spiffe://example.org/client', 'SECURE_CLIENT_SAN_URI');
 is($v->{SECURE_CLIENT_SAN_EMAIL}, 'ec@example.org', 'SECURE_CLIENT_SAN_EMAIL');
 ok($v->{SECURE_CLIENT_DAYS_LEFT} == 29 || $v->{SECURE_CLIENT_DAYS_LEFT} == 30,
