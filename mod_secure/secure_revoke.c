@@ -272,7 +272,8 @@ static void deny_reload_failed(deny_holder_t *h, apr_status_t rv, const char *wh
     secure_status_count(SECURE_CTR_DENYLIST_RELOAD_FAILED);
     ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->s,
                  SECTAG(11200) "%s: SecureDenyList %s not reloaded: %s; %s", secure_config_vhost_name(h->s),
-                 h->path, why, h->loaded ? "the entries read before stay in force" : "no deny-list entry is in force");
+                 h->path, why, h->loaded ? "the entries read before stay in force"
+                           : "client certificates are refused until it can be read");
 }
 
 /* Reads and publishes the file when it changed; the caller holds h->reload. A failure that may pass (out of
@@ -299,7 +300,8 @@ static void deny_reload_locked(deny_holder_t *h)
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->s,
                          SECTAG(10311) "%s: SecureDenyList %s cannot be read; %s",
                          secure_config_vhost_name(h->s), h->path,
-                         h->loaded ? "the entries read before stay in force" : "no deny-list entry is in force");
+                         h->loaded ? "the entries read before stay in force"
+                                   : "client certificates are refused until it can be read");
         h->seen = 1;
         h->size = -1;
         goto cleanup;
@@ -308,16 +310,18 @@ static void deny_reload_locked(deny_holder_t *h)
         goto cleanup;
     if (fi.size > 64 * 1024 * 1024) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, h->s,
-                     SECTAG(10312) "%s: SecureDenyList %s is larger than 64 MB; the entries read before "
-                     "stay in force", secure_config_vhost_name(h->s), h->path);
+                     SECTAG(10312) "%s: SecureDenyList %s is larger than 64 MB; %s", secure_config_vhost_name(h->s),
+                     h->path, h->loaded ? "the entries read before stay in force"
+                                        : "client certificates are refused until it can be read");
         goto seen;                              /* refused until the file changes */
     }
     if ((rv = apr_file_open(&fd, h->path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p)) != APR_SUCCESS
         || (buf = apr_palloc(p, (apr_size_t)fi.size + 1)) == NULL
         || (fi.size > 0 && (rv = apr_file_read_full(fd, buf, (apr_size_t)fi.size, &got)) != APR_SUCCESS)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->s,
-                     SECTAG(10313) "%s: SecureDenyList %s cannot be read; the entries read before stay in force",
-                     secure_config_vhost_name(h->s), h->path);
+                     SECTAG(10313) "%s: SecureDenyList %s cannot be read; %s", secure_config_vhost_name(h->s),
+                     h->path, h->loaded ? "the entries read before stay in force"
+                                        : "client certificates are refused until it can be read");
         secure_status_count(SECURE_CTR_DENYLIST_RELOAD_FAILED);
         goto cleanup;
     }
@@ -437,9 +441,10 @@ static const char *deny_serial_hex(X509 *cert, apr_pool_t *p)
     return out;
 }
 
-/* Whether cert is refused by the deny list; fills *v then. A certificate the list cannot be checked against
- * (its SHA-256, serial or issuer name could not be computed while entries of that kind exist) is refused too:
- * a deny list must not let a certificate through because of an error. */
+/* Whether cert is refused by the deny list; fills *v then. A certificate the list cannot be checked against is
+ * refused too: the file was never read (unreadable, too large or out of memory at startup), or the certificate's
+ * SHA-256, serial or issuer name could not be computed while entries of that kind exist. A deny list must not
+ * let a certificate through because of an error. */
 static int deny_lookup(deny_holder_t *h, X509 *cert, secure_verdict_t *v, apr_pool_t *p)
 {
     deny_gen_t *g = deny_acquire(h);
@@ -452,24 +457,26 @@ static int deny_lookup(deny_holder_t *h, X509 *cert, secure_verdict_t *v, apr_po
     int hash_ok = 0;
     const X509_NAME *in = X509_get_issuer_name(cert);
 
-    if (g == NULL || secure_denylist_count(g->dl) == 0)
-        goto cleanup;
     memset(&dc, 0, sizeof(dc));
-    if (X509_digest(cert, EVP_sha256(), md, &mdlen) && mdlen == 32)
-        dc.sha256 = md;
-    if (secure_denylist_count(g->dl) > secure_denylist_count_sha256(g->dl)) {
-        /* serial entries: the spellings an operator may have pasted (see secure_denylist.h) */
-        dc.serial_hex = deny_serial_hex(cert, p);
-        dc.issuer_hash = X509_NAME_hash_ex(in, NULL, NULL, &hash_ok);
-        dc.has_issuer_hash = hash_ok;
-        dns[0] = deny_issuer_spelling(in, XN_FLAG_RFC2253, p);
-        dns[1] = deny_issuer_spelling(in, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB, p);  /* SECURE_CLIENT_I_DN */
-        dns[2] = deny_issuer_spelling(in, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB, p);
-        dns[3] = deny_issuer_legacy(in, p);
-        dc.issuer_dns = dns;
-        dc.n_issuer_dns = 4;
+    if (g == NULL)
+        res = SECURE_DENYLIST_UNDECIDED;
+    else if (secure_denylist_count(g->dl) > 0) {
+        if (X509_digest(cert, EVP_sha256(), md, &mdlen) && mdlen == 32)
+            dc.sha256 = md;
+        if (secure_denylist_count(g->dl) > secure_denylist_count_sha256(g->dl)) {
+            /* serial entries: the spellings an operator may have pasted (see secure_denylist.h) */
+            dc.serial_hex = deny_serial_hex(cert, p);
+            dc.issuer_hash = X509_NAME_hash_ex(in, NULL, NULL, &hash_ok);
+            dc.has_issuer_hash = hash_ok;
+            dns[0] = deny_issuer_spelling(in, XN_FLAG_RFC2253, p);
+            dns[1] = deny_issuer_spelling(in, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB, p);  /* SECURE_CLIENT_I_DN */
+            dns[2] = deny_issuer_spelling(in, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB, p);
+            dns[3] = deny_issuer_legacy(in, p);
+            dc.issuer_dns = dns;
+            dc.n_issuer_dns = 4;
+        }
+        res = secure_denylist_check(g->dl, &dc, &line);
     }
-    res = secure_denylist_check(g->dl, &dc, &line);
     if (res == SECURE_DENYLIST_NOT_LISTED)
         goto cleanup;
     v->status = SECURE_REV_REVOKED;
@@ -481,13 +488,18 @@ static int deny_lookup(deny_holder_t *h, X509 *cert, secure_verdict_t *v, apr_po
         v->detail = apr_psprintf(p, "SecureDenyList %s line %u", h->path, line);
         goto cleanup;
     }
-    {
+    secure_status_count(SECURE_CTR_DENYLIST_LOOKUP_ERRORS);
+    if (g == NULL) {
+        /* the refusal line of the caller (SEC10301 / SEC10304) says this; the cause was logged at load time */
+        v->detail = apr_psprintf(p, "SecureDenyList %s has not been read successfully (see the errors logged "
+                                 "when it was loaded); client certificates are refused until it is", h->path);
+    }
+    else {
         unsigned long e = ERR_peek_last_error();
         char err[256] = "no OpenSSL error";
         if (e != 0)
             ERR_error_string_n(e, err, sizeof(err));
         ERR_clear_error();
-        secure_status_count(SECURE_CTR_DENYLIST_LOOKUP_ERRORS);
         v->detail = apr_psprintf(p, "SecureDenyList %s could not be checked: the certificate's %s could not be "
                                  "computed (%s); refused rather than let through", h->path,
                                  dc.sha256 == NULL ? "SHA-256" : dc.serial_hex == NULL ? "serial number"

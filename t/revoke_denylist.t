@@ -11,10 +11,11 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use File::Path ();
 use Time::HiRes ();
-use SecureTest qw(s_client run_cmd sslca error_log_mark error_log_since);
+use SecureTest qw(s_client tls_request info_json run_cmd sslca cert_file key_file error_log_mark
+                  error_log_since);
 use SecureRevoke qw(install_file alert_of);
 
-plan tests => 13, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 18, need_module('mod_ssl.c', 'mod_secure.c');
 
 my $rv = Apache::Test::config()->{vars}->{t_logs} . '/revoke';
 my $dir = "$rv/dn-pki";
@@ -119,3 +120,22 @@ install_file($deny, data => "\n");
 Time::HiRes::sleep(2.5);
 ($status) = try_cert($leaf{'long-1000'});
 is($status, 200, 'deny list emptied: the long-DN leaf is admitted again');
+
+# A deny list that could not be read at startup (mode 000) refuses every client certificate, not none; once the
+# file is readable the next check loads it and the refusals stop, without a restart (issue 9 finding 9).
+my $unread = "$rv/unreadable-deny.txt";
+like(error_log_since(0), qr/SEC10313: .*unreadable-deny\.txt cannot be read; client certificates are refused until it can be read/,
+     'startup: the unreadable deny list is logged');
+$mark = error_log_mark();
+my ($rc, $out) = s_client(vhost => 'revoke_denylist_unread', path => '/info',
+                          args => ['-tls1_3', '-cert', cert_file('client_ok'), '-key', key_file('client_ok')]);
+is(alert_of($out), 44, 'client_ok (on no list) is refused with alert 44 while the deny list has never been read');
+like(error_log_since($mark), qr/SEC10301: .*CN=client_ok.*source denylist; SecureDenyList \S*unreadable-deny\.txt has not been read successfully/,
+     '... and the refusal says why');
+my $r = tls_request(vhost => 'revoke_denylist_unread', path => '/info');
+is($r->{status}, 200, '... a connection without a client certificate is still served');
+chmod 0644, $unread or die "chmod: $!";
+Time::HiRes::sleep(2.5);
+$r = tls_request(vhost => 'revoke_denylist_unread', path => '/info',
+                 ssl => { SSL_cert_file => cert_file('client_ok'), SSL_key_file => key_file('client_ok') });
+is(info_json($r)->{SECURE_CLIENT_REVOCATION}, 'UNKNOWN', 'the file made readable: loaded at the next check, client_ok admitted (UNKNOWN, allow)');
