@@ -12,7 +12,7 @@ use JSON::PP ();
 use File::Temp ();
 use SecureTest qw(tls_request env_lines run_cmd sslca config_test);
 
-plan tests => 31, need_module('mod_ssl.c', 'mod_secure.c', 'mod_headers.c');
+plan tests => 33, need_module('mod_ssl.c', 'mod_secure.c', 'mod_headers.c');
 
 my $tmp = File::Temp::tempdir('esc-XXXXXX', DIR => Apache::Test::vars('t_logs'), CLEANUP => 1);
 my $ca = sslca();
@@ -104,3 +104,9 @@ is($crc, 0, 'httpd -t accepts %{SECURE_CLIENT_SAN_DNS_12} in an expression') or 
                             . "LoadModule secure_module \@SECURE_SO\@\n"
                             . "SetEnvIfExpr \"%{SECURE_CLIENT_SAN_DNS_01} == 'b.example'\" SAN_OK=1\n");
 isnt($crc, 0, '... but not SECURE_CLIENT_SAN_DNS_01 (one spelling per value)');
+
+# The server name a client sends is its own bytes too (OpenSSL refuses only NUL): escaped in SECURE_SNI.
+$r = tls_request(vhost => 'vars_escaping', path => '/info', sni => "evil\r\nX-Injected: 1.example");
+is($r->{status}, 200, 'a ClientHello whose server name holds CR LF is served (default vhost)');
+$v = eval { JSON::PP->new->utf8->decode($r->{body} // '') } || {};
+is($v->{SECURE_SNI}, 'evil\\0D\\0AX-Injected: 1.example', 'SECURE_SNI escapes CR LF as \\0D\\0A');
