@@ -266,7 +266,7 @@ static void deny_report_line(void *baton, unsigned line, const char *why)
                  secure_config_vhost_name(rep->h->s), rep->h->path, line, why);
 }
 
-/* A reload that did not happen: logged, counted; the list in force (if any) stays. */
+/* A reload that did not happen: logged, counted; the list in force (if any) stays. Caller holds h->reload. */
 static void deny_reload_failed(deny_holder_t *h, apr_status_t rv, const char *why)
 {
     secure_status_count(SECURE_CTR_DENYLIST_RELOAD_FAILED);
@@ -359,8 +359,12 @@ static void deny_refresh(deny_holder_t *h)
     apr_status_t rv = apr_thread_mutex_trylock(h->reload);
 
     if (rv != APR_SUCCESS) {
-        if (!APR_STATUS_IS_EBUSY(rv))
-            deny_reload_failed(h, rv, "the reload lock failed");
+        if (!APR_STATUS_IS_EBUSY(rv)) {
+            secure_status_count(SECURE_CTR_DENYLIST_RELOAD_FAILED);
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->s, SECTAG(11202) "%s: SecureDenyList %s not checked for "
+                         "changes: its reload lock failed; the list in force stays", secure_config_vhost_name(h->s),
+                         h->path);
+        }
         return;
     }
     deny_reload_locked(h);
