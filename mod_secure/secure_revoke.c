@@ -35,6 +35,7 @@
 #include "secure_ocsp.h"
 #include "secure_revoke.h"
 #include "secure_status.h"
+#include "secure_util.h"
 
 APLOG_USE_MODULE(secure);
 
@@ -414,14 +415,10 @@ static const char *serial_hex(X509 *cert, apr_pool_t *p)
 /* One spelling of the issuer DN for the deny list (pool copy), or NULL when OpenSSL could not print it. */
 static const char *deny_issuer_spelling(const X509_NAME *n, unsigned long flags, apr_pool_t *p)
 {
-    BIO *b = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long len;
-    const char *out = NULL;
+    char *s = secure_name_print(n, flags);
+    const char *out = s ? apr_pstrdup(p, s) : NULL;
 
-    if (b != NULL && X509_NAME_print_ex(b, n, 0, flags) >= 0 && (len = BIO_get_mem_data(b, &data)) >= 0)
-        out = apr_pstrmemdup(p, data ? data : "", (apr_size_t)len);
-    BIO_free(b);
+    free(s);
     return out;
 }
 

@@ -145,7 +145,7 @@ static char *bio_text(BIO *b)
 
 /* The printers below report failure by returning NULL; what OpenSSL queued meanwhile is dropped (and only
  * that: errors queued before the call stay for the caller's own report). */
-static char *name_print(const X509_NAME *name, unsigned long flags)
+char *secure_name_print(const X509_NAME *name, unsigned long flags)
 {
     BIO *b;
     char *out = NULL;
@@ -183,8 +183,8 @@ char *secure_name_rfc2253(const X509_NAME *name)
     if (name == NULL)
         return NULL;
     /* not printable as text (a string invalid in its declared encoding): every value as #hex instead */
-    if ((out = name_print(name, DN_FLAGS)) == NULL)
-        out = name_print(name, DN_FLAGS | DUMP_FLAGS);
+    if ((out = secure_name_print(name, DN_FLAGS)) == NULL)
+        out = secure_name_print(name, DN_FLAGS | DUMP_FLAGS);
     return out;
 }
 

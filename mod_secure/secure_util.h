@@ -27,6 +27,9 @@ char *secure_hex_lower(const unsigned char *in, size_t n, char *out);
  * own escapes (, + " < > ; and a leading # or space, a trailing space). A name OpenSSL cannot print as text
  * (a BMPString with a lone surrogate ...) comes out with every value in RFC 2253's #hex form instead. */
 char *secure_name_rfc2253(const X509_NAME *name);
+/* A DN printed by X509_NAME_print_ex() with flags (XN_FLAG_*), bytes that are not valid UTF-8 as \XX; NULL when
+ * OpenSSL cannot print it (what it queued meanwhile is dropped) or out of memory. */
+char *secure_name_print(const X509_NAME *name, unsigned long flags);
 /* One attribute value of a DN, escaped exactly as it appears inside secure_name_rfc2253(). */
 char *secure_dn_value(const ASN1_STRING *value);
 /* A subjectAltName entry: dNSName, rfc822Name and URI escaped by the rule above (they are IA5Strings, so every
