@@ -40,6 +40,7 @@
 #include "secure_revoke.h"
 #include "secure_status.h"
 #include "secure_verify.h"
+#include "secure_util.h"
 
 APLOG_USE_MODULE(secure);
 
@@ -64,15 +65,20 @@ typedef struct {
     secure_denylist_t *dl;
 } deny_gen_t;
 
+/* Readers take a reference on cur under `mutex` (held only for that and for the swap). Reloads come from
+ * mod_watchdog's thread, child_init and startup, and may overlap (mod_watchdog's child_init runs before
+ * ours): `reload` lets one reloader at a time in, and only that reloader touches the fields below it. */
 typedef struct {
     server_rec *s;
     const char *path;
     apr_thread_mutex_t *mutex;   /* guards cur */
     deny_gen_t *cur;
-    apr_ino_t inode;             /* what was last read (or failed), to notice a change */
+    apr_thread_mutex_t *reload;  /* held by the one reloader; guards inode .. loaded */
+    apr_ino_t inode;             /* what was last read (or refused for good), to notice a change */
     apr_time_t mtime;
     apr_off_t size;
     int seen;
+    int loaded;                  /* a list was published */
 } deny_holder_t;
 
 struct secure_revoke_conf {
@@ -238,12 +244,21 @@ static deny_gen_t *deny_acquire(deny_holder_t *h)
     return g;
 }
 
+/* Publishes g (its reference passes to the holder) and drops the holder's reference on the previous one. */
+static void deny_publish(deny_holder_t *h, deny_gen_t *g)
+{
+    deny_gen_t *old;
+
+    apr_thread_mutex_lock(h->mutex);
+    old = h->cur;
+    h->cur = g;
+    apr_thread_mutex_unlock(h->mutex);
+    deny_gen_release(old);
+}
+
 static apr_status_t deny_cleanup(void *data)
 {
-    deny_holder_t *h = data;
-
-    deny_gen_release(h->cur);
-    h->cur = NULL;
+    deny_publish(data, NULL);
     return APR_SUCCESS;
 }
 
@@ -263,74 +278,109 @@ static void deny_report_line(void *baton, unsigned line, const char *why)
                  secure_config_vhost_name(rep->h->s), rep->h->path, line, why);
 }
 
-/* Re-reads the deny list when its file changed (watchdog callback, child_init, or startup). */
-static void deny_refresh(deny_holder_t *h)
+/* A reload that did not happen: logged, counted; the list in force (if any) stays. Caller holds h->reload. */
+static void deny_reload_failed(deny_holder_t *h, apr_status_t rv, const char *why)
+{
+    secure_status_count(SECURE_CTR_DENYLIST_RELOAD_FAILED);
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->s,
+                 SECTAG(11200) "%s: SecureDenyList %s not reloaded: %s; %s", secure_config_vhost_name(h->s),
+                 h->path, why, h->loaded ? "the entries read before stay in force"
+                           : "client certificates are refused until it can be read");
+}
+
+/* Reads and publishes the file when it changed; the caller holds h->reload. A failure that may pass (out of
+ * memory, a read error) does not record the file as seen, so the next check tries again. */
+static void deny_reload_locked(deny_holder_t *h)
 {
     apr_pool_t *p = NULL;
     apr_finfo_t fi;
     apr_file_t *fd = NULL;
     char *buf = NULL;
     apr_size_t got = 0;
-    deny_gen_t *g = NULL, *old;
+    deny_gen_t *g = NULL;
     deny_report_t rep = { h, 0 };
     apr_status_t rv;
+    int had = h->loaded;
 
-    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS)
+    if ((rv = apr_pool_create_unmanaged_ex(&p, NULL, NULL)) != APR_SUCCESS) {
+        deny_reload_failed(h, rv, "out of memory");
         return;
+    }
     rv = apr_stat(&fi, h->path, APR_FINFO_SIZE | APR_FINFO_MTIME | APR_FINFO_INODE | APR_FINFO_TYPE, p);
     if (rv != APR_SUCCESS || fi.filetype != APR_REG) {
         if (!h->seen || h->size != -1)
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->s,
                          SECTAG(10311) "%s: SecureDenyList %s cannot be read; %s",
                          secure_config_vhost_name(h->s), h->path,
-                         h->cur ? "the entries read before stay in force" : "no deny-list entry is in force");
+                         h->loaded ? "the entries read before stay in force"
+                                   : "client certificates are refused until it can be read");
         h->seen = 1;
         h->size = -1;
         goto cleanup;
     }
     if (h->seen && fi.inode == h->inode && fi.mtime == h->mtime && fi.size == h->size)
         goto cleanup;
-    h->seen = 1;
-    h->inode = fi.inode;
-    h->mtime = fi.mtime;
-    h->size = fi.size;
     if (fi.size > 64 * 1024 * 1024) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, h->s,
-                     SECTAG(10312) "%s: SecureDenyList %s is larger than 64 MB; the entries read before "
-                     "stay in force", secure_config_vhost_name(h->s), h->path);
-        goto cleanup;
+                     SECTAG(10312) "%s: SecureDenyList %s is larger than 64 MB; %s", secure_config_vhost_name(h->s),
+                     h->path, h->loaded ? "the entries read before stay in force"
+                                        : "client certificates are refused until it can be read");
+        goto seen;                              /* refused until the file changes */
     }
     if ((rv = apr_file_open(&fd, h->path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p)) != APR_SUCCESS
         || (buf = apr_palloc(p, (apr_size_t)fi.size + 1)) == NULL
         || (fi.size > 0 && (rv = apr_file_read_full(fd, buf, (apr_size_t)fi.size, &got)) != APR_SUCCESS)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->s,
-                     SECTAG(10313) "%s: SecureDenyList %s cannot be read; the entries read before stay in force",
-                     secure_config_vhost_name(h->s), h->path);
+                     SECTAG(10313) "%s: SecureDenyList %s cannot be read; %s", secure_config_vhost_name(h->s),
+                     h->path, h->loaded ? "the entries read before stay in force"
+                                        : "client certificates are refused until it can be read");
+        secure_status_count(SECURE_CTR_DENYLIST_RELOAD_FAILED);
         goto cleanup;
     }
-    if ((g = calloc(1, sizeof(*g))) == NULL || (g->dl = secure_denylist_parse(buf, got, deny_report_line,
-                                                                             &rep)) == NULL) {
+    /* all or nothing: out of memory while parsing gives no list at all, never a partial one */
+    if ((g = calloc(1, sizeof(*g))) == NULL
+        || (g->dl = secure_denylist_parse(buf, got, deny_report_line, &rep)) == NULL) {
         free(g);
-        g = NULL;
+        deny_reload_failed(h, APR_ENOMEM, "out of memory while parsing it (nothing of this version is used)");
         goto cleanup;
     }
     g->refs = 1;
-    apr_thread_mutex_lock(h->mutex);
-    old = h->cur;
-    h->cur = g;
-    apr_thread_mutex_unlock(h->mutex);
-    g = NULL;
-    deny_gen_release(old);
-    secure_status_count(SECURE_CTR_DENYLIST_RELOADS);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, h->s,
                  SECTAG(10314) "%s: SecureDenyList %s %s: %lu entries, %u bad lines",
-                 secure_config_vhost_name(h->s), h->path, old ? "reloaded" : "loaded",
-                 (unsigned long)secure_denylist_count(h->cur->dl), rep.bad);
+                 secure_config_vhost_name(h->s), h->path, had ? "reloaded" : "loaded",
+                 (unsigned long)secure_denylist_count(g->dl), rep.bad);
+    deny_publish(h, g);
+    h->loaded = 1;
+    secure_status_count(SECURE_CTR_DENYLIST_RELOADS);
 
+seen:
+    h->seen = 1;
+    h->inode = fi.inode;
+    h->mtime = fi.mtime;
+    h->size = fi.size;
 cleanup:
     if (fd != NULL)
         apr_file_close(fd);
     apr_pool_destroy(p);
+}
+
+/* Re-reads the deny list when its file changed (watchdog callback, child_init, or startup). When another
+ * thread is reloading this list right now, that reload publishes the current file: skip. */
+static void deny_refresh(deny_holder_t *h)
+{
+    apr_status_t rv = apr_thread_mutex_trylock(h->reload);
+
+    if (rv != APR_SUCCESS) {
+        if (!APR_STATUS_IS_EBUSY(rv)) {
+            secure_status_count(SECURE_CTR_DENYLIST_RELOAD_FAILED);
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->s, SECTAG(11202) "%s: SecureDenyList %s not checked for "
+                         "changes: its reload lock failed; the list in force stays", secure_config_vhost_name(h->s),
+                         h->path);
+        }
+        return;
+    }
+    deny_reload_locked(h);
+    apr_thread_mutex_unlock(h->reload);
 }
 
 static deny_holder_t *deny_create(server_rec *s, apr_pool_t *p, const char *path)
@@ -339,7 +389,8 @@ static deny_holder_t *deny_create(server_rec *s, apr_pool_t *p, const char *path
 
     h->s = s;
     h->path = path;
-    if (apr_thread_mutex_create(&h->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
+    if (apr_thread_mutex_create(&h->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
+        || apr_thread_mutex_create(&h->reload, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
         return NULL;
     apr_pool_cleanup_register(p, h, deny_cleanup, apr_pool_cleanup_null);
     deny_refresh(h);
@@ -372,44 +423,106 @@ static const char *serial_hex(X509 *cert, apr_pool_t *p)
     return out;
 }
 
+/* One spelling of the issuer DN for the deny list (pool copy), or NULL when OpenSSL could not print it. */
+static const char *deny_issuer_spelling(const X509_NAME *n, unsigned long flags, apr_pool_t *p)
+{
+    char *s = secure_name_print(n, flags);
+    const char *out = s ? apr_pstrdup(p, s) : NULL;
+
+    free(s);
+    return out;
+}
+
+static const char *deny_issuer_legacy(const X509_NAME *n, apr_pool_t *p)
+{
+    char *s = X509_NAME_oneline(n, NULL, 0);       /* allocated: no length limit but OpenSSL's own */
+    const char *out = s ? apr_pstrdup(p, s) : NULL;
+
+    OPENSSL_free(s);
+    return out;
+}
+
+static const char *deny_serial_hex(X509 *cert, apr_pool_t *p)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    const char *out = hex ? apr_pstrdup(p, hex) : NULL;
+
+    OPENSSL_free(hex);
+    BN_free(bn);
+    return out;
+}
+
+/* Whether cert is refused by the deny list; fills *v then. A certificate the list cannot be checked against is
+ * refused too: the file was never read (unreadable, too large or out of memory at startup), or the certificate's
+ * SHA-256, serial or issuer name could not be computed while entries of that kind exist. A deny list must not
+ * let a certificate through because of an error. */
 static int deny_lookup(deny_holder_t *h, X509 *cert, secure_verdict_t *v, apr_pool_t *p)
 {
     deny_gen_t *g = deny_acquire(h);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    const char *dns[3];
-    char legacy[512];
+    const char *dns[4];
     secure_denylist_cert_t dc;
+    secure_denylist_result_t res = SECURE_DENYLIST_NOT_LISTED;
     unsigned line = 0;
+    int hash_ok = 0;
     const X509_NAME *in = X509_get_issuer_name(cert);
 
-    if (g == NULL || secure_denylist_count(g->dl) == 0)
+    memset(&dc, 0, sizeof(dc));
+    if (g == NULL)
+        res = SECURE_DENYLIST_UNDECIDED;
+    else if (secure_denylist_count(g->dl) > 0) {
+        if (X509_digest(cert, EVP_sha256(), md, &mdlen) && mdlen == 32)
+            dc.sha256 = md;
+        if (secure_denylist_count(g->dl) > secure_denylist_count_sha256(g->dl)) {
+            /* serial entries: the spellings an operator may have pasted (see secure_denylist.h) */
+            dc.serial_hex = deny_serial_hex(cert, p);
+            dc.issuer_hash = X509_NAME_hash_ex(in, NULL, NULL, &hash_ok);
+            dc.has_issuer_hash = hash_ok;
+            dns[0] = deny_issuer_spelling(in, XN_FLAG_RFC2253, p);
+            dns[1] = deny_issuer_spelling(in, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB, p);  /* SECURE_CLIENT_I_DN */
+            dns[2] = deny_issuer_spelling(in, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB, p);
+            dns[3] = deny_issuer_legacy(in, p);
+            dc.issuer_dns = dns;
+            dc.n_issuer_dns = 4;
+        }
+        res = secure_denylist_check(g->dl, &dc, &line);
+    }
+    if (res == SECURE_DENYLIST_NOT_LISTED)
         goto cleanup;
-    if (!X509_digest(cert, EVP_sha256(), md, &mdlen) || mdlen != 32) {
-        ERR_clear_error();
+    v->status = SECURE_REV_REVOKED;
+    v->source = "denylist";
+    v->reason = -1;
+    v->revoked_at = 0;
+    v->expires = 0;
+    if (res == SECURE_DENYLIST_LISTED) {
+        v->detail = apr_psprintf(p, "SecureDenyList %s line %u", h->path, line);
         goto cleanup;
     }
-    dns[0] = name_rfc2253(in, XN_FLAG_RFC2253, p);
-    dns[1] = name_rfc2253(in, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB, p);
-    dns[2] = X509_NAME_oneline(in, legacy, sizeof(legacy));
-    memset(&dc, 0, sizeof(dc));
-    dc.sha256 = md;
-    dc.serial_hex = serial_hex(cert, p);
-    dc.issuer_hash = X509_NAME_hash_ex(in, NULL, NULL, NULL);
-    dc.issuer_dns = dns;
-    dc.n_issuer_dns = 3;
-    if ((line = secure_denylist_match(g->dl, &dc)) != 0) {
-        v->status = SECURE_REV_REVOKED;
-        v->source = "denylist";
-        v->reason = -1;
-        v->revoked_at = 0;
-        v->expires = 0;
-        v->detail = apr_psprintf(p, "SecureDenyList %s line %u", h->path, line);
+    secure_status_count(SECURE_CTR_DENYLIST_LOOKUP_ERRORS);
+    if (g == NULL) {
+        /* the refusal line of the caller (SEC10301 / SEC10304) says this; the cause was logged at load time */
+        v->detail = apr_psprintf(p, "SecureDenyList %s has not been read successfully (see the errors logged "
+                                 "when it was loaded); client certificates are refused until it is", h->path);
+    }
+    else {
+        unsigned long e = ERR_peek_last_error();
+        char err[256] = "no OpenSSL error";
+        if (e != 0)
+            ERR_error_string_n(e, err, sizeof(err));
+        ERR_clear_error();
+        v->detail = apr_psprintf(p, "SecureDenyList %s could not be checked: the certificate's %s could not be "
+                                 "computed (%s); refused rather than let through", h->path,
+                                 dc.sha256 == NULL ? "SHA-256" : dc.serial_hex == NULL ? "serial number"
+                                                               : "issuer name", err);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, h->s, SECTAG(11201) "%s: %s", secure_config_vhost_name(h->s),
+                     v->detail);
     }
 
 cleanup:
     deny_gen_release(g);
-    return line != 0;
+    return res != SECURE_DENYLIST_NOT_LISTED;
 }
 
 /* Fills *v for cert issued by issuer (NULL when the chain had no issuer for it). verified: the chain

@@ -29,6 +29,8 @@
     X(SECURE_CTR_CRL_RELOAD_FAILED,  "crl_reload_failed") \
     X(SECURE_CTR_DENYLIST_RELOADS,   "denylist_reloads") \
     X(SECURE_CTR_DENYLIST_BAD_LINES, "denylist_bad_lines") \
+    X(SECURE_CTR_DENYLIST_RELOAD_FAILED, "denylist_reload_failed") \
+    X(SECURE_CTR_DENYLIST_LOOKUP_ERRORS, "denylist_lookup_errors") \
     X(SECURE_CTR_OCSP_QUERIES,       "ocsp_queries") \
     X(SECURE_CTR_OCSP_ERRORS,        "ocsp_errors") \
     X(SECURE_CTR_OCSP_BREAKER_OPEN,  "ocsp_breaker_open") \

@@ -114,6 +114,8 @@ is($v->{SECURE_CLIENT_KEY}, 'EC-P256', 'SECURE_CLIENT_KEY EC-P256');
 is($v->{SECURE_CLIENT_SIG_ALG}, 'sha384WithRSAEncryption', 'SECURE_CLIENT_SIG_ALG sha384WithRSAEncryption');
 is($v->{SECURE_CLIENT_SERIAL}, '1234ABCD', 'SECURE_CLIENT_SERIAL upper-case hex');
 is($v->{SECURE_CLIENT_SAN_DNS}, 'a.example,b.example', 'SECURE_CLIENT_SAN_DNS comma-separated');
+is("$v->{SECURE_CLIENT_SAN_DNS_0} $v->{SECURE_CLIENT_SAN_DNS_1}", 'a.example b.example', 'SECURE_CLIENT_SAN_DNS_0 and _1, in certificate order');
+ok(!exists $v->{SECURE_CLIENT_SAN_DNS_2} && $v->{SECURE_CLIENT_SAN_IP} eq '' && !exists $v->{SECURE_CLIENT_SAN_IP_0}, '... no _2; SECURE_CLIENT_SAN_IP empty and no _0 without an IP address');
 is($v->{SECURE_CLIENT_SAN_URI}, 'spiffe://example.org/client', 'SECURE_CLIENT_SAN_URI');
 is($v->{SECURE_CLIENT_SAN_EMAIL}, 'ec@example.org', 'SECURE_CLIENT_SAN_EMAIL');
 ok($v->{SECURE_CLIENT_DAYS_LEFT} == 29 || $v->{SECURE_CLIENT_DAYS_LEFT} == 30,

@@ -1,5 +1,6 @@
 /* libFuzzer target for secure_cacherec: decoding and authenticating a verdict-cache record, the bytes a
  * shared cache (memcache, redis) hands back and anyone who reaches that cache may have written.
+ * Sources: secure_cacherec.c
  *
  * Each input is decoded three ways: as given (the MAC refuses it unless it is a real record); with
  * its MAC replaced by the correct one for the fixed key and id, so the field and time checks behind the
