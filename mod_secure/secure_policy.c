@@ -468,7 +468,7 @@ static const char *groups_outside_profile(apr_pool_t *p, const struct secure_pol
     return NULL;
 }
 
-static int policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *main_s)
+int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *main_s)
 {
     server_rec *s;
     char skipped[256] = "", sk[256];
@@ -763,7 +763,7 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
 /* mod_ssl renegotiates for a per-directory SSLVerifyClient / SSLCipherSuite in its access checker, after
  * post_read_request, with its own verify callback: look again before the handler runs. A pointer compare
  * when nothing changed. */
-static int policy_fixups(request_rec *r)
+int secure_policy_fixups(request_rec *r)
 {
     secure_conn_t *sc;
     int rc;
@@ -811,18 +811,11 @@ static authz_status policy_authz_check(request_rec *r, const char *line_text, co
     return AUTHZ_DENIED;
 }
 
-static const authz_provider secure_policy_authz_provider = {
+const authz_provider secure_policy_authz_provider = {
     &policy_authz_check,
     &policy_authz_parse,
 };
 
-void secure_policy_register_hooks(apr_pool_t *p)
-{
-    ap_hook_check_config(policy_check_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_fixups(policy_fixups, NULL, NULL, APR_HOOK_FIRST);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "secure-policy", AUTHZ_PROVIDER_VERSION,
-                              &secure_policy_authz_provider, AP_AUTH_INTERNAL_PER_CONF);
-}
 
 /* ---- names for the variables ----------------------------------------------------------------------------- */
 
