@@ -176,6 +176,13 @@ static int secure_init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CT
         return rv;
     if ((rv = secure_revoke_init_server(s, p, ctx)) != APR_SUCCESS)
         return rv;
+    if (!secure_conn_bind_ctx(ctx, s)) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     SECTAG(10003) "%s: cannot mark the TLS context as this vhost's (OpenSSL ex_data); "
+                     "refusing to start rather than judge its connections by another vhost's rules",
+                     secure_config_vhost_name(s));
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if ((rv = secure_verify_wrap(s, p, ctx)) != APR_SUCCESS)
         return rv;
     return OK;
@@ -253,6 +260,7 @@ static void secure_register_hooks(apr_pool_t *p)
     static const char *const before_watchdog[] = { "mod_watchdog.c", NULL };
 
     secure_conn_init_ssl_index(p);
+    secure_conn_init_ctx_index(p);
     secure_verify_init_index();
     /* configuration */
     ap_hook_pre_config(secure_pre_config, NULL, NULL, APR_HOOK_MIDDLE);

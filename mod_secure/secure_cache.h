@@ -8,7 +8,7 @@
 #include "http_config.h"
 #include <openssl/x509.h>
 
-#include "secure_revoke.h"
+#include "secure_types.h"
 
 const char *secure_cache_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_cache_cmd_ttl(cmd_parms *cmd, void *dconf, const char *arg);

@@ -154,3 +154,44 @@ secure_conn_t *secure_conn_create(conn_rec *c, SSL *ssl)
     SSL_set_msg_callback_arg(ssl, sc);
     return sc;
 }
+
+/* ---- which vhost a TLS context belongs to ------------------------------------------------------------ *
+ * mod_ssl makes one SSL_CTX per vhost and switches the connection to the SNI vhost's; the context an SSL
+ * uses now tells which vhost ran its handshake. Kept here, below policy, revocation and the verify
+ * wrapper, which all ask. */
+
+static int secure_ctx_server_idx = -1;
+
+static apr_status_t ctx_index_free(void *data)
+{
+    (void)data;
+    if (secure_ctx_server_idx >= 0)
+        CRYPTO_free_ex_index(CRYPTO_EX_INDEX_SSL_CTX, secure_ctx_server_idx);
+    secure_ctx_server_idx = -1;
+    return APR_SUCCESS;
+}
+
+int secure_conn_init_ctx_index(apr_pool_t *pconf)
+{
+    if (secure_ctx_server_idx >= 0)
+        return 1;
+    secure_ctx_server_idx = SSL_CTX_get_ex_new_index(0, (void *)"mod_secure vhost", NULL, NULL, NULL);
+    if (secure_ctx_server_idx < 0)
+        return 0;
+    apr_pool_cleanup_register(pconf, NULL, ctx_index_free, apr_pool_cleanup_null);
+    return 1;
+}
+
+int secure_conn_bind_ctx(SSL_CTX *ctx, server_rec *s)
+{
+    return secure_ctx_server_idx >= 0 && SSL_CTX_set_ex_data(ctx, secure_ctx_server_idx, s);
+}
+
+server_rec *secure_conn_ctx_server(const SSL *ssl)
+{
+    SSL_CTX *ctx;
+
+    if (ssl == NULL || secure_ctx_server_idx < 0 || (ctx = SSL_get_SSL_CTX(ssl)) == NULL)
+        return NULL;
+    return SSL_CTX_get_ex_data(ctx, secure_ctx_server_idx);
+}

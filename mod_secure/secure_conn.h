@@ -6,6 +6,8 @@
 #include "httpd.h"
 #include <openssl/ssl.h>
 
+#include "secure_types.h"
+
 /* Outcome of capturing the ClientHello in the msg callback. */
 typedef enum {
     SECURE_HELLO_NONE = 0,      /* nothing seen (yet) */
@@ -13,13 +15,6 @@ typedef enum {
     SECURE_HELLO_OVERSIZE,      /* larger than SECURE_HELLO_MAX_LEN: not kept */
 } secure_hello_capture_t;
 
-/* Revocation verdict for the client certificate. */
-typedef enum {
-    SECURE_REV_NONE = 0,        /* no client certificate / not checked */
-    SECURE_REV_GOOD,
-    SECURE_REV_REVOKED,
-    SECURE_REV_UNKNOWN,
-} secure_rev_status_t;
 
 /* One revocation verdict for the connection's client certificate under one vhost's revocation rules. */
 #define SECURE_REV_MEMO_SLOTS 4
@@ -100,5 +95,11 @@ void secure_conn_unlock(secure_conn_t *sc);
 /* Allocates the SSL ex_data index (its free callback clears sc->ssl when mod_ssl frees the SSL) and
  * releases it in a cleanup of pconf, before httpd unloads the module. Call from register_hooks. */
 void secure_conn_init_ssl_index(apr_pool_t *pconf);
+
+/* The vhost whose TLS context an SSL uses now (after SNI): bound in init_server. The index is made in
+ * register_hooks (0 on failure) and released in a cleanup of pconf. */
+int secure_conn_init_ctx_index(apr_pool_t *pconf);
+int secure_conn_bind_ctx(SSL_CTX *ctx, server_rec *s);
+server_rec *secure_conn_ctx_server(const SSL *ssl);
 
 #endif /* SECURE_CONN_H */

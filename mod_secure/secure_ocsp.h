@@ -9,7 +9,7 @@
 #include "http_config.h"
 #include <openssl/x509.h>
 
-#include "secure_revoke.h"
+#include "secure_types.h"
 
 struct secure_ocsp_conf;
 

@@ -23,7 +23,6 @@
 #include "secure_profiles.h"
 #include "secure_status.h"
 #include "secure_util.h"
-#include "secure_verify.h"
 
 APLOG_USE_MODULE(secure);
 
@@ -591,7 +590,7 @@ static void log_refusal(secure_policy_state_t *st, server_rec *s, secure_conn_t 
 static int policy_cert_cb(SSL *ssl, void *arg)
 {
     secure_policy_state_t *st = arg;
-    server_rec *s = secure_verify_ctx_server(ssl);
+    server_rec *s = secure_conn_ctx_server(ssl);
     int v = SSL_version(ssl);
     char group[64], detail[128];
 
@@ -740,7 +739,7 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
 
     /* The Host vhost refuses what the SNI vhost accepted: the client should ask that vhost on a connection
      * of its own (as mod_ssl answers an SNI / Host mismatch). */
-    hs = secure_verify_ctx_server(sc->ssl);
+    hs = secure_conn_ctx_server(sc->ssl);
     if (hs != NULL && hs != r->server
         && ((hs_st = policy_state(hs)) == NULL || secure_rules_check(&hs_st->rules, sc->ssl, 1, buf, sizeof(buf)) == 0)) {
         secure_status_count(SECURE_CTR_POLICY_MISDIRECTED);

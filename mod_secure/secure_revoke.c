@@ -39,7 +39,6 @@
 #include "secure_ocsp.h"
 #include "secure_revoke.h"
 #include "secure_status.h"
-#include "secure_verify.h"
 #include "secure_util.h"
 
 APLOG_USE_MODULE(secure);
@@ -875,7 +874,7 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
 /* The vhost whose TLS context ran the handshake (after SNI), for the log. */
 static server_rec *handshake_server(secure_conn_t *sc, SSL *ssl)
 {
-    server_rec *hs = secure_verify_ctx_server(ssl);
+    server_rec *hs = secure_conn_ctx_server(ssl);
 
     return hs != NULL ? hs : sc->hs_server;
 }

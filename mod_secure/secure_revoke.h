@@ -14,16 +14,6 @@
 
 struct secure_revoke_conf;
 
-/* One revocation answer for one certificate, from any source. */
-typedef struct secure_verdict {
-    secure_rev_status_t status;   /* GOOD, REVOKED or UNKNOWN (NONE: no source had an answer) */
-    const char *source;           /* "crl", "denylist", "ocsp", "cache", "crl-fetch" (static strings) */
-    int reason;                   /* CRL reason code (RFC 5280 CRLReason), -1 when none */
-    apr_time_t revoked_at;        /* revocation time, 0 when not revoked / unknown */
-    apr_time_t expires;           /* until when this answer may be reused (cache), 0 = do not cache */
-    const char *detail;           /* operator words for the log ("responder timed out after 3 s") */
-} secure_verdict_t;
-
 /* Directive handlers (secure_revoke.c) and their entries spliced into secure_cmds[] (each ends with a
  * comma). All take effect in the server config and in <VirtualHost>. */
 const char *secure_revoke_cmd_crl(cmd_parms *cmd, void *dconf, const char *arg);
