@@ -473,9 +473,9 @@ static void record_reset(secure_conn_t *sc)
 }
 
 /* The connection's answer is the worst over the certificates checked (chain scope), else the leaf's.
- * Strings are copied into the connection state's own pool: v may live in a request pool, and HTTP/2
- * streams record from several threads. */
-static void record(secure_conn_t *sc, const secure_verdict_t *v)
+ * Strings are copied into the connection's pool for request-time values (secure_conn_pool): v may live in
+ * a request pool, and HTTP/2 streams record from several threads. */
+static void record(secure_conn_t *sc, const secure_verdict_t *v, conn_rec *current)
 {
     secure_conn_lock(sc);
     if (severity(v->status) >= severity(sc->rev_status)) {
@@ -483,9 +483,9 @@ static void record(secure_conn_t *sc, const secure_verdict_t *v)
         sc->rev_source = v->source;
         sc->rev_reason = v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_crl_reason_name(v->reason)
                                                                           : NULL;
-        sc->rev_date = v->status == SECURE_REV_REVOKED && v->revoked_at > 0 ? iso_time(v->revoked_at, sc->pool)
-                                                                            : NULL;
-        sc->rev_detail = v->detail ? apr_pstrdup(sc->pool, v->detail) : NULL;
+        sc->rev_date = v->status == SECURE_REV_REVOKED && v->revoked_at > 0
+                           ? iso_time(v->revoked_at, secure_conn_pool(sc, current)) : NULL;
+        sc->rev_detail = v->detail ? apr_pstrdup(secure_conn_pool(sc, current), v->detail) : NULL;
     }
     secure_conn_unlock(sc);
 }
@@ -576,7 +576,7 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
     else if (X509_check_issued(cert, cert) == X509_V_OK)
         issuer = cert;
     revoke_check_cert(s, conf, c, cert, issuer, X509_STORE_CTX_get0_store(ctx), &v, c->pool);
-    record(sc, &v);
+    record(sc, &v, c);
     if (depth == 0)
         remember_leaf(sc, cert);
     if (v.status == SECURE_REV_REVOKED) {
@@ -699,7 +699,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
         if (issuer == NULL && X509_check_issued(cert, cert) == X509_V_OK && X509_up_ref(cert))
             issuer = cert;
         revoke_check_cert(r->server, conf, r->connection, cert, issuer, trust, &v, r->pool);
-        record(sc, &v);
+        record(sc, &v, r->connection);
         if (severity(v.status) >= severity(worst.status)) {
             worst = v;
             X509_free(worst_cert);
