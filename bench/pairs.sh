@@ -72,7 +72,7 @@ stop_server() {  # ROLE: stop the httpd we started for ROLE, if any (bounded wai
     for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     rm -f "$pidf"
 }
-cleanup() { stop_server on; stop_server off; rm -rf "$B"; }
+cleanup() { stop_server on; stop_server off; if [ -n "${PAIRS_KEEP:-}" ]; then echo "kept $B" >&2; else rm -rf "$B"; fi; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -115,7 +115,7 @@ DefaultRuntimeDir "$B/$role"
 PidFile "$B/$role/httpd.pid"
 Mutex file:$B/$role default
 ErrorLog "$B/$role/error_log"
-LogLevel warn
+LogLevel ${PAIRS_LOGLEVEL:-warn}
 $RUNAS_LINES
 LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
 LoadModule authz_core_module $MODDIR/mod_authz_core.so
@@ -174,16 +174,21 @@ start_both() {  # ROW
     fi
 }
 
-# h2load_rate PORT ARGS...: requests/s, or FAIL when not every request succeeded
+# h2load_rate PORT ARGS...: requests/s, or FAIL when not every request succeeded (the reason goes to stderr)
 h2load_rate() {
-    local port=$1 out; shift
+    local port=$1 out rate; shift
     out=$(timeout -k 5 "$LIMIT" h2load "$@" "https://127.0.0.1:$port${H2PATH:-/index.html}" 2>&1) || true
-    echo "$out" | awk -v proto_want="${WANT_PROTO:-}" '
+    rate=$(echo "$out" | awk -v proto_want="${WANT_PROTO:-}" '
         /^requests:/ { want = $2; ok = $8 }
         /^finished in/ { gsub(",", "", $4); rate = $4 }
         /^Application protocol:/ { proto = $3 }
         END { if (rate == "" || want == "" || ok != want || (proto_want != "" && proto != proto_want)) print "FAIL";
-              else print rate }'
+              else print rate }')
+    if [ "$rate" = FAIL ]; then
+        echo "h2load on port $port: $(echo "$out" | grep -E '^(requests|status codes|Application protocol):' |
+                                      tr '\n' ' ')" >&2
+    fi
+    echo "$rate"
 }
 
 # tls_rate PORT ARGS...: connections/s from bench/tls_load.c, or FAIL
@@ -249,52 +254,57 @@ run_pairs() {  # ROW
 # ---- syscalls and perf stat per connection ---------------------------------------------------------------
 child_of() { ps -o pid= --ppid "$(cat "$B/$1/httpd.pid")" | head -1 | tr -d ' '; }
 
-strace_counts() {  # ROLE PORT -> "mmap munmap brk futex mprotect madvise total" summed over N_SYS connections
-    local child out=$B/strace.$1 spid
-    child=$(child_of "$1")
-    strace -f -c -o "$out" -p "$child" 2>/dev/null &
+one_batch() {  # PORT [CONCURRENCY=1]: N_SYS full-handshake HTTP/1.1 connections
+    timeout -k 5 "$LIMIT" h2load --h1 -n "$N_SYS" -c "${2:-1}" -H 'Connection: close' \
+        "https://127.0.0.1:$1/index.html" >/dev/null 2>&1 || true
+}
+
+stop_tracer() {  # PID: SIGINT (strace and perf print their summary), bounded wait
+    kill -INT "$1" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    wait "$1" 2>/dev/null || true
+}
+
+strace_counts() {  # ROLE PORT -> lines "syscall calls" over N_SYS connections (strace -f -c on the child)
+    local out=$B/strace.$1 spid
+    strace -f -c -o "$out" -p "$(child_of "$1")" 2>/dev/null &
     spid=$!
     sleep 1                                   # let strace attach to every thread
-    timeout -k 5 "$LIMIT" h2load --h1 -n "$N_SYS" -c 4 -H 'Connection: close' \
-        "https://127.0.0.1:$2/index.html" >/dev/null 2>&1 || true
+    one_batch "$2"
     sleep 0.5
-    kill -INT "$spid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
-    wait "$spid" 2>/dev/null || true
-    awk '$1 ~ /^[0-9.]+$/ && NF >= 5 { c[$NF] = $4 }
-         END { printf "%d %d %d %d %d %d %d\n", c["mmap"], c["munmap"], c["brk"], c["futex"], c["mprotect"],
-               c["madvise"], c["total"] }' "$out"
+    stop_tracer "$spid"
+    awk '$1 ~ /^[0-9.]+$/ && NF >= 5 { print $NF, $4 }' "$out"
 }
 
 perf_counts() {  # ROLE PORT EVENTS -> values in the order of EVENTS, over N_SYS connections
-    local child out=$B/perf.$1 ppid
-    child=$(child_of "$1")
-    perf stat -x, -e "$3" -o "$out" -p "$child" 2>/dev/null &
+    local out=$B/perf.$1 ppid
+    perf stat -x, -e "$3" -o "$out" -p "$(child_of "$1")" 2>/dev/null &
     ppid=$!
     sleep 1
-    timeout -k 5 "$LIMIT" h2load --h1 -n "$N_SYS" -c 4 -H 'Connection: close' \
-        "https://127.0.0.1:$2/index.html" >/dev/null 2>&1 || true
-    kill -INT "$ppid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$ppid" 2>/dev/null || break; sleep 0.1; done
-    wait "$ppid" 2>/dev/null || true
+    one_batch "$2"
+    stop_tracer "$ppid"
     awk -F, '/^[0-9.<]/ { printf "%s ", $1 } END { print "" }' "$out"
 }
 
 run_syscalls() {
-    local on off names=(mmap munmap brk futex mprotect madvise total) i events perf_ok=1 pon poff
+    local i events perf_ok=1 pon poff names first ratios
     start_both syscalls
-    echo "== syscalls: one child per server, $N_SYS HTTP/1.1 connections (h2load --h1 -c 4 -H 'Connection: close'), per connection"
-    for r in on off; do   # warm-up: threads started, allocator free lists filled
-        p=$PORT_ON; [ $r = off ] && p=$PORT_OFF
-        timeout -k 5 "$LIMIT" h2load --h1 -n 300 -c 4 -H 'Connection: close' "https://127.0.0.1:$p/index.html" >/dev/null 2>&1 || true
-    done
+    echo "== syscalls: one child per server, $N_SYS HTTP/1.1 connections per run, one at a time (h2load --h1 -c 1 -H 'Connection: close'), per connection"
+    one_batch $PORT_ON; one_batch $PORT_OFF   # warm-up: threads started, allocator free lists filled
     if command -v strace >/dev/null; then
-        on=($(strace_counts on $PORT_ON)); off=($(strace_counts off $PORT_OFF))
-        printf '%-10s %10s %10s %10s\n' "strace -c" on off on-off
-        for i in "${!names[@]}"; do
-            printf '%-10s %10.2f %10.2f %+10.2f\n' "${names[$i]}" "$(echo "${on[$i]} / $N_SYS" | bc -l)" \
-                "$(echo "${off[$i]} / $N_SYS" | bc -l)" "$(echo "(${on[$i]} - ${off[$i]}) / $N_SYS" | bc -l)"
-        done
+        strace_counts on $PORT_ON > "$B/sys.on"; strace_counts off $PORT_OFF > "$B/sys.off"
+        printf '%-16s %10s %10s %10s\n' "strace -f -c" on off on-off
+        # the requested ones always, then every other syscall whose count differs by >= 0.05 per connection
+        awk -v n="$N_SYS" '
+            FNR == NR { on[$1] = $2; seen[$1] = 1; next }
+            { off[$1] = $2; seen[$1] = 1 }
+            END {
+                split("mmap munmap brk futex", fixed, " ")
+                for (i = 1; i <= 4; i++) { k = fixed[i]; printf "%-16s %10.2f %10.2f %+10.2f\n", k, on[k] / n, off[k] / n, (on[k] - off[k]) / n; done[k] = 1 }
+                for (k in seen) if (!(k in done) && k != "total" && ((on[k] - off[k]) / n >= 0.05 || (off[k] - on[k]) / n >= 0.05))
+                    printf "%-16s %10.2f %10.2f %+10.2f\n", k, on[k] / n, off[k] / n, (on[k] - off[k]) / n
+                k = "total"; printf "%-16s %10.2f %10.2f %+10.2f\n", k, on[k] / n, off[k] / n, (on[k] - off[k]) / n
+            }' "$B/sys.on" "$B/sys.off"
     else
         echo "strace is not installed"
     fi
@@ -307,17 +317,34 @@ run_syscalls() {
     else
         events=$events,instructions
     fi
-    if [ $perf_ok = 1 ]; then
-        pon=($(perf_counts on $PORT_ON $events)); poff=($(perf_counts off $PORT_OFF $events))
-        IFS=, read -r -a names <<< "$events"
-        printf '%-16s %12s %12s %8s\n' "perf stat" on off on/off
+    [ $perf_ok = 1 ] || return 0
+    IFS=, read -r -a names <<< "$events"
+    echo "perf stat -p CHILD -e $events, per connection, $PAIRS interleaved pairs (task-clock in ms)"
+    printf '%-5s %-6s' pair first
+    for i in "${names[@]}"; do printf ' %21s' "$i on/off"; done; echo
+    : > "$B/perf.pairs"
+    for p in $(seq "$PAIRS"); do
+        if [ $((p % 2)) = 1 ]; then
+            first=on;  pon=($(perf_counts on $PORT_ON $events)); poff=($(perf_counts off $PORT_OFF $events))
+        else
+            first=off; poff=($(perf_counts off $PORT_OFF $events)); pon=($(perf_counts on $PORT_ON $events))
+        fi
+        printf '%-5s %-6s' "$p" "$first"
         for i in "${!names[@]}"; do
-            case "${pon[$i]:-x}${poff[$i]:-x}" in *[!0-9.]*) printf '%-16s %12s %12s\n' "${names[$i]}" "${pon[$i]:-?}" "${poff[$i]:-?}"; continue ;; esac
-            printf '%-16s %12.4f %12.4f %8.3f\n' "${names[$i]}$( [ "${names[$i]}" = task-clock ] && echo ' ms')" \
-                "$(echo "${pon[$i]} / $N_SYS" | bc -l)" "$(echo "${poff[$i]} / $N_SYS" | bc -l)" \
-                "$(echo "${pon[$i]} / ${poff[$i]}" | bc -l)"
+            case "${pon[$i]:-x}${poff[$i]:-x}" in
+            *[!0-9.]*) printf ' %21s' "?/?" ;;
+            *) printf ' %10.4f/%-10.4f' "$(echo "${pon[$i]} / $N_SYS" | bc -l)" "$(echo "${poff[$i]} / $N_SYS" | bc -l)"
+               echo "${names[$i]} $(echo "${pon[$i]} / $N_SYS" | bc -l) $(echo "${poff[$i]} / $N_SYS" | bc -l)" >> "$B/perf.pairs" ;;
+            esac
         done
-    fi
+        echo
+    done
+    for i in "${names[@]}"; do
+        printf '%-16s median on %.4f, off %.4f, on/off %s\n' "$i" \
+            "$(awk -v k="$i" '$1 == k { print $2 }' "$B/perf.pairs" | median)" \
+            "$(awk -v k="$i" '$1 == k { print $3 }' "$B/perf.pairs" | median)" \
+            "$(awk -v k="$i" '$1 == k && $3 > 0 { printf "%.4f\n", $2 / $3 }' "$B/perf.pairs" | median)"
+    done
 }
 
 echo "mod_secure: $SO"
