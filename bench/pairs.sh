@@ -10,6 +10,8 @@
 #   SECURE_SO=/path/mod_secure.so   the module to measure (default: this tree's mod_secure/.libs/mod_secure.so).
 #                                   Use a plain -O2 build, never the sanitized one (the script refuses ASan).
 #   CRL_ENTRIES=1000000             size of the CRL of the "cert" row
+#   PAIRS_EXTRA='SecureExportVars off'   a line added to both vhosts (to split a cost; not part of the table)
+#   PAIRS_KEEP=1, PAIRS_LOGLEVEL='warn http2:info'   keep the scratch folder / log more (debugging)
 #
 # Rows (sizes without / with --quick):
 #   full      full TLS 1.3 handshakes, no client certificate, both configs with `SecurePolicy intermediate`:
@@ -21,6 +23,8 @@
 #             handshake on every connection, so it cannot measure this)
 #   h2        HTTP/2, 10 concurrent streams per connection: h2load -n 20000/3000 -c 40 -m 10
 #   download  50 MB downloads over HTTP/1.1 keep-alive: h2load --h1 -n 40/8 -c 2
+#   (a run in which some requests fail is retried once and marked '*'; a pair that fails twice is left out
+#   of the median, and the median line says how many pairs it used)
 #   syscalls  one child per server; N = 1000/200 full-handshake HTTP/1.1 connections without a client
 #             certificate (as in "full", without the policy): `strace -f -c` on the child, then
 #             `perf stat -e task-clock,page-faults,context-switches` on the child; per-connection counts
@@ -138,6 +142,7 @@ Listen 127.0.0.1:$port
  SSLCertificateFile "$B/server.crt"
  SSLCertificateKeyFile "$B/server.key"
  $vhost_extra
+ ${PAIRS_EXTRA:-}
  SecureEngine $engine
  <Location /tls-info>
   SetHandler secure-info
@@ -199,7 +204,17 @@ tls_rate() {
     echo "$out" >> "$B/tls_load.log"
 }
 
-load() {  # ROW PORT -> one rate
+load() {  # ROW PORT -> one rate; a failed run (some requests errored) is retried once, marked with '*'
+    local rate
+    rate=$(load_once "$1" "$2")
+    if [ "$rate" = FAIL ]; then
+        rate=$(load_once "$1" "$2")
+        [ "$rate" = FAIL ] || rate="$rate*"
+    fi
+    echo "$rate"
+}
+
+load_once() {  # ROW PORT -> one rate, or FAIL
     case "$1" in
     full)     h2load_rate "$2" --h1 -n "$N_FULL" -c 40 -H 'Connection: close' ;;
     cert)     tls_rate "$2" -n "$N_CERT" -c 8 -C client.crt -K client.key ;;
@@ -237,8 +252,8 @@ run_pairs() {  # ROW
         if [ "$on" = FAIL ] || [ "$off" = FAIL ]; then
             ratio=FAIL
         else
-            ratio=$(printf "%.4f" "$(echo "scale=6; $on / $off" | bc)")
-            ratios+="$ratio"$'\n'; ons+="$on"$'\n'; offs+="$off"$'\n'
+            ratio=$(printf "%.4f" "$(echo "scale=6; ${on%\*} / ${off%\*}" | bc)")
+            ratios+="$ratio"$'\n'; ons+="${on%\*}"$'\n'; offs+="${off%\*}"$'\n'
         fi
         printf '%-5s %-6s %12s %12s %8s\n' "$i" "$first" "$on" "$off" "$ratio"
     done
