@@ -194,7 +194,7 @@ static int secure_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
 {
     if (is_proxy || ssl == NULL || !secure_config_any_engine())
         return DECLINED;
-    if (secure_conn_create(c, ssl) == NULL) {
+    if (secure_conn_create(c, ssl, secure_vars_count()) == NULL) {
         /* without its state no policy or revocation check could run: refuse the connection, never
          * let it through unchecked */
         ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,

@@ -711,7 +711,7 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
         sc->policy_session = SSL_get_session(sc->ssl);
         sc->policy_peer = SSL_get0_peer_certificate(sc->ssl);
         sc->policy_result = mask ? "violation" : "pass";
-        sc->policy_violation = mask ? apr_pstrdup(sc->pool, buf) : NULL;
+        sc->policy_violation = mask ? apr_pstrdup(secure_conn_pool(sc, r->connection), buf) : NULL;
         violation = sc->policy_violation;
         secure_conn_unlock(sc);
         if (mask == 0) {

@@ -611,7 +611,8 @@ static secure_rev_memo_t *memo_slot(secure_conn_t *sc, const struct secure_revok
     if (rules == NULL)
         return NULL;
     if (sc->rev_memo == NULL
-        && (!create || (sc->rev_memo = apr_pcalloc(sc->pool, SECURE_REV_MEMO_SLOTS * sizeof(*m))) == NULL))
+        && (!create || (sc->rev_memo = apr_pcalloc(secure_conn_pool(sc, NULL), SECURE_REV_MEMO_SLOTS * sizeof(*m)))
+                == NULL))
         return NULL;
     for (i = 0; i < SECURE_REV_MEMO_SLOTS; i++)
         if (sc->rev_memo[i].rules == rules)
@@ -730,7 +731,7 @@ static void hold_leaf(secure_conn_t *sc, X509 *leaf)
     if (sc->rev_leaf_obj == leaf || !X509_up_ref(leaf))
         return;
     if (sc->rev_leaf_obj == NULL)
-        apr_pool_cleanup_register(sc->pool, sc, release_leaf, apr_pool_cleanup_null);
+        apr_pool_cleanup_register(secure_conn_pool(sc, NULL), sc, release_leaf, apr_pool_cleanup_null);
     X509_free(sc->rev_leaf_obj);
     sc->rev_leaf_obj = leaf;
 }
