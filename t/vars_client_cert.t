@@ -7,7 +7,7 @@ use File::Temp ();
 use POSIX ();
 use SecureTest qw(tls_request info_json env_lines run_cmd cert_file key_file sslca);
 
-plan tests => 37, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 39, need_module('mod_ssl.c', 'mod_secure.c');
 
 sub x509 {
     my ($file, @args) = @_;
