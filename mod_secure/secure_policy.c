@@ -21,6 +21,7 @@
 #include "secure_log.h"
 #include "secure_policy.h"
 #include "secure_profiles.h"
+#include "secure_sslconf.h"
 #include "secure_status.h"
 #include "secure_util.h"
 
@@ -38,26 +39,13 @@ typedef struct {
     volatile apr_uint32_t suppressed;   /* lines held back since */
 } secure_ratelimit_t;
 
-/* One mod_ssl setting as the configuration tree has it (value NULL: not configured, mod_ssl's default). */
-typedef struct {
-    const char *value;
-    const char *file;
-    int line;
-} ssl_setting_t;
-
-/* The mod_ssl settings of a vhost that narrowing intersects with (the main server's, overridden by the
- * vhost's own). */
-typedef struct {
-    ssl_setting_t engine, protocol, ciphers, suites, groups;
-} ssl_view_t;
-
 /* A vhost's policy, built once per config pass in check_config (pconf) and read-only afterwards except for
  * the log rate limiters. */
 typedef struct {
     const secure_profile_t *profile;
     int report;
     secure_rules_t rules;
-    ssl_view_t ssl;
+    secure_sslconf_t ssl;
     secure_ratelimit_t rl[SECURE_RULE_COUNT];
 } secure_policy_state_t;
 
@@ -290,131 +278,6 @@ struct secure_policy_conf *secure_policy_merge_srv(apr_pool_t *p, const struct s
     return conf;
 }
 
-/* ---- mod_ssl's settings from the configuration tree ---------------------------------------------- */
-
-static void view_take(apr_pool_t *p, ssl_view_t *v, const ap_directive_t *d)
-{
-    const char *args = d->args, *w1, *rest;
-    ssl_setting_t set = { NULL, d->filename, d->line_num };
-
-    if (!strcasecmp(d->directive, "SSLEngine")) {
-        set.value = ap_getword_conf(p, &args);
-        v->engine = set;
-    }
-    else if (!strcasecmp(d->directive, "SSLProtocol")) {
-        set.value = d->args;
-        v->protocol = set;
-    }
-    else if (!strcasecmp(d->directive, "SSLCipherSuite")) {
-        w1 = ap_getword_conf(p, &args);
-        rest = ap_getword_conf(p, &args);
-        if (*rest == '\0') {
-            set.value = w1;
-            v->ciphers = set;
-        }
-        else if (!strcasecmp(w1, "TLSv1.3")) {
-            set.value = rest;
-            v->suites = set;
-        }
-        else {
-            set.value = rest;      /* "SSL" (or any other protocol word mod_ssl treats as TLS <= 1.2) */
-            v->ciphers = set;
-        }
-    }
-    else if (!strcasecmp(d->directive, "SSLOpenSSLConfCmd")) {
-        w1 = ap_getword_conf(p, &args);
-        if (!strcasecmp(w1, "Groups") || !strcasecmp(w1, "Curves")) {
-            set.value = ap_getword_conf(p, &args);
-            v->groups = set;
-        }
-    }
-}
-
-/* The view of the directives directly in one section (nested <Location> etc. are per-directory). */
-static void view_section(apr_pool_t *p, ssl_view_t *v, const ap_directive_t *first)
-{
-    const ap_directive_t *d;
-
-    for (d = first; d != NULL; d = d->next)
-        if (d->directive[0] != '<')
-            view_take(p, v, d);
-}
-
-static ssl_view_t view_for(apr_pool_t *p, const server_rec *s)
-{
-    ssl_view_t v;
-    const ap_directive_t *d;
-
-    memset(&v, 0, sizeof(v));
-    view_section(p, &v, ap_conftree);
-    if (s->is_virtual && s->defn_name != NULL)
-        for (d = ap_conftree; d != NULL; d = d->next)
-            if (!strcasecmp(d->directive, "<VirtualHost") && d->line_num == (int)s->defn_line_number
-                && d->filename != NULL && !strcmp(d->filename, s->defn_name))
-                view_section(p, &v, d->first_child);
-    return v;
-}
-
-/* mod_ssl's SSLProtocol on a scratch context: +/- words add and remove, a bare word replaces, and the range
- * is the highest version down to the lowest without a hole. 0 when the value is not understood. */
-static int apply_protocol(SSL_CTX *ctx, apr_pool_t *p, const char *value)
-{
-    static const struct { const char *name; int bit; } words[] = {
-        { "SSLv3", 1 }, { "TLSv1", 2 }, { "TLSv1.1", 4 }, { "TLSv1.2", 8 }, { "TLSv1.3", 16 }, { "all", 30 },
-    };
-    static const int versions[] = { SSL3_VERSION, TLS1_VERSION, TLS1_1_VERSION, TLS1_2_VERSION, TLS1_3_VERSION };
-    int mask = 0, hi, lo;
-    const char *w;
-
-    while (*(w = ap_getword_conf(p, &value))) {
-        char action = (*w == '+' || *w == '-') ? *w++ : 0;
-        size_t i;
-        int bit = 0;
-
-        for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-            if (!strcasecmp(w, words[i].name))
-                bit = words[i].bit;
-        if (bit == 0)
-            return 0;
-        mask = action == '-' ? (mask & ~bit) : action == '+' ? (mask | bit) : bit;
-    }
-    for (hi = 4; hi >= 0 && !(mask & (1 << hi)); hi--)
-        ;
-    if (hi < 0)
-        return 0;
-    for (lo = hi; lo > 0 && (mask & (1 << (lo - 1))); lo--)
-        ;
-    return SSL_CTX_set_min_proto_version(ctx, versions[lo]) && SSL_CTX_set_max_proto_version(ctx, versions[hi]);
-}
-
-/* Which mod_ssl directive a narrowing failure points at, and its value as configured; with ctx (startup),
- * also the protocol range mod_ssl's context really has (SSLOpenSSLConfCmd and OpenSSL's own configuration
- * can set it too). */
-static const char *conflict_text(apr_pool_t *p, const ssl_view_t *v, secure_empty_t why, SSL_CTX *ctx)
-{
-    const ssl_setting_t *set;
-    const char *name;
-
-    if (why == SECURE_EMPTY_PROTOCOL && ctx != NULL) {
-        int lo = (int)SSL_CTX_get_min_proto_version(ctx), hi = (int)SSL_CTX_get_max_proto_version(ctx);
-        return apr_psprintf(p, "%s, whose TLS context allows %s to %s (SSLProtocol, SSLOpenSSLConfCmd "
-                            "MinProtocol/MaxProtocol, OpenSSL's configuration)",
-                            conflict_text(p, v, why, NULL), lo ? secure_protocol_name(lo) : "any",
-                            hi ? secure_protocol_name(hi) : "TLSv1.3");
-    }
-
-    switch (why) {
-    case SECURE_EMPTY_PROTOCOL: set = &v->protocol; name = "SSLProtocol"; break;
-    case SECURE_EMPTY_CIPHERS:  set = &v->ciphers;  name = "SSLCipherSuite"; break;
-    case SECURE_EMPTY_SUITES:   set = &v->suites;   name = "SSLCipherSuite TLSv1.3"; break;
-    case SECURE_EMPTY_GROUPS:   set = &v->groups;   name = "SSLOpenSSLConfCmd Groups"; break;
-    default: return "the TLS settings mod_ssl was given";
-    }
-    if (set->value == NULL)
-        return apr_psprintf(p, "%s (not set: mod_ssl's / OpenSSL's default)", name);
-    return apr_psprintf(p, "%s '%s' (%s:%d)", name, set->value, set->file, set->line);
-}
-
 static const char *empty_what(secure_empty_t why)
 {
     switch (why) {
@@ -532,7 +395,7 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
         st->rules.rsa_min = pc->rsa_min == SECURE_UNSET ? SECURE_CLIENT_RSA_MIN_DEFAULT : pc->rsa_min;
         st->rules.ec_min = pc->ec_min == SECURE_UNSET ? SECURE_CLIENT_EC_MIN_DEFAULT : pc->ec_min;
         st->rules.allow_weak_sig = pc->allow_sha1 == 1;
-        st->ssl = view_for(pconf, s);
+        st->ssl = secure_sslconf_view(pconf, s);
         pc->st = st;
 
         /* What init_server will do to the real context, done now on a scratch one built from the same
@@ -546,7 +409,7 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
         }
         ERR_set_mark();
         if (st->ssl.protocol.value)
-            (void)apply_protocol(scratch, ptemp, st->ssl.protocol.value);
+            (void)secure_sslconf_apply_protocol(scratch, ptemp, st->ssl.protocol.value);
         if (st->ssl.ciphers.value)
             (void)SSL_CTX_set_cipher_list(scratch, st->ssl.ciphers.value);
         if (st->ssl.suites.value)
@@ -560,7 +423,7 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
                          SECTAG(10204) "vhost %s: SecurePolicy %s and %s leave %s to negotiate (the policy allows: "
                          "%s); widen that mod_ssl directive, choose another SecurePolicy, or use "
                          "SecurePolicyMode report", secure_config_vhost_name(s), st->profile->name,
-                         conflict_text(ptemp, &st->ssl, why, NULL), empty_what(why), allowed_text(ptemp, st, why));
+                         secure_sslconf_conflict(ptemp, &st->ssl, why, NULL), empty_what(why), allowed_text(ptemp, st, why));
             rc = HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -641,7 +504,7 @@ apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      SECTAG(10211) "vhost %s: SecurePolicy %s and %s leave %s to negotiate (the policy allows: "
                      "%s); widen that mod_ssl directive, choose another SecurePolicy, or use SecurePolicyMode report",
-                     secure_config_vhost_name(s), st->profile->name, conflict_text(p, &st->ssl, why, ctx),
+                     secure_config_vhost_name(s), st->profile->name, secure_sslconf_conflict(p, &st->ssl, why, ctx),
                      empty_what(why), allowed_text(p, st, why));
         log_openssl_errors(s);
         return APR_EGENERAL;
