@@ -6,11 +6,13 @@
 void test_hello(void);
 void test_util(void);
 void test_denylist(void);
+void test_crlcore(void);
 
 int main(void)
 {
     test_hello();
     test_util();
     test_denylist();
+    test_crlcore();
     return done_testing();
 }
