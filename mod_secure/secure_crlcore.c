@@ -277,6 +277,7 @@ static int check_signature(X509_CRL *crl, const secure_crlcore_trust_t *trust, E
                            char *why, size_t whylen)
 {
     const X509_NAME *issuer = X509_CRL_get_issuer(crl);
+    const char *among = trust && trust->store_name ? trust->store_name : "the trusted CAs";
     char name[256], errs[SECURE_CRLCORE_WHY_MAX];
     X509_STORE_CTX *xs = NULL;
     STACK_OF(X509) *certs = NULL;
@@ -301,14 +302,14 @@ static int check_signature(X509_CRL *crl, const secure_crlcore_trust_t *trust, E
     certs = X509_STORE_CTX_get1_certs(xs, (X509_NAME *)issuer);
     ERR_clear_error();
     if (certs == NULL || sk_X509_num(certs) == 0) {
-        fail(why, whylen, "its issuer '%s' is not among the trusted CAs", name_text(issuer, name, sizeof(name)));
+        fail(why, whylen, "its issuer '%s' is not among %s", name_text(issuer, name, sizeof(name)), among);
         goto cleanup;
     }
     for (i = 0; i < sk_X509_num(certs) && rc != 0; i++)
         rc = verify_with(crl, sk_X509_value(certs, i), key);
     if (rc != 0)
-        fail(why, whylen, "its signature does not verify with the key of any trusted CA named '%s' that "
-             "may sign CRLs", name_text(issuer, name, sizeof(name)));
+        fail(why, whylen, "its signature does not verify with the key of any CA named '%s' among %s whose "
+             "key usage allows signing CRLs", name_text(issuer, name, sizeof(name)), among);
 
 cleanup:
     sk_X509_pop_free(certs, X509_free);

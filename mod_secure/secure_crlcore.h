@@ -34,6 +34,7 @@ typedef struct secure_crlcore_crl secure_crlcore_crl_t;
 typedef struct secure_crlcore_trust {
     X509_STORE *store;
     X509 *issuer;
+    const char *store_name;     /* how reasons name store (NULL: "the trusted CAs") */
 } secure_crlcore_trust_t;
 
 /* Which certificates of its issuer a CRL covers. */

@@ -319,7 +319,8 @@ void test_crlcore(void)
     EVP_PKEY *cakey = new_key(), *otherkey = new_key(), *leafkey = new_key(), *nosignkey = new_key();
     X509 *ca, *ca_twin, *ca_nosign, *other, *leaf, *sub, *leaf9;
     X509_STORE *store = X509_STORE_new(), *store_nosign = X509_STORE_new();
-    secure_crlcore_trust_t trust = { store, NULL }, by_issuer = { NULL, NULL }, nosign = { store_nosign, NULL };
+    secure_crlcore_trust_t trust = { store, NULL, NULL }, by_issuer = { NULL, NULL, NULL },
+                           nosign = { store_nosign, NULL, NULL };
     secure_crlcore_crl_t **crls = NULL, *c, *c2, *set[3];
     secure_crlcore_answer_t a;
     reports_t rep;
@@ -385,7 +386,7 @@ void test_crlcore(void)
         refused(&s2, &trust, "not among the trusted CAs", "an issuer that is not trusted");
         s2.ca = ca_nosign;
         s2.key = nosignkey;
-        refused(&s2, &nosign, "may sign CRLs", "a CA whose key usage lacks cRLSign");
+        refused(&s2, &nosign, "allows signing CRLs", "a CA whose key usage lacks cRLSign");
     }
 
     /* ---- PEM, several CRLs; damaged data ---- */
