@@ -5,6 +5,7 @@
  * entry, which for a million-entry CRL was the bulk of every child's memory. */
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ typedef struct {
 } crl_entry_t;
 
 struct secure_crlcore_crl {
+    atomic_uint refs;
     X509_NAME *issuer;
     EVP_PKEY *key;              /* key the signature verified with (NULL: covers nothing) */
     int64_t this_update;
@@ -455,7 +457,9 @@ int secure_crlcore_compact(X509_CRL *crl, EVP_PKEY *key, secure_crlcore_crl_t **
     int i, n = 0, covered = 1, neg, rc = -1;
 
     *out = NULL;
-    if ((c = calloc(1, sizeof(*c))) == NULL || (c->issuer = X509_NAME_dup(issuer)) == NULL
+    if ((c = calloc(1, sizeof(*c))) != NULL)
+        atomic_init(&c->refs, 1);
+    if (c == NULL || (c->issuer = X509_NAME_dup(issuer)) == NULL
         || (total > 0 && (order = malloc((size_t)total * sizeof(*order))) == NULL)) {
         fail(why, whylen, "out of memory");
         goto cleanup;
@@ -551,9 +555,14 @@ cleanup:
     return rc;
 }
 
+void secure_crlcore_up_ref(secure_crlcore_crl_t *crl)
+{
+    atomic_fetch_add(&crl->refs, 1);
+}
+
 void secure_crlcore_free(secure_crlcore_crl_t *crl)
 {
-    if (crl == NULL)
+    if (crl == NULL || atomic_fetch_sub(&crl->refs, 1) != 1)
         return;
     X509_NAME_free(crl->issuer);
     EVP_PKEY_free(crl->key);

@@ -10,7 +10,8 @@
  * issuer, or for its end-entity certificates only (onlyContainsUserCerts), or its CA certificates only
  * (onlyContainsCACerts). Delta CRLs, indirect CRLs, CRLs limited to some reasons, to attribute
  * certificates or to one distribution point (a partition) are refused, as is any CRL with a critical
- * extension this code does not understand. A compacted CRL is immutable: threads may share it. */
+ * extension this code does not understand. A compacted CRL is immutable: threads may share it (and
+ * count their references with secure_crlcore_up_ref / secure_crlcore_free). */
 #ifndef SECURE_CRLCORE_H
 #define SECURE_CRLCORE_H
 
@@ -82,6 +83,9 @@ int secure_crlcore_load(const void *data, size_t len, const secure_crlcore_trust
                         secure_crlcore_crl_t ***out, size_t *n, secure_crlcore_report_fn report,
                         void *baton, char *why, size_t whylen);
 
+/* A compact CRL is reference counted (1 when made): up_ref adds one, free drops one and frees the CRL
+ * with the last. Safe from any thread. */
+void secure_crlcore_up_ref(secure_crlcore_crl_t *crl);
 void secure_crlcore_free(secure_crlcore_crl_t *crl);
 /* Frees n CRLs and the array that holds them. */
 void secure_crlcore_free_all(secure_crlcore_crl_t **crls, size_t n);

@@ -14,6 +14,7 @@
 
 #include "secure_cache.h"
 #include "secure_config.h"
+#include "secure_crlcore.h"
 #include "secure_crlfetch.h"
 #include "secure_log.h"
 #include "secure_ocsp.h"
@@ -21,17 +22,16 @@
 
 APLOG_USE_MODULE(secure);
 
-#define SECURE_CRLFETCH_SKEW 300L   /* seconds of clock difference allowed for lastUpdate */
-
+/* A fetched CRL, checked and compacted by the CRL core (the same rules as SecureCRL files). */
 typedef struct {
-    X509_CRL *crl;                   /* one reference held by the table */
+    secure_crlcore_crl_t *crl;       /* one reference held by the table */
     unsigned char issuer_key[32];    /* sha256 of the issuer key that verified it */
     apr_time_t next_update;
     apr_time_t refresh_at;           /* fetch again from here on, before nextUpdate */
-} crl_entry_t;
+} fetched_crl_t;
 
 static apr_pool_t *crl_pool;            /* per process (child_init) */
-static apr_hash_t *crl_table;           /* url -> crl_entry_t */
+static apr_hash_t *crl_table;           /* url -> fetched_crl_t */
 static apr_thread_mutex_t *crl_mutex;
 
 static apr_status_t crl_table_free(void *data)
@@ -40,7 +40,7 @@ static apr_status_t crl_table_free(void *data)
 
     (void)data;
     for (hi = apr_hash_first(NULL, crl_table); hi; hi = apr_hash_next(hi))
-        X509_CRL_free(((crl_entry_t *)apr_hash_this_val(hi))->crl);
+        secure_crlcore_free(((fetched_crl_t *)apr_hash_this_val(hi))->crl);
     crl_table = NULL;
     return APR_SUCCESS;
 }
@@ -88,25 +88,46 @@ static const char *cdp_http_url(X509 *cert, apr_pool_t *p)
     return url;
 }
 
-static apr_time_t asn1_to_apr(const ASN1_TIME *t, apr_time_t now)
+/* The whole response body (at most SECURE_CRLFETCH_MAX_BYTES), malloc'ed, or NULL. */
+static unsigned char *body_bytes(BIO *body, size_t *len)
 {
-    int days = 0, secs = 0;
+    size_t cap = 64 * 1024, n = 0;
+    unsigned char *buf = malloc(cap), *nw;
+    int got;
 
-    if (t == NULL || !ASN1_TIME_diff(&days, &secs, NULL, t))
-        return 0;
-    return now + apr_time_from_sec((apr_time_t)days * 86400 + secs);
+    while (buf != NULL && (got = BIO_read(body, buf + n, (int)(cap - n))) > 0) {
+        n += (size_t)got;
+        if (n == cap) {
+            if (cap >= (size_t)SECURE_CRLFETCH_MAX_BYTES || (nw = realloc(buf, cap * 2)) == NULL) {
+                free(buf);
+                return NULL;
+            }
+            buf = nw;
+            cap *= 2;
+        }
+    }
+    *len = n;
+    return buf;
 }
 
-/* Downloads and verifies the CRL at url for issuer; a new entry (CRL owned by it) or NULL with *why. */
-static crl_entry_t *crl_fetch(server_rec *s, const char *url, X509 *issuer, const char **why, apr_pool_t *p)
+/* Downloads the CRL at url and checks it with the CRL core against issuer (the same rules as a SecureCRL
+ * file). A new entry (its CRL owned by it) that is fresh now; or NULL with *why, and in *stale a CRL
+ * that passed the checks but is not fresh (its revocations still count), or NULL. */
+static fetched_crl_t *crl_fetch(server_rec *s, const char *url, X509 *issuer, secure_crlcore_crl_t **stale,
+                                const char **why, apr_pool_t *p)
 {
+    secure_crlcore_trust_t trust = { NULL, issuer, NULL };
+    secure_crlcore_crl_t **crls = NULL;
+    char reason[SECURE_CRLCORE_WHY_MAX];
     BIO *body = NULL;
-    X509_CRL *crl = NULL;
-    crl_entry_t *e = NULL;
-    EVP_PKEY *key = X509_get0_pubkey(issuer);
+    unsigned char *data = NULL;
+    size_t len = 0, n = 0;
+    fetched_crl_t *e = NULL;
     apr_time_t now = apr_time_now(), last, next;
+    int64_t nu = 0;
     unsigned int mdlen = 0;
 
+    *stale = NULL;
     secure_status_count(SECURE_CTR_CRL_FETCHES);
     body = OSSL_HTTP_get(url, "", NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 1,
                          (size_t)SECURE_CRLFETCH_MAX_BYTES, secure_ocsp_timeout(s));
@@ -115,28 +136,34 @@ static crl_entry_t *crl_fetch(server_rec *s, const char *url, X509 *issuer, cons
                             secure_ocsp_timeout(s), SECURE_CRLFETCH_MAX_BYTES, secure_ocsp_ssl_errors(p));
         goto cleanup;
     }
-    if ((crl = d2i_X509_CRL_bio(body, NULL)) == NULL) {
-        *why = apr_psprintf(p, "the body is not a DER CRL (%s)", secure_ocsp_ssl_errors(p));
+    if ((data = body_bytes(body, &len)) == NULL) {
+        *why = "cannot read the body (out of memory or too large)";
         goto cleanup;
     }
-    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) {
-        *why = "the CRL was issued by another CA than the certificate's issuer";
+    if (secure_crlcore_load(data, len, &trust, &crls, &n, NULL, NULL, reason, sizeof(reason)) < 0) {
+        *why = apr_pstrcat(p, "the CRL is refused: ", reason, NULL);
         goto cleanup;
     }
-    if (key == NULL || X509_CRL_verify(crl, key) != 1) {
-        *why = apr_psprintf(p, "the CRL's signature does not verify with the issuer's key (%s)",
-                            secure_ocsp_ssl_errors(p));
+    if (n != 1) {
+        *why = apr_psprintf(p, "the body holds %" APR_SIZE_T_FMT " CRLs, not one", (apr_size_t)n);
         goto cleanup;
     }
-    last = asn1_to_apr(X509_CRL_get0_lastUpdate(crl), now);
-    next = asn1_to_apr(X509_CRL_get0_nextUpdate(crl), now);
-    if (next == 0 || next <= now) {
-        *why = next == 0 ? "the CRL has no nextUpdate, so its freshness cannot be judged"
-                         : "the CRL's nextUpdate has passed (the distribution point serves a stale CRL)";
-        goto cleanup;
+    switch (secure_crlcore_time_state(crls[0], (int64_t)apr_time_sec(now), 0)) {
+    case SECURE_CRLCORE_FRESH:
+        break;
+    case SECURE_CRLCORE_NO_NEXT_UPDATE:
+        *why = "the CRL has no nextUpdate, so its freshness cannot be judged";
+        break;
+    case SECURE_CRLCORE_NOT_YET_VALID:
+        *why = "the CRL's thisUpdate is in the future";
+        break;
+    default:
+        *why = "the CRL's nextUpdate has passed (the distribution point serves a stale CRL)";
+        break;
     }
-    if (last == 0 || last > now + apr_time_from_sec(SECURE_CRLFETCH_SKEW)) {
-        *why = "the CRL's lastUpdate is in the future";
+    if (*why != NULL) {
+        *stale = crls[0];
+        crls[0] = NULL;
         goto cleanup;
     }
     e = apr_pcalloc(p, sizeof(*e));
@@ -145,14 +172,18 @@ static crl_entry_t *crl_fetch(server_rec *s, const char *url, X509 *issuer, cons
         e = NULL;
         goto cleanup;
     }
+    secure_crlcore_next_update(crls[0], &nu);
+    last = apr_time_from_sec((apr_time_t)secure_crlcore_this_update(crls[0]));
+    next = apr_time_from_sec((apr_time_t)nu);
     e->next_update = next;
     /* refresh halfway through the validity, at most an hour before nextUpdate */
     e->refresh_at = next - ((next - last) / 2 < apr_time_from_sec(3600) ? (next - last) / 2
                                                                         : apr_time_from_sec(3600));
-    e->crl = crl;
-    crl = NULL;
+    e->crl = crls[0];
+    crls[0] = NULL;
 cleanup:
-    X509_CRL_free(crl);
+    secure_crlcore_free_all(crls, n);
+    free(data);
     BIO_free(body);
     ERR_clear_error();
     return e;
@@ -162,13 +193,13 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
                           apr_pool_t *p)
 {
     const char *url = cdp_http_url(cert, p), *why = NULL;
-    crl_entry_t *e, *fresh = NULL;
-    X509_CRL *crl = NULL;
-    X509_REVOKED *rev = NULL;
+    fetched_crl_t *e, *fresh = NULL;
+    secure_crlcore_crl_t *crl = NULL, *stale = NULL;
+    secure_crlcore_answer_t a;
     unsigned char key[32];
     unsigned int mdlen = 0;
     apr_time_t now = apr_time_now(), next = 0, until = 0;
-    int due = 1, n;
+    int due = 1;
 
     if (url == NULL)
         return 0;
@@ -179,7 +210,8 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
     }
     if (crl_table != NULL && apr_thread_mutex_lock(crl_mutex) == APR_SUCCESS) {
         e = apr_hash_get(crl_table, url, APR_HASH_KEY_STRING);
-        if (e != NULL && !memcmp(e->issuer_key, key, sizeof(key)) && X509_CRL_up_ref(e->crl)) {
+        if (e != NULL && !memcmp(e->issuer_key, key, sizeof(key))) {
+            secure_crlcore_up_ref(e->crl);
             crl = e->crl;
             next = e->next_update;
             due = now >= e->refresh_at;
@@ -187,7 +219,7 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
         apr_thread_mutex_unlock(crl_mutex);
     }
     if (due && secure_breaker_allow(url, &until)) {
-        fresh = crl_fetch(s, url, issuer, &why, p);
+        fresh = crl_fetch(s, url, issuer, &stale, &why, p);
         secure_breaker_record(s, url, fresh != NULL);
         if (fresh == NULL) {
             secure_status_count(SECURE_CTR_CRL_FETCH_ERRORS);
@@ -197,16 +229,16 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
                                        : "revocation status of its certificates is UNKNOWN");
         }
         else {
-            X509_CRL_free(crl);
+            secure_crlcore_free(crl);
             crl = fresh->crl;
             next = fresh->next_update;
-            if (crl_table != NULL && X509_CRL_up_ref(crl)
-                && apr_thread_mutex_lock(crl_mutex) == APR_SUCCESS) {
+            if (crl_table != NULL && apr_thread_mutex_lock(crl_mutex) == APR_SUCCESS) {
                 /* the process pool is shared by threads: allocate from it under the mutex only, and
                  * reuse an existing entry so refreshes do not grow it */
+                secure_crlcore_up_ref(crl);
                 e = apr_hash_get(crl_table, url, APR_HASH_KEY_STRING);
                 if (e != NULL)
-                    X509_CRL_free(e->crl);
+                    secure_crlcore_free(e->crl);
                 else {
                     e = apr_pcalloc(crl_pool, sizeof(*e));
                     apr_hash_set(crl_table, apr_pstrdup(crl_pool, url), APR_HASH_KEY_STRING, e);
@@ -215,38 +247,50 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
                 memcpy(e->issuer_key, key, sizeof(key));
                 apr_thread_mutex_unlock(crl_mutex);
             }
-            n = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                         SECTAG(10551) "%s: fetched the CRL of %s from %s: %d revoked, valid %" APR_TIME_T_FMT
-                         " s more", secure_config_vhost_name(s), "the issuer", url, n < 0 ? 0 : n,
-                         apr_time_sec(next - now));
+                         SECTAG(10551) "%s: fetched the CRL of %s from %s: %" APR_SIZE_T_FMT " revoked, valid %"
+                         APR_TIME_T_FMT " s more", secure_config_vhost_name(s), "the issuer", url,
+                         (apr_size_t)secure_crlcore_count(crl), apr_time_sec(next - now));
         }
     }
     else if (due && crl == NULL) {
         why = apr_psprintf(p, "skipped: its circuit is open for %" APR_TIME_T_FMT " s more after "
                            "repeated failures", apr_time_sec(until - now) + 1);
     }
-    if (crl == NULL || next <= now) {
-        if (crl != NULL)
-            why = "the CRL fetched before has passed its nextUpdate and no newer one could be fetched";
-        goto unknown;
-    }
-    v->expires = next;
-    if (X509_CRL_get0_by_cert(crl, &rev, cert) == 1) {
-        ASN1_ENUMERATED *reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
+    /* the verdict follows the same rules as for SecureCRL files (secure_crlcore_answer_*): the fresh CRL
+     * answers; a revocation listed in a CRL that is not fresh (or not fresh any more) still counts */
+    secure_crlcore_answer_init(&a);
+    if (crl != NULL)
+        secure_crlcore_answer_add(&a, crl, NULL, cert, issuer, (int64_t)apr_time_sec(now), 0);
+    if (stale != NULL)
+        secure_crlcore_answer_add(&a, stale, NULL, cert, issuer, (int64_t)apr_time_sec(now), 0);
+    switch (secure_crlcore_answer_end(&a, cert)) {
+    case SECURE_CRLCORE_REVOKED:
         v->status = SECURE_REV_REVOKED;
-        v->reason = reason ? (int)ASN1_ENUMERATED_get(reason) : -1;
-        v->revoked_at = asn1_to_apr(X509_REVOKED_get0_revocationDate(rev), now);
+        v->reason = a.reason;
+        v->revoked_at = a.revoked_at > 0 ? apr_time_from_sec((apr_time_t)a.revoked_at) : 0;
         v->detail = apr_psprintf(p, "listed in the CRL from %s", url);
-        ASN1_ENUMERATED_free(reason);
-    }
-    else {
+        v->expires = a.time_state == SECURE_CRLCORE_FRESH ? next
+                                                          : now + apr_time_from_sec(secure_cache_unknown_ttl());
+        goto cleanup;
+    case SECURE_CRLCORE_GOOD:
         v->status = SECURE_REV_GOOD;
         v->detail = apr_psprintf(p, "not listed in the CRL from %s", url);
+        v->expires = next;
+        goto cleanup;
+    case SECURE_CRLCORE_UNKNOWN:
+        if (why == NULL)
+            why = "the CRL fetched before has passed its nextUpdate and no newer one could be fetched";
+        goto unknown;
+    default:
+        if (crl != NULL || stale != NULL)
+            why = "the CRL does not cover this certificate (issuingDistributionPoint scope)";
+        goto unknown;
     }
-    goto cleanup;
 unknown:
     v->status = SECURE_REV_UNKNOWN;
+    v->reason = -1;
+    v->revoked_at = 0;
     v->detail = apr_psprintf(p, "CRL distribution point %s: %s", url, why ? why : "no CRL");
     v->expires = now + apr_time_from_sec(secure_cache_unknown_ttl());
     if (c != NULL)
@@ -254,6 +298,7 @@ unknown:
                       "the CRL distribution point is UNKNOWN: %s", secure_config_vhost_name(s), c->client_ip,
                       v->detail);
 cleanup:
-    X509_CRL_free(crl);
+    secure_crlcore_free(crl);
+    secure_crlcore_free(stale);
     return 1;
 }
