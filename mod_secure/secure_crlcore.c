@@ -686,6 +686,15 @@ size_t secure_crlcore_count(const secure_crlcore_crl_t *crl)
     return crl->n;
 }
 
+size_t secure_crlcore_memory(const secure_crlcore_crl_t *crl)
+{
+    size_t i, bytes = crl->n * sizeof(crl_entry_t);
+
+    for (i = 0; i < crl->n; i++)
+        bytes += crl->entries[i].len;
+    return bytes;
+}
+
 int64_t secure_crlcore_this_update(const secure_crlcore_crl_t *crl)
 {
     return crl->this_update;

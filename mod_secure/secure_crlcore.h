@@ -93,6 +93,8 @@ void secure_crlcore_free_all(secure_crlcore_crl_t **crls, size_t n);
 /* Facts about one compact CRL. Times are seconds since the epoch (UTC). */
 const X509_NAME *secure_crlcore_issuer(const secure_crlcore_crl_t *crl);
 size_t secure_crlcore_count(const secure_crlcore_crl_t *crl);
+/* Heap bytes its entries take (the sorted array and the serials' bytes). */
+size_t secure_crlcore_memory(const secure_crlcore_crl_t *crl);
 int64_t secure_crlcore_this_update(const secure_crlcore_crl_t *crl);
 /* 1 and *at when the CRL has a nextUpdate, 0 when it has none (it is then never fresh). */
 int secure_crlcore_next_update(const secure_crlcore_crl_t *crl, int64_t *at);
