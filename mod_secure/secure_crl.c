@@ -399,19 +399,6 @@ static void copy_save(secure_crl_store_t *st, const char *path, const char *buf,
                  secure_config_vhost_name(st->s), path, name);
 }
 
-/* Removes every copy of path (the file was removed on purpose). */
-static void copy_forget(secure_crl_store_t *st, const char *path, apr_pool_t *p)
-{
-    apr_array_header_t *old;
-    int i;
-
-    if (st->copy_dir == NULL)
-        return;
-    old = copies_of(st, path, p);
-    for (i = 0; i < old->nelts; i++)
-        apr_file_remove(APR_ARRAY_IDX(old, i, copy_t).name, p);
-}
-
 /* The newest copy of path that is whole (its digest matches its name) and verifies against the trust
  * store today, as a file entry (refs 1), or NULL. */
 static crl_file_t *copy_load(secure_crl_store_t *st, const char *path, apr_pool_t *p)
@@ -675,8 +662,9 @@ static int store_refresh_locked(secure_crl_store_t *st, apr_pool_t *p)
         for (i = 0; i < gen->n && !kept; i++)
             kept = gen->files[i] == old->files[j] || !strcmp(gen->files[i]->path, old->files[j]->path);
         if (!kept) {
+            /* its kept copies stay: a file that vanishes for a moment (rm + cp) must not take its
+             * revocations with it across a restart */
             removed++;
-            copy_forget(st, old->files[j]->path, p);
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, st->s,
                          SECTAG(10407) "%s: CRL file %s is gone; its CRLs are no longer used",
                          secure_config_vhost_name(st->s), old->files[j]->path);
