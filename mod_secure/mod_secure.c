@@ -75,7 +75,8 @@ static int secure_init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CT
         return rv;
     if ((rv = secure_revoke_init_server(s, p, ctx)) != APR_SUCCESS)
         return rv;
-    secure_verify_wrap(s, p, ctx);
+    if ((rv = secure_verify_wrap(s, p, ctx)) != APR_SUCCESS)
+        return rv;
     return OK;
 }
 
@@ -97,8 +98,9 @@ static int secure_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
     return OK;
 }
 
-/* The first request of each connection finishes the handshake facts and runs the checks that the
- * handshake could not (resumed sessions, renegotiation, Host vs SNI vhost). */
+/* Each request (and internal redirect) finishes the handshake facts and runs the checks that the
+ * handshake could not: resumed sessions, and a Host that selects another vhost than the SNI did (each
+ * request is judged by the rules of the vhost serving it; a repeat for the same vhost costs a lookup). */
 static int secure_post_read_request(request_rec *r)
 {
     secure_conn_t *sc;
@@ -117,10 +119,20 @@ static int secure_post_read_request(request_rec *r)
     return DECLINED;
 }
 
+/* Every request and subrequest ends its checks here, whatever 'Satisfy Any' let through in the access
+ * phase: the last point before the handler to judge a certificate mod_ssl obtained for this request (or
+ * subrequest). Then the variables, which show that verdict. */
 static int secure_fixups(request_rec *r)
 {
-    if (secure_config_engine_on(r->server))
-        secure_vars_export(r);
+    secure_conn_t *sc;
+    int rc;
+
+    if (!secure_config_engine_on(r->server))
+        return DECLINED;
+    if ((sc = secure_conn_get(r->connection)) != NULL && sc->ssl != NULL
+        && (rc = secure_revoke_check_fixups(r, sc)) != OK)
+        return rc;
+    secure_vars_export(r);
     return DECLINED;
 }
 
@@ -133,7 +145,7 @@ static void secure_register_hooks(apr_pool_t *p)
 {
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
 
-    secure_conn_init_ssl_index();
+    secure_conn_init_ssl_index(p);
     secure_verify_init_index();
     ap_hook_check_config(secure_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(secure_post_config, NULL, NULL, APR_HOOK_MIDDLE);

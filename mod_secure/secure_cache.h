@@ -1,5 +1,6 @@
 /* secure_cache — the revocation verdict cache over ap_socache (shmcb on one host, memcache / redis for a
- * fleet), keyed by a hash of issuer + serial; SecureRevocationCache* directives (global). */
+ * fleet): records authenticated with HMAC-SHA256 (secure_cacherec), keyed by the issuer, the serial and the
+ * vhost's trust context; SecureRevocationCache* directives (global). */
 #ifndef SECURE_CACHE_H
 #define SECURE_CACHE_H
 
@@ -12,6 +13,7 @@
 const char *secure_cache_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_cache_cmd_ttl(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_cache_cmd_unknown_ttl(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_cache_cmd_key(cmd_parms *cmd, void *dconf, const char *arg);
 
 /* Directive entries spliced into secure_cmds[] (each ends with a comma). */
 #define SECURE_CACHE_CMDS \
@@ -21,11 +23,16 @@ const char *secure_cache_cmd_unknown_ttl(cmd_parms *cmd, void *dconf, const char
     AP_INIT_TAKE1("SecureRevocationCacheTTL", secure_cache_cmd_ttl, NULL, RSRC_CONF, \
                   "seconds (1-604800, default 3600, global): longest time a verdict is reused"), \
     AP_INIT_TAKE1("SecureRevocationUnknownTTL", secure_cache_cmd_unknown_ttl, NULL, RSRC_CONF, \
-                  "seconds (0-3600, default 30, global): how long an UNKNOWN answer is reused (0 = never)"),
+                  "seconds (0-3600, default 30, global): how long an UNKNOWN answer is reused (0 = never)"), \
+    AP_INIT_TAKE1("SecureRevocationCacheKey", secure_cache_cmd_key, NULL, RSRC_CONF, \
+                  "file (global): secret of at least 32 bytes, readable by its owner only, that " \
+                  "authenticates cache records; required with memcache / redis"),
 
 void secure_cache_register_hooks(apr_pool_t *p);
-/* Looks up cert (issued by issuer). 1 and *v filled (source "cache") on a fresh hit, else 0. */
-int secure_cache_get(server_rec *s, X509 *cert, X509 *issuer, secure_verdict_t *v, apr_pool_t *p);
+/* Looks up cert (issued by issuer) for vhost s (c: the client's connection, may be NULL; for log lines).
+ * 1 and *v filled (source "cache") on an authentic, fresh hit, else 0; a record that is not authentic is
+ * ignored, counted (cache_invalid) and logged. */
+int secure_cache_get(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secure_verdict_t *v, apr_pool_t *p);
 /* Stores *v until v->expires (UNKNOWN answers for SecureRevocationUnknownTTL at most). */
 void secure_cache_put(server_rec *s, X509 *cert, X509 *issuer, const secure_verdict_t *v, apr_pool_t *p);
 /* SecureRevocationCacheTTL / SecureRevocationUnknownTTL in seconds. */

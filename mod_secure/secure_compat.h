@@ -17,25 +17,11 @@
 #define SECURE_HAVE_GET0_GROUP_NAME 0
 #endif
 
-/* SSL_client_hello_get_extension_order() arrived in 3.2 (we parse the raw hello anyway, for every version). */
-#if OPENSSL_VERSION_NUMBER >= 0x30200000L
-#define SECURE_HAVE_CH_EXT_ORDER 1
-#else
-#define SECURE_HAVE_CH_EXT_ORDER 0
-#endif
-
-/* ML-KEM hybrid groups exist from OpenSSL 3.5. */
-#if OPENSSL_VERSION_NUMBER >= 0x30500000L
-#define SECURE_HAVE_MLKEM 1
-#else
-#define SECURE_HAVE_MLKEM 0
-#endif
-
-/* The core ssl_var_lookup / ssl_conn_is_ssl hooks (http_ssl.h) arrived in httpd 2.4.47. */
-#if AP_MODULE_MAGIC_AT_LEAST(20120211, 102)
-#define SECURE_HAVE_CORE_SSL_HOOKS 1
-#else
-#error "mod_secure needs httpd >= 2.4.47 (http_ssl.h)"
+/* The minimum httpd, stated once: the core ssl_var_lookup hook and http_ssl.h (MMN 20120211.104, in the
+ * 2.4.47 development line; 2.4.48 is the first release that has them). build/m4/secure.m4 only checks
+ * that http_ssl.h exists, to fail early with the package name. */
+#if !AP_MODULE_MAGIC_AT_LEAST(20120211, 104)
+#error "mod_secure needs httpd >= 2.4.48 (http_ssl.h, the core ssl_var_lookup hook)"
 #endif
 
 /* glibc's malloc_trim() returns freed heap to the system (after a big CRL is replaced). */

@@ -185,3 +185,17 @@ void secure_config_name_vhosts(apr_pool_t *pconf, server_rec *main_server)
                                   s->addrs ? (unsigned)s->addrs->host_port : (unsigned)s->port);
     }
 }
+
+/* ---- what the verdict cache needs to know about a vhost (so that it does not call into OCSP) ---------- */
+
+int secure_config_online_source(const server_rec *s)
+{
+    return secure_online_enabled(s);
+}
+
+const char *secure_config_trust_context(const server_rec *s, apr_pool_t *p)
+{
+    const char *ocsp = secure_ocsp_trust_context(s, p);
+
+    return ocsp ? apr_pstrcat(p, ocsp, " scope=", secure_revoke_scope_name(s), NULL) : NULL;
+}

@@ -45,6 +45,11 @@ int secure_config_export_vars(const request_rec *r);
 const char *secure_config_vhost_name(const server_rec *s);
 /* Fills every vhost's log name (post_config). */
 void secure_config_name_vhosts(apr_pool_t *pconf, server_rec *main_server);
+/* True when vhost s has an online revocation source (SecureOCSP or SecureCRLFetch on). */
+int secure_config_online_source(const server_rec *s);
+/* The settings under which vhost s obtains online verdicts (OCSP / CRL-fetch trust, revocation scope) as
+ * canonical text, for the verdict cache's key. Memory from p; NULL when it cannot be computed. */
+const char *secure_config_trust_context(const server_rec *s, apr_pool_t *p);
 
 /* Merge helpers: the added value wins unless it is unset. */
 #define SECURE_MERGE_INT(field)  conf->field = (add->field != SECURE_UNSET) ? add->field : base->field

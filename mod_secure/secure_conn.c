@@ -16,10 +16,43 @@ APLOG_USE_MODULE(secure);
 
 static int secure_ssl_idx = -1;
 
-void secure_conn_init_ssl_index(void)
+/* mod_ssl owns the SSL and may free it while the connection lives on: when a client speaks plain HTTP to
+ * the TLS port, mod_ssl frees it and serves a 400 (and its ErrorDocument, an internal redirect) on the
+ * same connection. OpenSSL calls this from SSL_free, on the thread that frees it, so our pointer is
+ * cleared before any later hook could read freed memory; every reader checks sc->ssl for NULL. */
+static void conn_ssl_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
-    if (secure_ssl_idx < 0)
-        secure_ssl_idx = SSL_get_ex_new_index(0, (void *)"mod_secure conn", NULL, NULL, NULL);
+    secure_conn_t *sc = ptr;
+
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    if (sc != NULL)
+        sc->ssl = NULL;
+}
+
+/* httpd unloads and reloads the module between configuration passes (and on every restart), but OpenSSL's
+ * ex_data index table lives as long as the process: an index left behind would keep a pointer to
+ * conn_ssl_freed in the unloaded copy, and the next SSL_free would jump into unmapped memory. So the
+ * index is released in a cleanup of the pool the module is loaded in, which runs before the unload. */
+static apr_status_t conn_ssl_index_free(void *data)
+{
+    (void)data;
+    if (secure_ssl_idx >= 0)
+        CRYPTO_free_ex_index(CRYPTO_EX_INDEX_SSL, secure_ssl_idx);
+    secure_ssl_idx = -1;
+    return APR_SUCCESS;
+}
+
+void secure_conn_init_ssl_index(apr_pool_t *pconf)
+{
+    if (secure_ssl_idx >= 0)
+        return;
+    secure_ssl_idx = SSL_get_ex_new_index(0, (void *)"mod_secure conn", NULL, NULL, conn_ssl_freed);
+    if (secure_ssl_idx >= 0)
+        apr_pool_cleanup_register(pconf, NULL, conn_ssl_index_free, apr_pool_cleanup_null);
 }
 
 secure_conn_t *secure_conn_from_ssl(const SSL *ssl)
@@ -96,6 +129,9 @@ secure_conn_t *secure_conn_create(conn_rec *c, SSL *ssl)
     sc = ap_get_module_config(c->conn_config, &secure_module);
     if (sc != NULL)
         return sc;
+    /* without the ex_data slot nobody would tell us when mod_ssl frees the SSL: refuse, do not guess */
+    if (secure_ssl_idx < 0)
+        return NULL;
     sc = apr_pcalloc(c->pool, sizeof(*sc));
     sc->c = c;
     sc->ssl = ssl;
@@ -111,9 +147,9 @@ secure_conn_t *secure_conn_create(conn_rec *c, SSL *ssl)
         return NULL;
     sc->vals = apr_pcalloc(sc->pool, sizeof(*sc->vals) * secure_vars_count());
     sc->done = apr_pcalloc(sc->pool, secure_vars_count());
+    if (!SSL_set_ex_data(ssl, secure_ssl_idx, sc))
+        return NULL;
     ap_set_module_config(c->conn_config, &secure_module, sc);
-    if (secure_ssl_idx >= 0)
-        SSL_set_ex_data(ssl, secure_ssl_idx, sc);
     SSL_set_msg_callback(ssl, secure_msg_cb);
     SSL_set_msg_callback_arg(ssl, sc);
     return sc;

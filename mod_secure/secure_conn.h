@@ -21,9 +21,22 @@ typedef enum {
     SECURE_REV_UNKNOWN,
 } secure_rev_status_t;
 
+/* One revocation verdict for the connection's client certificate under one vhost's revocation rules. */
+#define SECURE_REV_MEMO_SLOTS 4
+typedef struct secure_rev_memo {
+    const void *rules;                  /* the judging vhost's merged struct secure_revoke_conf; NULL: free */
+    int state;                          /* secure_revoke's SECURE_LEAF_* (checking, accepted, refused) */
+    unsigned age;                       /* when the slot was last filled, to reuse the oldest */
+    secure_rev_status_t status;         /* the worst over the certificates checked */
+    char source[16];                    /* "crl", "denylist", "ocsp", "cache", "crl-fetch", "none" */
+    const char *reason;                 /* CRL reason name of a revoked certificate (static), or NULL */
+    char date[24];                      /* its revocation time, ISO 8601 UTC, or "" */
+    char detail[200];                   /* operator words for logs (cut at this size) */
+} secure_rev_memo_t;
+
 typedef struct secure_conn {
     conn_rec *c;
-    SSL *ssl;
+    SSL *ssl;                           /* mod_ssl's; NULL once mod_ssl freed it (ex_data free callback) */
     /* Request-time writes to this state (memoised variables, policy and revocation verdicts) may come
      * from several HTTP/2 worker threads at once, and c->pool belongs to mod_http2's session thread.
      * They go to this pool (its own allocator, so it shares nothing with c->pool after creation) while
@@ -53,21 +66,18 @@ typedef struct secure_conn {
 
     int facts_done;                     /* post_read_request ran its once-per-connection work */
 
-    /* client certificate verification (the verify wrapper fills these; the request-time re-check may
-     * overwrite them for resumed / renegotiated connections) */
-    secure_rev_status_t rev_status;
-    const char *rev_source;             /* "crl", "denylist", "ocsp", "cache", "crl-fetch" */
-    const char *rev_reason;             /* CRL reason name, e.g. "keyCompromise" */
-    const char *rev_date;               /* ISO 8601 UTC revocation time */
-    const char *rev_detail;             /* operator words for logs */
-    int rev_checked_in_handshake;       /* the verify wrapper ran for the leaf on this connection */
-    /* the leaf last checked on this connection and what came of it (secure_revoke: SECURE_LEAF_*). Here,
-     * allocated with the connection on its own thread, because HTTP/2 streams read and write it from
-     * worker threads: rev_leaf_state is only touched with apr_atomic_*32 */
-    unsigned char rev_leaf_sha256[32];
-    const void *rev_leaf_ptr;           /* the X509 object last checked, and its SHA-1 (OpenSSL caches it */
-    unsigned char rev_leaf_sha1[20];    /* in the object): a cheap "same certificate" test before hashing */
-    volatile apr_uint32_t rev_leaf_state;
+    /* Client-certificate revocation verdicts (secure_revoke). A verdict belongs to one certificate and one
+     * set of revocation rules (the merged config of the vhost that judged it): the handshake's vhost
+     * fills one, and a request whose Host selects a vhost with other rules (SNI != Host, no SNI, HTTP/2
+     * connection coalescing) gets one of its own. rev_memo has SECURE_REV_MEMO_SLOTS entries, allocated
+     * in sc->pool on first use; all of this is read and written under the connection's lock (HTTP/2
+     * streams run on several threads). */
+    struct secure_rev_memo *rev_memo;
+    unsigned char rev_leaf_sha256[32];  /* the certificate the verdicts are about (rev_leaf_known) */
+    int rev_leaf_known;
+    X509 *rev_leaf_obj;                 /* the certificate object last judged, a reference we hold: while
+                                         * it lives no other certificate can get its address, so a pointer
+                                         * compare is the per-request "same certificate" test */
 
     /* policy verdict (secure_policy fills these at the first request) */
     const char *policy_result;          /* "pass" / "violation", NULL before checking */
@@ -87,7 +97,8 @@ secure_conn_t *secure_conn_from_ssl(const SSL *ssl);
 /* Serialise request-time updates of sc (nested: a locked section may call another). */
 void secure_conn_lock(secure_conn_t *sc);
 void secure_conn_unlock(secure_conn_t *sc);
-/* Allocates the ex_data index once per process (call from post_config / register). */
-void secure_conn_init_ssl_index(void);
+/* Allocates the SSL ex_data index (its free callback clears sc->ssl when mod_ssl frees the SSL) and
+ * releases it in a cleanup of pconf, before httpd unloads the module. Call from register_hooks. */
+void secure_conn_init_ssl_index(apr_pool_t *pconf);
 
 #endif /* SECURE_CONN_H */

@@ -1,23 +1,26 @@
 /* secure_crlfetch — CRLs from the client certificate's distribution point, for issuers without a local
- * CRL. Each process keeps the CRLs it fetched in a table keyed by URL (threads share it under a mutex,
- * each reader holds its own reference); verdicts go to the shared verdict cache like OCSP answers. */
+ * CRL. Each process keeps the CRLs it fetched in a small table keyed by the whole URL (threads share it
+ * under a mutex, each reader holds its own reference), bounded by SECURE_CRLFETCH_TABLE_URLS entries and
+ * SECURE_CRLFETCH_TABLE_BYTES bytes: the least recently used entry goes first. A fetched CRL is checked,
+ * compacted and answered by the CRL core (secure_crlcore), with the same rules as a SecureCRL file.
+ * Verdicts go to the shared verdict cache like OCSP answers. */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
-#include "apr_hash.h"
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
 
 #include <openssl/err.h>
-#include <openssl/http.h>
 #include <openssl/x509v3.h>
+
+#include <string.h>
 
 #include "secure_cache.h"
 #include "secure_config.h"
 #include "secure_crlcore.h"
 #include "secure_crlfetch.h"
+#include "secure_fetch.h"
 #include "secure_log.h"
-#include "secure_ocsp.h"
 #include "secure_status.h"
 
 APLOG_USE_MODULE(secure);
@@ -28,45 +31,141 @@ typedef struct {
     unsigned char issuer_key[32];    /* sha256 of the issuer key that verified it */
     apr_time_t next_update;
     apr_time_t refresh_at;           /* fetch again from here on, before nextUpdate */
-} fetched_crl_t;
+    apr_size_t bytes;                /* what it counts against the byte bound: the larger of the DER bytes
+                                      * downloaded and the compact form's heap bytes */
+} crl_entry_t;
 
-static apr_pool_t *crl_pool;            /* per process (child_init) */
-static apr_hash_t *crl_table;           /* url -> fetched_crl_t */
-static apr_thread_mutex_t *crl_mutex;
+/* ---- the per-process table ------------------------------------------------------------------------ */
+
+typedef struct {
+    char url[SECURE_BREAKER_URL_MAX];   /* the whole distribution point URL; "" = free */
+    crl_entry_t e;
+    apr_time_t last_used;
+} crl_slot_t;
+
+static crl_slot_t crl_table[SECURE_CRLFETCH_TABLE_URLS];
+static apr_size_t crl_table_bytes;      /* sum of the entries' bytes */
+static apr_thread_mutex_t *crl_mutex;   /* NULL: no table in this process (nothing is kept) */
+
+static void slot_free(crl_slot_t *slot)
+{
+    crl_table_bytes -= slot->e.bytes;
+    secure_crlcore_free(slot->e.crl);
+    memset(slot, 0, sizeof(*slot));
+}
 
 static apr_status_t crl_table_free(void *data)
 {
-    apr_hash_index_t *hi;
+    size_t i;
 
     (void)data;
-    for (hi = apr_hash_first(NULL, crl_table); hi; hi = apr_hash_next(hi))
-        secure_crlcore_free(((fetched_crl_t *)apr_hash_this_val(hi))->crl);
-    crl_table = NULL;
+    for (i = 0; i < SECURE_CRLFETCH_TABLE_URLS; i++)
+        if (crl_table[i].url[0] != '\0')
+            slot_free(&crl_table[i]);
+    crl_mutex = NULL;
     return APR_SUCCESS;
 }
 
-static void crlfetch_child_init(apr_pool_t *pchild, server_rec *s)
+void secure_crlfetch_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    (void)s;
-    if (apr_pool_create(&crl_pool, pchild) != APR_SUCCESS)
+    apr_status_t rv;
+
+    crl_table_bytes = 0;
+    memset(crl_table, 0, sizeof(crl_table));
+    if ((rv = apr_thread_mutex_create(&crl_mutex, APR_THREAD_MUTEX_DEFAULT, pchild)) != APR_SUCCESS) {
+        crl_mutex = NULL;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     SECTAG(11057) "SecureCRLFetch: cannot create the mutex of this process's fetched-CRL "
+                     "table; CRLs are fetched for each check and not kept");
         return;
-    if (apr_thread_mutex_create(&crl_mutex, APR_THREAD_MUTEX_DEFAULT, crl_pool) != APR_SUCCESS)
-        return;
-    crl_table = apr_hash_make(crl_pool);
-    apr_pool_cleanup_register(crl_pool, NULL, crl_table_free, apr_pool_cleanup_null);
+    }
+    apr_pool_cleanup_register(pchild, NULL, crl_table_free, apr_pool_cleanup_null);
 }
 
-void secure_crlfetch_register_hooks(apr_pool_t *p)
+static crl_slot_t *slot_find(const char *url)
 {
-    (void)p;
-    ap_hook_child_init(crlfetch_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    size_t i;
+
+    for (i = 0; i < SECURE_CRLFETCH_TABLE_URLS; i++)
+        if (crl_table[i].url[0] != '\0' && strcmp(crl_table[i].url, url) == 0)
+            return &crl_table[i];
+    return NULL;
 }
 
-/* The first http:// URI among the certificate's CRL distribution points, or NULL. */
+/* The least recently used entry other than keep, or NULL when there is none. */
+static crl_slot_t *slot_lru(const crl_slot_t *keep)
+{
+    crl_slot_t *lru = NULL;
+    size_t i;
+
+    for (i = 0; i < SECURE_CRLFETCH_TABLE_URLS; i++)
+        if (crl_table[i].url[0] != '\0' && &crl_table[i] != keep
+            && (lru == NULL || crl_table[i].last_used < lru->last_used))
+            lru = &crl_table[i];
+    return lru;
+}
+
+/* The CRL kept for url when it was verified with the issuer key key: a new reference in *crl, its
+ * nextUpdate and whether it is due for a refresh. 0 when none is kept. */
+static int table_get(const char *url, const unsigned char key[32], secure_crlcore_crl_t **crl, apr_time_t *next,
+                     int *due, apr_time_t now)
+{
+    crl_slot_t *slot;
+    int found = 0;
+
+    if (crl_mutex == NULL || apr_thread_mutex_lock(crl_mutex) != APR_SUCCESS)
+        return 0;
+    if ((slot = slot_find(url)) != NULL && !memcmp(slot->e.issuer_key, key, 32)) {
+        secure_crlcore_up_ref(slot->e.crl);
+        slot->last_used = now;
+        *crl = slot->e.crl;
+        *next = slot->e.next_update;
+        *due = now >= slot->e.refresh_at;
+        found = 1;
+    }
+    apr_thread_mutex_unlock(crl_mutex);
+    return found;
+}
+
+/* Keeps fresh (its CRL: a reference of its own is taken) for url, replacing what url had, and evicting
+ * least recently used entries while the table is over its bounds. The number of entries evicted. */
+static int table_put(const char *url, const crl_entry_t *fresh, apr_time_t now)
+{
+    crl_slot_t *slot, *old;
+    int evicted = 0;
+
+    if (crl_mutex == NULL || apr_thread_mutex_lock(crl_mutex) != APR_SUCCESS)
+        return 0;
+    secure_crlcore_up_ref(fresh->crl);
+    if ((slot = slot_find(url)) != NULL)
+        slot_free(slot);
+    else {
+        for (slot = crl_table; slot < crl_table + SECURE_CRLFETCH_TABLE_URLS && slot->url[0] != '\0'; slot++)
+            ;
+        if (slot == crl_table + SECURE_CRLFETCH_TABLE_URLS) {
+            slot = slot_lru(NULL);
+            slot_free(slot);
+            evicted++;
+        }
+    }
+    while (crl_table_bytes + fresh->bytes > (apr_size_t)SECURE_CRLFETCH_TABLE_BYTES && (old = slot_lru(slot)) != NULL) {
+        slot_free(old);
+        evicted++;
+    }
+    memcpy(slot->url, url, strlen(url) + 1);   /* secure_fetch_url_problem bounded its length */
+    slot->e = *fresh;
+    slot->last_used = now;
+    crl_table_bytes += fresh->bytes;
+    apr_thread_mutex_unlock(crl_mutex);
+    return evicted;
+}
+
+/* The first http:// URI among the certificate's CRL distribution points, or NULL ("" for one holding a
+ * NUL byte, which secure_fetch_url_problem refuses). */
 static const char *cdp_http_url(X509 *cert, apr_pool_t *p)
 {
     STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
-    const char *url = NULL;
+    const char *url = NULL, *u;
     int i, j;
 
     for (i = 0; dps != NULL && url == NULL && i < sk_DIST_POINT_num(dps); i++) {
@@ -74,73 +173,60 @@ static const char *cdp_http_url(X509 *cert, apr_pool_t *p)
         if (dp->distpoint == NULL || dp->distpoint->type != 0)
             continue;
         for (j = 0; url == NULL && j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname); j++) {
-            GENERAL_NAME *gn = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, j);
-            const unsigned char *u;
-            if (gn->type != GEN_URI)
-                continue;
-            u = ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
-            if (!strncasecmp((const char *)u, "http://", 7))
-                url = apr_pstrmemdup(p, (const char *)u,
-                                     (apr_size_t)ASN1_STRING_length(gn->d.uniformResourceIdentifier));
+            u = secure_fetch_uri(sk_GENERAL_NAME_value(dp->distpoint->name.fullname, j), p);
+            if (u != NULL && (*u == '\0' || !strncasecmp(u, "http://", 7)))
+                url = u;
         }
     }
     sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+    ERR_clear_error();
     return url;
 }
 
-/* The whole response body (at most SECURE_CRLFETCH_MAX_BYTES), malloc'ed, or NULL. */
-static unsigned char *body_bytes(BIO *body, size_t *len)
+static const char *serial_text(X509 *cert, apr_pool_t *p)
 {
-    size_t cap = 64 * 1024, n = 0;
-    unsigned char *buf = malloc(cap), *nw;
-    int got;
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    const char *out = apr_pstrdup(p, hex ? hex : "?");
 
-    while (buf != NULL && (got = BIO_read(body, buf + n, (int)(cap - n))) > 0) {
-        n += (size_t)got;
-        if (n == cap) {
-            if (cap >= (size_t)SECURE_CRLFETCH_MAX_BYTES || (nw = realloc(buf, cap * 2)) == NULL) {
-                free(buf);
-                return NULL;
-            }
-            buf = nw;
-            cap *= 2;
-        }
-    }
-    *len = n;
-    return buf;
+    OPENSSL_free(hex);
+    BN_free(bn);
+    ERR_clear_error();
+    return out;
 }
 
 /* Downloads the CRL at url and checks it with the CRL core against issuer (the same rules as a SecureCRL
  * file). A new entry (its CRL owned by it) that is fresh now; or NULL with *why, and in *stale a CRL
  * that passed the checks but is not fresh (its revocations still count), or NULL. */
-static fetched_crl_t *crl_fetch(server_rec *s, const char *url, X509 *issuer, secure_crlcore_crl_t **stale,
-                                const char **why, apr_pool_t *p)
+static crl_entry_t *crl_fetch(const char *url, X509 *issuer, int timeout, secure_crlcore_crl_t **stale,
+                              const char **why, apr_pool_t *p)
 {
+    secure_fetch_req_t rq = { "CRL distribution point", url, NULL, NULL, NULL, "a DER CRL",
+                              (size_t)SECURE_CRLFETCH_MAX_BYTES, timeout };
+    secure_fetch_result_t res;
     secure_crlcore_trust_t trust = { NULL, issuer, NULL };
     secure_crlcore_crl_t **crls = NULL;
     char reason[SECURE_CRLCORE_WHY_MAX];
     BIO *body = NULL;
-    unsigned char *data = NULL;
-    size_t len = 0, n = 0;
-    fetched_crl_t *e = NULL;
+    char *data = NULL;
+    crl_entry_t *e = NULL;
     apr_time_t now = apr_time_now(), last, next;
     int64_t nu = 0;
+    size_t n = 0, mem;
     unsigned int mdlen = 0;
+    long bytes;
 
     *stale = NULL;
     secure_status_count(SECURE_CTR_CRL_FETCHES);
-    body = OSSL_HTTP_get(url, "", NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 1,
-                         (size_t)SECURE_CRLFETCH_MAX_BYTES, secure_ocsp_timeout(s));
-    if (body == NULL) {
-        *why = apr_psprintf(p, "download failed within %d s or exceeded %ld bytes (%s)",
-                            secure_ocsp_timeout(s), SECURE_CRLFETCH_MAX_BYTES, secure_ocsp_ssl_errors(p));
+    /* a GET of our own: no redirect followed, no proxy from the environment, refused connections given
+     * up at once (secure_fetch) */
+    if ((body = secure_fetch(&rq, &res, why, p)) == NULL)
+        goto cleanup;
+    if ((bytes = BIO_get_mem_data(body, &data)) <= 0 || data == NULL) {
+        *why = "the body is empty, not a DER CRL";
         goto cleanup;
     }
-    if ((data = body_bytes(body, &len)) == NULL) {
-        *why = "cannot read the body (out of memory or too large)";
-        goto cleanup;
-    }
-    if (secure_crlcore_load(data, len, &trust, &crls, &n, NULL, NULL, reason, sizeof(reason)) < 0) {
+    if (secure_crlcore_load(data, (size_t)bytes, &trust, &crls, &n, NULL, NULL, reason, sizeof(reason)) < 0) {
         *why = apr_pstrcat(p, "the CRL is refused: ", reason, NULL);
         goto cleanup;
     }
@@ -176,6 +262,8 @@ static fetched_crl_t *crl_fetch(server_rec *s, const char *url, X509 *issuer, se
     last = apr_time_from_sec((apr_time_t)secure_crlcore_this_update(crls[0]));
     next = apr_time_from_sec((apr_time_t)nu);
     e->next_update = next;
+    mem = secure_crlcore_memory(crls[0]);
+    e->bytes = mem > (size_t)bytes ? (apr_size_t)mem : (apr_size_t)bytes;
     /* refresh halfway through the validity, at most an hour before nextUpdate */
     e->refresh_at = next - ((next - last) / 2 < apr_time_from_sec(3600) ? (next - last) / 2
                                                                         : apr_time_from_sec(3600));
@@ -183,44 +271,46 @@ static fetched_crl_t *crl_fetch(server_rec *s, const char *url, X509 *issuer, se
     crls[0] = NULL;
 cleanup:
     secure_crlcore_free_all(crls, n);
-    free(data);
     BIO_free(body);
     ERR_clear_error();
     return e;
 }
 
-int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secure_verdict_t *v,
-                          apr_pool_t *p)
+int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, const secure_fetch_limits_t *lim,
+                          secure_verdict_t *v, apr_pool_t *p)
 {
-    const char *url = cdp_http_url(cert, p), *why = NULL;
-    fetched_crl_t *e, *fresh = NULL;
+    const char *url = cdp_http_url(cert, p), *why = NULL, *skipped = NULL, *problem;
+    crl_entry_t *fresh = NULL;
     secure_crlcore_crl_t *crl = NULL, *stale = NULL;
     secure_crlcore_answer_t a;
     unsigned char key[32];
     unsigned int mdlen = 0;
     apr_time_t now = apr_time_now(), next = 0, until = 0;
-    int due = 1;
+    int due = 1, evicted;
 
     if (url == NULL)
         return 0;
     v->source = "crl-fetch";
+    if ((problem = secure_fetch_url_problem(url)) != NULL) {
+        why = apr_psprintf(p, "refused, nothing fetched: %s", problem);
+        secure_status_count(SECURE_CTR_ONLINE_REFUSED);
+        secure_status_count(SECURE_CTR_CRL_FETCH_ERRORS);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, SECTAG(11058) "%s: client %s: CRL distribution point %s "
+                     "of certificate serial %s %s", secure_config_vhost_name(s), c ? c->client_ip : "-", url,
+                     serial_text(cert, p), why);
+        goto unknown;
+    }
     if (!X509_pubkey_digest(issuer, EVP_sha256(), key, &mdlen)) {
         why = "cannot hash the issuer key";
         goto unknown;
     }
-    if (crl_table != NULL && apr_thread_mutex_lock(crl_mutex) == APR_SUCCESS) {
-        e = apr_hash_get(crl_table, url, APR_HASH_KEY_STRING);
-        if (e != NULL && !memcmp(e->issuer_key, key, sizeof(key))) {
-            secure_crlcore_up_ref(e->crl);
-            crl = e->crl;
-            next = e->next_update;
-            due = now >= e->refresh_at;
-        }
-        apr_thread_mutex_unlock(crl_mutex);
-    }
-    if (due && secure_breaker_allow(url, &until)) {
-        fresh = crl_fetch(s, url, issuer, &stale, &why, p);
-        secure_breaker_record(s, url, fresh != NULL);
+    table_get(url, key, &crl, &next, &due, now);
+    if (due && secure_fetch_breaker_allow(url, &until, &skipped, p)) {
+        fresh = crl_fetch(url, issuer, lim->timeout, &stale, &why, p);
+        if (secure_fetch_breaker_record(s, url, fresh != NULL, lim))
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(11059) "%s: CRL distribution point %s failed %ld "
+                         "times in a row: skipping it for %ld s (SecureOCSPFailures / SecureOCSPRetry)",
+                         secure_config_vhost_name(s), url, lim->failures, lim->retry);
         if (fresh == NULL) {
             secure_status_count(SECURE_CTR_CRL_FETCH_ERRORS);
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
@@ -232,21 +322,13 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
             secure_crlcore_free(crl);
             crl = fresh->crl;
             next = fresh->next_update;
-            if (crl_table != NULL && apr_thread_mutex_lock(crl_mutex) == APR_SUCCESS) {
-                /* the process pool is shared by threads: allocate from it under the mutex only, and
-                 * reuse an existing entry so refreshes do not grow it */
-                secure_crlcore_up_ref(crl);
-                e = apr_hash_get(crl_table, url, APR_HASH_KEY_STRING);
-                if (e != NULL)
-                    secure_crlcore_free(e->crl);
-                else {
-                    e = apr_pcalloc(crl_pool, sizeof(*e));
-                    apr_hash_set(crl_table, apr_pstrdup(crl_pool, url), APR_HASH_KEY_STRING, e);
-                }
-                *e = *fresh;
-                memcpy(e->issuer_key, key, sizeof(key));
-                apr_thread_mutex_unlock(crl_mutex);
-            }
+            memcpy(fresh->issuer_key, key, sizeof(key));
+            if ((evicted = table_put(url, fresh, now)) > 0)
+                ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                             SECTAG(11060) "%s: this process's table of fetched CRLs is full (%d URLs, %ld MB): "
+                             "dropped the %d least recently used to keep the CRL from %s",
+                             secure_config_vhost_name(s), SECURE_CRLFETCH_TABLE_URLS,
+                             SECURE_CRLFETCH_TABLE_BYTES / (1024 * 1024), evicted, url);
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                          SECTAG(10551) "%s: fetched the CRL of %s from %s: %" APR_SIZE_T_FMT " revoked, valid %"
                          APR_TIME_T_FMT " s more", secure_config_vhost_name(s), "the issuer", url,
@@ -254,8 +336,7 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
         }
     }
     else if (due && crl == NULL) {
-        why = apr_psprintf(p, "skipped: its circuit is open for %" APR_TIME_T_FMT " s more after "
-                           "repeated failures", apr_time_sec(until - now) + 1);
+        why = apr_psprintf(p, "skipped: %s", skipped);
     }
     /* the verdict follows the same rules as for SecureCRL files (secure_crlcore_answer_*): the fresh CRL
      * answers; a revocation listed in a CRL that is not fresh (or not fresh any more) still counts */

@@ -1,17 +1,15 @@
-/* secure_ocsp — OCSP for client certificates with OpenSSL's HTTP client (one timeout over the whole
- * exchange) and OCSP API; a response counts only when signed by the issuer, a delegated responder or a
- * configured responder certificate, for our CertID, fresh, and carrying our nonce. Anything else is
- * UNKNOWN, logged and counted, and feeds a circuit breaker shared by the server's processes. */
+/* secure_ocsp — the online sources' entry point and OCSP for client certificates. Only a certificate that
+ * verified is looked up online, and only with an issuer whose key signed it. An OCSP response counts only
+ * when signed by that issuer, a delegated responder of it or a configured responder certificate, for our
+ * CertID, fresh, and carrying our nonce. Anything else is UNKNOWN, logged and counted, and feeds the
+ * circuit breaker (secure_fetch, shared by the server's processes). */
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
-#include "apr_atomic.h"
-#include "apr_shm.h"
 #include "apr_strings.h"
 
 #include <openssl/err.h>
-#include <openssl/http.h>
-#include <openssl/httperr.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -19,9 +17,11 @@
 #include "secure_cache.h"
 #include "secure_config.h"
 #include "secure_crlfetch.h"
+#include "secure_fetch.h"
 #include "secure_log.h"
 #include "secure_ocsp.h"
 #include "secure_status.h"
+#include "secure_util.h"
 
 APLOG_USE_MODULE(secure);
 
@@ -130,27 +130,18 @@ const char *secure_ocsp_cmd_retry(cmd_parms *cmd, void *dconf, const char *arg)
 }
 
 /* Only plain http: OCSP responses carry their own signature, and OpenSSL's client would need a TLS
- * context of its own for https (RFC 6960 responders are http). */
+ * context of its own for https (RFC 6960 responders are http). The same rules as for a certificate's
+ * AIA URL (secure_fetch_url_problem): no user information, no blanks, at most 511 bytes. */
 const char *secure_ocsp_cmd_responder(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    int use_ssl = 0;
-    char *host = NULL, *port = NULL, *path = NULL;
-    const char *err = NULL;
+    const char *problem = secure_fetch_url_problem(arg);
 
     (void)dconf;
-    if (!OSSL_HTTP_parse_url(arg, &use_ssl, NULL, &host, &port, NULL, &path, NULL, NULL))
-        err = apr_psprintf(cmd->pool, "%s: '%s' is not a URL; use http://host[:port]/path", cmd->cmd->name,
-                           arg);
-    else if (use_ssl)
-        err = apr_psprintf(cmd->pool, "%s: '%s': https responders are not supported (OCSP responses are "
-                           "signed); use an http:// URL", cmd->cmd->name, arg);
-    OPENSSL_free(host);
-    OPENSSL_free(port);
-    OPENSSL_free(path);
-    ERR_clear_error();
-    if (err == NULL)
-        cmd_conf(cmd)->responder = apr_pstrdup(cmd->pool, arg);
-    return err;
+    if (problem != NULL)
+        return apr_psprintf(cmd->pool, "%s: '%s' is refused: %s; use http://host[:port]/path", cmd->cmd->name,
+                            arg, problem);
+    cmd_conf(cmd)->responder = apr_pstrdup(cmd->pool, arg);
+    return NULL;
 }
 
 static apr_status_t free_cert_stack(void *data)
@@ -197,36 +188,33 @@ cleanup:
     return err;
 }
 
-int secure_ocsp_enabled(const server_rec *s)
+int secure_online_enabled(const server_rec *s)
 {
     const struct secure_ocsp_conf *conf = ocsp_conf(s);
     return conf->enabled == 1 || conf->crl_fetch == 1;
 }
 
-int secure_ocsp_crl_fetch_on(const server_rec *s)
+const char *secure_ocsp_trust_context(const server_rec *s, apr_pool_t *p)
 {
-    return ocsp_conf(s)->crl_fetch == 1;
-}
+    const struct secure_ocsp_conf *conf = ocsp_conf(s);
+    const char *responder = conf->responder ? conf->responder : "(aia)", *certs = "";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    unsigned int len = 0;
+    int i;
 
-int secure_ocsp_timeout(const server_rec *s)
-{
-    return (int)OCSP_DEFAULT(ocsp_conf(s), timeout, 3);
+    /* the certificates themselves, not the file name: a changed file is a changed trust context */
+    for (i = 0; conf->responder_certs && i < sk_X509_num(conf->responder_certs); i++) {
+        if (!X509_digest(sk_X509_value(conf->responder_certs, i), EVP_sha256(), md, &len))
+            return NULL;
+        certs = apr_pstrcat(p, certs, i ? "," : "", secure_hex_lower(md, len, hex), NULL);
+    }
+    return apr_psprintf(p, "ocsp=%d responder=%" APR_SIZE_T_FMT ":%s nonce=%d max-age=%ld crl-fetch=%d "
+                        "responder-certs=%s", conf->enabled == 1, strlen(responder), responder,
+                        conf->nonce != 0, (long)OCSP_DEFAULT(conf, max_age, 0), conf->crl_fetch == 1, certs);
 }
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
-
-const char *secure_ocsp_ssl_errors(apr_pool_t *p)
-{
-    const char *out = "";
-    char buf[256];
-    unsigned long e;
-
-    while ((e = ERR_get_error()) != 0) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-        out = *out ? apr_pstrcat(p, out, "; ", buf, NULL) : apr_pstrdup(p, buf);
-    }
-    return out;
-}
 
 /* Log lines name the client when there is a connection (handshake), else the vhost only. */
 static void ocsp_log(server_rec *s, conn_rec *c, apr_pool_t *p, int level, const char *fmt, ...)
@@ -275,116 +263,51 @@ static long seconds_from_now(const ASN1_TIME *t)
     return (long)days * 86400L + secs;
 }
 
-/* ---- circuit breaker -------------------------------------------------------------------------- */
+/* ---- lifecycle (the breaker lives in secure_fetch, the fetched-CRL table in secure_crlfetch) ---- */
 
-/* A small open-addressed table in anonymous shared memory (created in post_config, inherited by the
- * children): failures and open-until per URL hash. Races between processes only blur a count by one. */
-#define SECURE_BREAKER_SLOTS 64
-
-typedef struct {
-    volatile apr_uint32_t hash;        /* 0 = free */
-    volatile apr_uint32_t failures;
-    volatile apr_uint32_t open_until;  /* epoch seconds; 0 = closed */
-} secure_breaker_slot_t;
-
-static secure_breaker_slot_t *breaker_table;
-static secure_breaker_slot_t breaker_fallback[SECURE_BREAKER_SLOTS];   /* per process, if no shm */
-
-static apr_uint32_t url_hash(const char *url)
+static int online_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    apr_uint32_t h = 2166136261u;   /* FNV-1a */
-
-    for (; *url; url++)
-        h = (h ^ (unsigned char)*url) * 16777619u;
-    return h ? h : 1;
+    (void)plog;
+    (void)ptemp;
+    return secure_fetch_pre_config(pconf) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
-static secure_breaker_slot_t *breaker_slot(const char *url)
+static int online_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    secure_breaker_slot_t *t = breaker_table ? breaker_table : breaker_fallback;
-    apr_uint32_t h = url_hash(url), cur;
-    unsigned i, n;
-
-    for (n = 0, i = h % SECURE_BREAKER_SLOTS; n < SECURE_BREAKER_SLOTS; n++, i = (i + 1) % SECURE_BREAKER_SLOTS) {
-        cur = apr_atomic_read32(&t[i].hash);
-        if (cur == h)
-            return &t[i];
-        if (cur == 0 && apr_atomic_cas32(&t[i].hash, h, 0) == 0)
-            return &t[i];
-        if (apr_atomic_read32(&t[i].hash) == h)
-            return &t[i];
-    }
-    return NULL;   /* more responders than slots: no breaker for this one */
-}
-
-int secure_breaker_allow(const char *url, apr_time_t *until)
-{
-    secure_breaker_slot_t *slot = breaker_slot(url);
-    apr_uint32_t open_until;
-
-    if (slot == NULL)
-        return 1;
-    open_until = apr_atomic_read32(&slot->open_until);
-    if (open_until != 0 && (apr_time_t)open_until > apr_time_sec(apr_time_now())) {
-        *until = apr_time_from_sec(open_until);
-        return 0;
-    }
-    return 1;
-}
-
-/* The limits are the recording vhost's: the n-th failure seen there opens the circuit for every vhost. */
-int secure_breaker_record(const server_rec *s, const char *url, int ok)
-{
-    const struct secure_ocsp_conf *conf = ocsp_conf(s);
-    secure_breaker_slot_t *slot = breaker_slot(url);
-    apr_uint32_t fails;
-    long limit = OCSP_DEFAULT(conf, failures, 5), retry = OCSP_DEFAULT(conf, retry, 30);
-
-    if (slot == NULL)
-        return 0;
-    if (ok) {
-        apr_atomic_set32(&slot->failures, 0);
-        apr_atomic_set32(&slot->open_until, 0);
-        return 0;
-    }
-    fails = apr_atomic_inc32(&slot->failures) + 1;
-    /* the n-th failure opens the circuit; a failure after it closed (half-open try) opens it again */
-    if (fails >= (apr_uint32_t)limit) {
-        apr_atomic_set32(&slot->open_until, (apr_uint32_t)(apr_time_sec(apr_time_now()) + retry));
-        secure_status_count(SECURE_CTR_OCSP_BREAKER_OPEN);
-        return 1;
-    }
-    return 0;
-}
-
-static int breaker_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
-{
-    apr_shm_t *shm;
-    apr_status_t rv;
-    apr_size_t size = sizeof(secure_breaker_slot_t) * SECURE_BREAKER_SLOTS;
+    server_rec *v;
+    int needed = 0;
 
     (void)plog;
     (void)ptemp;
-    breaker_table = NULL;
-    if (!secure_config_any_engine())
-        return OK;
-    rv = apr_shm_create(&shm, size, NULL, pconf);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
-                     SECTAG(10500) "OCSP circuit breaker: no shared memory; each process keeps its own "
-                     "failure counts");
-        return OK;
-    }
-    breaker_table = apr_shm_baseaddr_get(shm);
-    memset(breaker_table, 0, size);
-    return OK;
+    /* the first pass only checks the config */
+    for (v = s; ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG && v != NULL; v = v->next)
+        if (secure_config_engine_on(v) && secure_online_enabled(v))
+            needed = 1;
+    return secure_fetch_post_config(pconf, s, needed) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static void online_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    secure_fetch_child_init(pchild, s);
+    secure_crlfetch_child_init(pchild, s);
 }
 
 void secure_ocsp_register_hooks(apr_pool_t *p)
 {
     (void)p;
-    ap_hook_post_config(breaker_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    secure_crlfetch_register_hooks(p);
+    ap_hook_pre_config(online_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(online_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(online_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+static secure_fetch_limits_t online_limits(const struct secure_ocsp_conf *conf)
+{
+    secure_fetch_limits_t lim;
+
+    lim.timeout = (int)OCSP_DEFAULT(conf, timeout, 3);
+    lim.failures = OCSP_DEFAULT(conf, failures, 5);
+    lim.retry = OCSP_DEFAULT(conf, retry, 30);
+    return lim;
 }
 
 /* ---- the OCSP exchange ------------------------------------------------------------------------ */
@@ -399,153 +322,57 @@ static void verdict_unknown(secure_verdict_t *v, const char *detail)
 /* The first OCSP URL of the certificate's AIA extension, or NULL. */
 static const char *aia_ocsp_url(X509 *cert, apr_pool_t *p)
 {
-    STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(cert);
+    AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(cert, NID_info_access, NULL, NULL);
     const char *url = NULL;
+    int i;
 
-    if (urls != NULL && sk_OPENSSL_STRING_num(urls) > 0)
-        url = apr_pstrdup(p, sk_OPENSSL_STRING_value(urls, 0));
-    X509_email_free(urls);
+    for (i = 0; aia != NULL && url == NULL && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
+        ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+        if (OBJ_obj2nid(ad->method) == NID_ad_OCSP)
+            url = secure_fetch_uri(ad->location, p);
+    }
+    AUTHORITY_INFO_ACCESS_free(aia);
+    ERR_clear_error();
     return url;
 }
 
-/* OpenSSL's HTTP client checks the body against its DER header, the Content-Length, the Content-Type and
- * our size cap before it hands the body over. These reasons mean the responder did answer, with bytes
- * that are not an OCSP response: the same verdict as a body d2i rejects. Which check sees the bytes first
- * depends only on the framing (with a Content-Length the client compares it with the DER length; without
- * one it returns the bytes and d2i fails), so both must be reported alike. */
-static const int bad_body_reasons[] = {
-    HTTP_R_MISSING_ASN1_ENCODING, HTTP_R_ERROR_PARSING_ASN1_LENGTH, HTTP_R_INCONSISTENT_CONTENT_LENGTH,
-    HTTP_R_ASN1_LEN_EXCEEDS_MAX_RESP_LEN, HTTP_R_MAX_RESP_LEN_EXCEEDED, HTTP_R_UNEXPECTED_CONTENT_TYPE,
-    HTTP_R_MISSING_CONTENT_TYPE,
-};
-
-/* Drains the error queue like secure_ocsp_ssl_errors; *bad_body = 1 when an error says the body is not
- * an OCSP response (bad_body_reasons). */
-static const char *transfer_errors(apr_pool_t *p, int *bad_body)
-{
-    const char *out = "";
-    char buf[256];
-    unsigned long e;
-    size_t i;
-
-    *bad_body = 0;
-    while ((e = ERR_get_error()) != 0) {
-        for (i = 0; i < sizeof(bad_body_reasons) / sizeof(*bad_body_reasons); i++)
-            if (ERR_GET_LIB(e) == ERR_LIB_HTTP && ERR_GET_REASON(e) == bad_body_reasons[i])
-                *bad_body = 1;
-        ERR_error_string_n(e, buf, sizeof(buf));
-        out = *out ? apr_pstrcat(p, out, "; ", buf, NULL) : apr_pstrdup(p, buf);
-    }
-    return out;
-}
-
-/* One connection attempt to host:port (each address the name resolves to), bounded by max_time. OpenSSL's
- * own connect in OSSL_HTTP_open (BIO_do_connect_retry) takes a refused connection for a passing state
- * and tries again every 100 ms until the timeout, so a responder that is down held the handshake, and
- * its worker thread, for the whole SecureOCSPTimeout. A refusal is an answer: give up at once. The
- * connected BIO (the caller frees it), or NULL with the reason in the error queue; *timed_out says
- * whether max_time passed. */
-static BIO *responder_connect(const char *host, const char *port, time_t max_time, int *timed_out)
-{
-    BIO *cbio = BIO_new_connect(host);
-    int rv;
-
-    *timed_out = 0;
-    if (cbio == NULL || BIO_set_conn_port(cbio, port) <= 0 || BIO_set_nbio(cbio, 1) <= 0)
-        goto failed;
-    while ((rv = BIO_do_connect(cbio)) <= 0 && BIO_should_retry(cbio))
-        if ((rv = BIO_wait(cbio, max_time, 100)) <= 0) {   /* writable: connected or refused */
-            *timed_out = rv == 0;
-            goto failed;
-        }
-    if (rv > 0)
-        return cbio;
-failed:
-    BIO_free_all(cbio);
-    return NULL;
-}
-
-/* One POST to the responder: the whole exchange bounded by timeout. The response, or NULL with *why. */
+/* One POST to the responder through secure_fetch (http:// only, no redirects, the whole exchange bounded
+ * by timeout), counted by outcome. The response, or NULL with *why. */
 static OCSP_RESPONSE *ocsp_transfer(const char *url, OCSP_REQUEST *req, int timeout, const char **why,
                                     apr_pool_t *p)
 {
-    char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
-    int use_ssl = 0, timed_out, left;
-    BIO *reqbio = NULL, *rspbio = NULL, *cbio = NULL;
+    static const secure_counter_t counters[] = {
+        [SECURE_FETCH_REFUSED] = SECURE_CTR_OCSP_HTTP_ERRORS, [SECURE_FETCH_CONNECT] = SECURE_CTR_OCSP_HTTP_ERRORS,
+        [SECURE_FETCH_TIMEOUT] = SECURE_CTR_OCSP_TIMEOUTS, [SECURE_FETCH_REDIRECT] = SECURE_CTR_OCSP_HTTP_ERRORS,
+        [SECURE_FETCH_HTTP] = SECURE_CTR_OCSP_HTTP_ERRORS, [SECURE_FETCH_BAD_BODY] = SECURE_CTR_OCSP_BAD_RESPONSE,
+        [SECURE_FETCH_INTERNAL] = SECURE_CTR_OCSP_HTTP_ERRORS,
+    };
+    secure_fetch_req_t rq = { "responder", url, "application/ocsp-request", NULL, "application/ocsp-response",
+                              "a DER OCSPResponse", SECURE_OCSP_MAX_RESP, timeout };
+    secure_fetch_result_t res = SECURE_FETCH_INTERNAL;
+    BIO *rspbio = NULL;
     OCSP_RESPONSE *resp = NULL;
-    const char *fullpath;
-    apr_time_t t0 = apr_time_now();
-    time_t max_time = time(NULL) + timeout;   /* OpenSSL's deadlines are whole seconds of time() */
 
-    if (!OSSL_HTTP_parse_url(url, &use_ssl, NULL, &host, &port, NULL, &path, &query, NULL) || use_ssl) {
-        *why = apr_psprintf(p, "responder URL %s is not a usable http:// URL", url);
-        secure_status_count(SECURE_CTR_OCSP_HTTP_ERRORS);
-        goto cleanup;
-    }
-    fullpath = (query && *query) ? apr_pstrcat(p, path, "?", query, NULL) : path;
-    if ((reqbio = ASN1_item_i2d_mem_bio(ASN1_ITEM_rptr(OCSP_REQUEST), (const ASN1_VALUE *)req)) == NULL) {
-        *why = apr_psprintf(p, "cannot encode the request (%s)", secure_ocsp_ssl_errors(p));
+    if ((rq.req = ASN1_item_i2d_mem_bio(ASN1_ITEM_rptr(OCSP_REQUEST), (const ASN1_VALUE *)req)) == NULL) {
+        *why = apr_psprintf(p, "cannot encode the request (%s)", secure_fetch_ssl_errors(p));
         goto cleanup;
     }
     secure_status_count(SECURE_CTR_OCSP_QUERIES);
-    /* our own connection, so no proxy from httpd's environment either */
-    if ((cbio = responder_connect(host, port, max_time, &timed_out)) == NULL) {
-        const char *errs = secure_ocsp_ssl_errors(p);
-
-        if (timed_out) {
-            *why = apr_psprintf(p, "responder %s timed out after %d s while connecting (%s)", url, timeout,
-                                errs);
-            secure_status_count(SECURE_CTR_OCSP_TIMEOUTS);
-        }
-        else {
-            *why = apr_psprintf(p, "cannot connect to responder %s: failed after %" APR_TIME_T_FMT " ms (%s)",
-                                url, apr_time_as_msec(apr_time_now() - t0), errs);
-            secure_status_count(SECURE_CTR_OCSP_HTTP_ERRORS);
-        }
-        goto cleanup;
-    }
-    /* max_resp_len caps what a hostile responder can make us buffer; the rest of the timeout, rounded
-     * up to whole seconds (all OpenSSL takes), covers sending and receiving. Not max_time - time(NULL):
-     * a connect that crossed a second boundary would cut the exchange to timeout - 1 s */
-    left = (int)((apr_time_from_sec(timeout) - (apr_time_now() - t0) + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC);
-    rspbio = OSSL_HTTP_transfer(NULL, host, port, fullpath, 0, NULL, NULL, cbio, NULL, NULL, NULL, 0, NULL,
-                                "application/ocsp-request", reqbio, "application/ocsp-response", 1,
-                                SECURE_OCSP_MAX_RESP, left > 0 ? left : 1, 0);
-    if (rspbio == NULL) {
-        apr_time_t spent = apr_time_now() - t0;
-        int bad_body;
-        const char *errs = transfer_errors(p, &bad_body);
-
-        if (bad_body) {
-            *why = apr_psprintf(p, "responder %s sent bytes that are not a DER OCSPResponse (%s)", url, errs);
-            secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
-        }
-        else if (spent >= apr_time_from_sec(timeout) - apr_time_from_msec(50)) {
-            *why = apr_psprintf(p, "responder %s timed out after %d s (%s)", url, timeout, errs);
-            secure_status_count(SECURE_CTR_OCSP_TIMEOUTS);
-        }
-        else {
-            *why = apr_psprintf(p, "HTTP exchange with responder %s failed after %" APR_TIME_T_FMT
-                                " ms (%s)", url, apr_time_as_msec(spent), errs);
-            secure_status_count(SECURE_CTR_OCSP_HTTP_ERRORS);
-        }
+    if ((rspbio = secure_fetch(&rq, &res, why, p)) == NULL) {
+        secure_status_count(counters[res]);
         goto cleanup;
     }
     if ((resp = d2i_OCSP_RESPONSE_bio(rspbio, NULL)) == NULL) {
         *why = apr_psprintf(p, "responder %s sent bytes that are not a DER OCSPResponse (%s)", url,
-                            secure_ocsp_ssl_errors(p));
+                            secure_fetch_ssl_errors(p));
         secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
     }
 cleanup:
-    BIO_free(reqbio);
+    BIO_free(rq.req);
     BIO_free(rspbio);
-    BIO_free_all(cbio);   /* OSSL_HTTP_transfer leaves a BIO it was given to the caller */
-    OPENSSL_free(host);
-    OPENSSL_free(port);
-    OPENSSL_free(path);
-    OPENSSL_free(query);
     return resp;
 }
+
 
 /* Why OCSP_check_validity refused thisUpdate / nextUpdate, from the reasons it raised (it checks them
  * all): an operator fixes a clock for a future thisUpdate, the responder for an expired nextUpdate. The
@@ -607,7 +434,7 @@ static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, O
     }
     if ((bs = OCSP_response_get1_basic(resp)) == NULL) {
         verdict_unknown(v, apr_psprintf(p, "responder %s sent no basic OCSP response (%s)", url,
-                                        secure_ocsp_ssl_errors(p)));
+                                        secure_fetch_ssl_errors(p)));
         secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
         goto cleanup;
     }
@@ -625,10 +452,12 @@ static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, O
             goto cleanup;
         }
     }
-    /* Candidate signers found in `certs` are trusted as they are (OCSP_TRUSTOTHER): the issuer (its
-     * certificate just passed mod_ssl's chain check) and the operator's SecureOCSPResponderCert. A
-     * delegated responder included in the response is chain-checked against the vhost's CA store
-     * and must carry the OCSP-signing EKU from the issuer (OpenSSL's ocsp_check_issuer). */
+    /* Candidate signers found in `certs` are trusted as they are (OCSP_TRUSTOTHER), so `certs` holds only
+     * certificates we trust: the issuer (from the verified chain or the trust store, and its key signed
+     * the certificate: secure_online_check) and the operator's SecureOCSPResponderCert; never a
+     * certificate the client sent. A delegated responder included in the response is chain-checked
+     * against the vhost's CA store and must be issued by that issuer with the OCSP-signing EKU
+     * (OpenSSL's ocsp_check_issuer). */
     if ((certs = sk_X509_new_null()) == NULL || !sk_X509_push(certs, issuer))
         goto nomem;
     for (i = 0; conf->responder_certs && i < sk_X509_num(conf->responder_certs); i++)
@@ -642,7 +471,7 @@ static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, O
     if (OCSP_basic_verify(bs, certs, trust, OCSP_TRUSTOTHER) <= 0) {
         verdict_unknown(v, apr_psprintf(p, "response from %s is not signed by the issuer, a delegated "
                                         "responder of the issuer or a SecureOCSPResponderCert (%s)", url,
-                                        secure_ocsp_ssl_errors(p)));
+                                        secure_fetch_ssl_errors(p)));
         secure_status_count(SECURE_CTR_OCSP_BAD_SIGNATURE);
         goto cleanup;
     }
@@ -696,10 +525,10 @@ cleanup:
 }
 
 static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
-                       secure_verdict_t *v, apr_pool_t *p)
+                       const secure_fetch_limits_t *lim, secure_verdict_t *v, apr_pool_t *p)
 {
     const struct secure_ocsp_conf *conf = ocsp_conf(s);
-    int timeout = (int)OCSP_DEFAULT(conf, timeout, 3), worked = 0;
+    int worked = 0;
     const char *url, *why = NULL;
     OCSP_CERTID *id = NULL;
     OCSP_REQUEST *req = NULL;
@@ -716,10 +545,17 @@ static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X50
                  cert_serial(cert, p), v->detail);
         goto cleanup;
     }
-    if (!secure_breaker_allow(url, &until)) {
-        verdict_unknown(v, apr_psprintf(p, "responder %s skipped: its circuit is open for %" APR_TIME_T_FMT
-                                        " s more after repeated failures", url,
-                                        apr_time_sec(until - apr_time_now()) + 1));
+    if ((why = secure_fetch_url_problem(url)) != NULL) {
+        verdict_unknown(v, apr_psprintf(p, "responder URL %s is refused: %s", url, why));
+        secure_status_count(SECURE_CTR_ONLINE_REFUSED);
+        secure_status_count(SECURE_CTR_OCSP_ERRORS);
+        ocsp_log(s, c, p, APLOG_WARNING, SECTAG(11056) "%s: client %s certificate %s (serial %s): OCSP status "
+                 "UNKNOWN, nothing fetched: %s", secure_config_vhost_name(s), c ? c->client_ip : "-",
+                 cert_subject(cert, p), cert_serial(cert, p), v->detail);
+        goto cleanup;
+    }
+    if (!secure_fetch_breaker_allow(url, &until, &why, p)) {
+        verdict_unknown(v, apr_psprintf(p, "responder %s skipped: %s", url, why));
         secure_status_count(SECURE_CTR_OCSP_SKIPPED);
         ocsp_log(s, c, p, APLOG_INFO, SECTAG(10502) "%s: client %s certificate %s (serial %s): %s",
                  secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
@@ -727,26 +563,26 @@ static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X50
         goto cleanup;
     }
     if ((id = OCSP_cert_to_id(NULL, cert, issuer)) == NULL || (req = OCSP_REQUEST_new()) == NULL) {
-        why = apr_psprintf(p, "cannot build the request (%s)", secure_ocsp_ssl_errors(p));
+        why = apr_psprintf(p, "cannot build the request (%s)", secure_fetch_ssl_errors(p));
         goto failed;
     }
     {
         OCSP_CERTID *copy = OCSP_CERTID_dup(id);
         if (copy == NULL || OCSP_request_add0_id(req, copy) == NULL) {
             OCSP_CERTID_free(copy);
-            why = apr_psprintf(p, "cannot build the request (%s)", secure_ocsp_ssl_errors(p));
+            why = apr_psprintf(p, "cannot build the request (%s)", secure_fetch_ssl_errors(p));
             goto failed;
         }
     }
     if (conf->nonce != 0 && !OCSP_request_add1_nonce(req, NULL, -1)) {
-        why = apr_psprintf(p, "cannot add a nonce (%s)", secure_ocsp_ssl_errors(p));
+        why = apr_psprintf(p, "cannot add a nonce (%s)", secure_fetch_ssl_errors(p));
         goto failed;
     }
-    if ((resp = ocsp_transfer(url, req, timeout, &why, p)) == NULL)
+    if ((resp = ocsp_transfer(url, req, lim->timeout, &why, p)) == NULL)
         goto failed;
     worked = ocsp_evaluate(conf, url, req, resp, id, issuer, trust, v, p);
     if (worked) {
-        secure_breaker_record(s, url, 1);
+        secure_fetch_breaker_record(s, url, 1, lim);
         ocsp_log(s, c, p, APLOG_DEBUG, "mod_secure: %s: client %s certificate %s (serial %s): %s in %"
                  APR_TIME_T_FMT " ms", secure_config_vhost_name(s), c ? c->client_ip : "-",
                  cert_subject(cert, p), cert_serial(cert, p), v->detail, apr_time_as_msec(apr_time_now() - t0));
@@ -759,10 +595,10 @@ failed:
     ocsp_log(s, c, p, APLOG_WARNING, SECTAG(10503) "%s: client %s certificate %s (serial %s): OCSP status "
              "UNKNOWN: %s", secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
              cert_serial(cert, p), why);
-    if (secure_breaker_record(s, url, 0))
+    if (secure_fetch_breaker_record(s, url, 0, lim))
         ocsp_log(s, c, p, APLOG_ERR, SECTAG(10504) "%s: OCSP responder %s failed %ld times in a row: "
                  "skipping it for %ld s (SecureOCSPFailures / SecureOCSPRetry)", secure_config_vhost_name(s),
-                 url, OCSP_DEFAULT(conf, failures, 5), OCSP_DEFAULT(conf, retry, 30));
+                 url, lim->failures, lim->retry);
 cleanup:
     OCSP_RESPONSE_free(resp);
     OCSP_REQUEST_free(req);
@@ -770,10 +606,24 @@ cleanup:
     ERR_clear_error();
 }
 
-void secure_ocsp_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
-                       secure_verdict_t *v, apr_pool_t *p)
+/* The issuer handed to the online sources signs their answers' trust: its key verifies a fetched CRL and
+ * it is trusted as OCSP signer as it is (OCSP_TRUSTOTHER). It must be the certificate that issued cert,
+ * not merely one that claims to (a client-sent certificate with a matching name and key identifier):
+ * its key must verify cert's signature. 1 when it does. */
+static int issuer_signed(X509 *cert, X509 *issuer)
+{
+    EVP_PKEY *key = X509_get0_pubkey(issuer);
+    int ok = key != NULL && X509_check_issued(issuer, cert) == X509_V_OK && X509_verify(cert, key) == 1;
+
+    ERR_clear_error();
+    return ok;
+}
+
+void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust, int verified,
+                         secure_verdict_t *v, apr_pool_t *p)
 {
     const struct secure_ocsp_conf *conf = ocsp_conf(s);
+    secure_fetch_limits_t lim = online_limits(conf);
 
     v->status = SECURE_REV_NONE;
     v->source = NULL;
@@ -783,13 +633,32 @@ void secure_ocsp_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X50
     v->detail = NULL;
     if (cert == NULL || issuer == NULL)
         return;
+    /* A certificate that did not verify names URLs nobody vouches for: asking them would let any client
+     * make the server connect where it likes (SSRF), and their answer, signed by a key of the client's
+     * choosing, proves nothing. Not checked: NONE, never GOOD. */
+    if (!verified) {
+        v->source = "unverified";
+        v->detail = "certificate did not verify";
+        return;
+    }
+    if (!issuer_signed(cert, issuer)) {
+        v->status = SECURE_REV_UNKNOWN;
+        v->source = "none";
+        v->detail = "the issuer certificate at hand did not sign this certificate; no online source is asked";
+        v->expires = 0;
+        secure_status_count(SECURE_CTR_ONLINE_REFUSED);
+        ocsp_log(s, c, p, APLOG_WARNING, SECTAG(11055) "%s: client %s certificate %s (serial %s): %s",
+                 secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p), cert_serial(cert, p),
+                 v->detail);
+        return;
+    }
     /* a fetched CRL is a CRL: it comes before OCSP, as a local one does */
-    if (conf->crl_fetch == 1 && secure_crlfetch_check(s, c, cert, issuer, v, p)
+    if (conf->crl_fetch == 1 && secure_crlfetch_check(s, c, cert, issuer, &lim, v, p)
         && (v->status != SECURE_REV_UNKNOWN || conf->enabled != 1))
         return;
     if (conf->enabled == 1) {
         v->reason = -1;
         v->revoked_at = 0;
-        ocsp_query(s, c, cert, issuer, trust, v, p);
+        ocsp_query(s, c, cert, issuer, trust, &lim, v, p);
     }
 }

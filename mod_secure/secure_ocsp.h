@@ -1,6 +1,7 @@
-/* secure_ocsp — OCSP for client certificates through OpenSSL's HTTP client and OCSP API (request, nonce,
- * whole-exchange timeout, response verification), the per-responder circuit breaker, and the
- * SecureOCSP* / SecureCRLFetch directives. */
+/* secure_ocsp — the online revocation sources' entry point (secure_online_check: SecureCRLFetch, then
+ * OCSP, only for certificates that verified), OCSP for client certificates through OpenSSL's OCSP API
+ * (request, nonce, response verification; the exchange itself is secure_fetch), and the SecureOCSP* /
+ * SecureCRLFetch directives. */
 #ifndef SECURE_OCSP_H
 #define SECURE_OCSP_H
 
@@ -46,27 +47,24 @@ const char *secure_ocsp_cmd_crl_fetch(cmd_parms *cmd, void *dconf, const char *a
 struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p);
 struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secure_ocsp_conf *base,
                                                const struct secure_ocsp_conf *add);
+/* Registers the online sources' hooks: the circuit breaker's mutex, shared table and child attach
+ * (secure_fetch) and the fetched-CRL table (secure_crlfetch). */
 void secure_ocsp_register_hooks(apr_pool_t *p);
 /* True when vhost s has an online revocation source: SecureOCSP on or SecureCRLFetch on. */
-int secure_ocsp_enabled(const server_rec *s);
-/* True when SecureCRLFetch is on for vhost s. */
-int secure_ocsp_crl_fetch_on(const server_rec *s);
-/* SecureOCSPTimeout of vhost s in seconds (also bounds a CRL download). */
-int secure_ocsp_timeout(const server_rec *s);
-/* Asks the online sources about cert (issued by issuer; trust = the vhost's CA store for signer checks):
- * the CRL from its distribution point when SecureCRLFetch is on, else / then the OCSP responder.
- * Fills *v: GOOD / REVOKED / UNKNOWN with source "ocsp" or "crl-fetch" and expires (NONE when no source
- * applies); never blocks longer than SecureOCSPTimeout per source. c may be NULL. Memory from p. */
-void secure_ocsp_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
-                       secure_verdict_t *v, apr_pool_t *p);
-
-/* Circuit breaker over responder / distribution-point URLs, shared by the server's processes.
- * 1 when url may be tried now; 0 when its circuit is open (then *until = when it closes). */
-int secure_breaker_allow(const char *url, apr_time_t *until);
-/* Records the outcome of one exchange with url; returns 1 when this failure opened the circuit. */
-int secure_breaker_record(const server_rec *s, const char *url, int ok);
-
-/* The OpenSSL error queue, drained, as one line (memory from p; "" when empty). */
-const char *secure_ocsp_ssl_errors(apr_pool_t *p);
+int secure_online_enabled(const server_rec *s);
+/* Asks the online sources about cert, issued by issuer, for vhost s: the CRL from its distribution
+ * point when SecureCRLFetch is on, else / then the OCSP responder. issuer must come from the verified
+ * chain or the trust store (trust: the vhost's CA store, for delegated OCSP signers). verified is 0 when
+ * the certificate's chain did not verify (X509_STORE_CTX_get_error() != X509_V_OK, e.g. let through by
+ * SSLVerifyClient optional_no_ca): then nothing is fetched and *v is NONE with source "unverified". An
+ * issuer whose key did not sign cert is refused too (UNKNOWN, no fetch). Otherwise fills *v: GOOD /
+ * REVOKED / UNKNOWN with source "ocsp" or "crl-fetch" and expires (NONE when no source applies); never
+ * blocks longer than SecureOCSPTimeout per source. c may be NULL. Memory from p. */
+void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust, int verified,
+                         secure_verdict_t *v, apr_pool_t *p);
+/* The settings that decide which online answers vhost s accepts (responder, SecureOCSPResponderCert
+ * digests, nonce, max age, CRL fetch) as canonical text, for the verdict cache's trust context. Memory
+ * from p; NULL when a responder certificate cannot be digested. */
+const char *secure_ocsp_trust_context(const server_rec *s, apr_pool_t *p);
 
 #endif /* SECURE_OCSP_H */

@@ -1,11 +1,13 @@
 /* secure_revoke — the client-certificate revocation pipeline (see the header).
  *
  * Per certificate: deny list -> verdict cache -> a fresh local CRL from the issuer -> OCSP (when on, its
- * answer is cached) -> UNKNOWN. The handshake path runs in the verify wrapper; the request path re-checks
- * a certificate that never went through it on this connection (resumed session, renegotiation, TLS 1.3
- * post-handshake auth). In each httpd child a mod_watchdog callback stats the SecureCRL and
- * SecureDenyList files every SecureCRLCheckInterval seconds and swaps in changed data; see
- * doc/revoke.md for how that behaves with several children. */
+ * answer is cached) -> UNKNOWN. The handshake path runs in the verify wrapper; the request path judges
+ * the connection's certificate by the rules of the vhost serving each request whenever those rules have
+ * no verdict for it yet (resumed session, renegotiation, TLS 1.3 post-handshake auth, a Host naming
+ * another vhost than the SNI, subrequests), with issuers from the verified chain only.
+ * In each httpd child a mod_watchdog callback stats the SecureCRL and SecureDenyList files every
+ * SecureCRLCheckInterval seconds and swaps in changed data; see doc/revoke.md for how that behaves with
+ * several children. */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_connection.h"
@@ -28,13 +30,17 @@
 #include <string.h>
 
 #include "secure_cache.h"
+#include "secure_chain.h"
 #include "secure_config.h"
 #include "secure_crl.h"
 #include "secure_denylist.h"
+#include "secure_fetch.h"
 #include "secure_log.h"
 #include "secure_ocsp.h"
 #include "secure_revoke.h"
 #include "secure_status.h"
+#include "secure_verify.h"
+#include "secure_util.h"
 
 APLOG_USE_MODULE(secure);
 
@@ -59,15 +65,20 @@ typedef struct {
     secure_denylist_t *dl;
 } deny_gen_t;
 
+/* Readers take a reference on cur under `mutex` (held only for that and for the swap). Reloads come from
+ * mod_watchdog's thread, child_init and startup, and may overlap (mod_watchdog's child_init runs before
+ * ours): `reload` lets one reloader at a time in, and only that reloader touches the fields below it. */
 typedef struct {
     server_rec *s;
     const char *path;
     apr_thread_mutex_t *mutex;   /* guards cur */
     deny_gen_t *cur;
-    apr_ino_t inode;             /* what was last read (or failed), to notice a change */
+    apr_thread_mutex_t *reload;  /* held by the one reloader; guards inode .. loaded */
+    apr_ino_t inode;             /* what was last read (or refused for good), to notice a change */
     apr_time_t mtime;
     apr_off_t size;
     int seen;
+    int loaded;                  /* a list was published */
 } deny_holder_t;
 
 struct secure_revoke_conf {
@@ -83,10 +94,11 @@ struct secure_revoke_conf {
     deny_holder_t *deny;
 };
 
-/* secure_conn_t.rev_leaf_state: the leaf in rev_leaf_sha256 was not checked yet / was accepted / was
- * refused. REFUSED is final for the connection: on HTTP/1.1 the connection closes after the 403, but a
- * request cannot end an HTTP/2 connection (doc/revoke.md), so every later stream must be refused too. */
-enum { SECURE_LEAF_UNCHECKED = 0, SECURE_LEAF_ACCEPTED, SECURE_LEAF_REFUSED };
+/* secure_rev_memo_t.state, one verdict slot per set of revocation rules: CHECKING while the handshake
+ * walks the chain (or when it could not finish), then ACCEPTED or REFUSED. REFUSED is final for those
+ * rules on the connection: on HTTP/1.1 the connection closes after the 403, but a request cannot end an
+ * HTTP/2 connection (doc/revoke.md), so every later stream for a vhost with those rules is refused too. */
+enum { SECURE_LEAF_CHECKING = 0, SECURE_LEAF_ACCEPTED, SECURE_LEAF_REFUSED };
 
 static const char *iso_time(apr_time_t t, apr_pool_t *p);
 
@@ -113,6 +125,11 @@ static int conf_scope(const struct secure_revoke_conf *c)
 static int conf_unknown(const struct secure_revoke_conf *c)
 {
     return c->unknown == SECURE_UNSET ? UNKNOWN_DENY : c->unknown;
+}
+
+const char *secure_revoke_scope_name(const server_rec *s)
+{
+    return scope_words[conf_scope(revoke_conf(s))];
 }
 
 /* ---- configuration ------------------------------------------------------------------------------ */
@@ -227,12 +244,21 @@ static deny_gen_t *deny_acquire(deny_holder_t *h)
     return g;
 }
 
+/* Publishes g (its reference passes to the holder) and drops the holder's reference on the previous one. */
+static void deny_publish(deny_holder_t *h, deny_gen_t *g)
+{
+    deny_gen_t *old;
+
+    apr_thread_mutex_lock(h->mutex);
+    old = h->cur;
+    h->cur = g;
+    apr_thread_mutex_unlock(h->mutex);
+    deny_gen_release(old);
+}
+
 static apr_status_t deny_cleanup(void *data)
 {
-    deny_holder_t *h = data;
-
-    deny_gen_release(h->cur);
-    h->cur = NULL;
+    deny_publish(data, NULL);
     return APR_SUCCESS;
 }
 
@@ -252,74 +278,109 @@ static void deny_report_line(void *baton, unsigned line, const char *why)
                  secure_config_vhost_name(rep->h->s), rep->h->path, line, why);
 }
 
-/* Re-reads the deny list when its file changed (watchdog callback, child_init, or startup). */
-static void deny_refresh(deny_holder_t *h)
+/* A reload that did not happen: logged, counted; the list in force (if any) stays. Caller holds h->reload. */
+static void deny_reload_failed(deny_holder_t *h, apr_status_t rv, const char *why)
+{
+    secure_status_count(SECURE_CTR_DENYLIST_RELOAD_FAILED);
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->s,
+                 SECTAG(11200) "%s: SecureDenyList %s not reloaded: %s; %s", secure_config_vhost_name(h->s),
+                 h->path, why, h->loaded ? "the entries read before stay in force"
+                           : "client certificates are refused until it can be read");
+}
+
+/* Reads and publishes the file when it changed; the caller holds h->reload. A failure that may pass (out of
+ * memory, a read error) does not record the file as seen, so the next check tries again. */
+static void deny_reload_locked(deny_holder_t *h)
 {
     apr_pool_t *p = NULL;
     apr_finfo_t fi;
     apr_file_t *fd = NULL;
     char *buf = NULL;
     apr_size_t got = 0;
-    deny_gen_t *g = NULL, *old;
+    deny_gen_t *g = NULL;
     deny_report_t rep = { h, 0 };
     apr_status_t rv;
+    int had = h->loaded;
 
-    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS)
+    if ((rv = apr_pool_create_unmanaged_ex(&p, NULL, NULL)) != APR_SUCCESS) {
+        deny_reload_failed(h, rv, "out of memory");
         return;
+    }
     rv = apr_stat(&fi, h->path, APR_FINFO_SIZE | APR_FINFO_MTIME | APR_FINFO_INODE | APR_FINFO_TYPE, p);
     if (rv != APR_SUCCESS || fi.filetype != APR_REG) {
         if (!h->seen || h->size != -1)
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->s,
                          SECTAG(10311) "%s: SecureDenyList %s cannot be read; %s",
                          secure_config_vhost_name(h->s), h->path,
-                         h->cur ? "the entries read before stay in force" : "no deny-list entry is in force");
+                         h->loaded ? "the entries read before stay in force"
+                                   : "client certificates are refused until it can be read");
         h->seen = 1;
         h->size = -1;
         goto cleanup;
     }
     if (h->seen && fi.inode == h->inode && fi.mtime == h->mtime && fi.size == h->size)
         goto cleanup;
-    h->seen = 1;
-    h->inode = fi.inode;
-    h->mtime = fi.mtime;
-    h->size = fi.size;
     if (fi.size > 64 * 1024 * 1024) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, h->s,
-                     SECTAG(10312) "%s: SecureDenyList %s is larger than 64 MB; the entries read before "
-                     "stay in force", secure_config_vhost_name(h->s), h->path);
-        goto cleanup;
+                     SECTAG(10312) "%s: SecureDenyList %s is larger than 64 MB; %s", secure_config_vhost_name(h->s),
+                     h->path, h->loaded ? "the entries read before stay in force"
+                                        : "client certificates are refused until it can be read");
+        goto seen;                              /* refused until the file changes */
     }
     if ((rv = apr_file_open(&fd, h->path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p)) != APR_SUCCESS
         || (buf = apr_palloc(p, (apr_size_t)fi.size + 1)) == NULL
         || (fi.size > 0 && (rv = apr_file_read_full(fd, buf, (apr_size_t)fi.size, &got)) != APR_SUCCESS)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->s,
-                     SECTAG(10313) "%s: SecureDenyList %s cannot be read; the entries read before stay in force",
-                     secure_config_vhost_name(h->s), h->path);
+                     SECTAG(10313) "%s: SecureDenyList %s cannot be read; %s", secure_config_vhost_name(h->s),
+                     h->path, h->loaded ? "the entries read before stay in force"
+                                        : "client certificates are refused until it can be read");
+        secure_status_count(SECURE_CTR_DENYLIST_RELOAD_FAILED);
         goto cleanup;
     }
-    if ((g = calloc(1, sizeof(*g))) == NULL || (g->dl = secure_denylist_parse(buf, got, deny_report_line,
-                                                                             &rep)) == NULL) {
+    /* all or nothing: out of memory while parsing gives no list at all, never a partial one */
+    if ((g = calloc(1, sizeof(*g))) == NULL
+        || (g->dl = secure_denylist_parse(buf, got, deny_report_line, &rep)) == NULL) {
         free(g);
-        g = NULL;
+        deny_reload_failed(h, APR_ENOMEM, "out of memory while parsing it (nothing of this version is used)");
         goto cleanup;
     }
     g->refs = 1;
-    apr_thread_mutex_lock(h->mutex);
-    old = h->cur;
-    h->cur = g;
-    apr_thread_mutex_unlock(h->mutex);
-    g = NULL;
-    deny_gen_release(old);
-    secure_status_count(SECURE_CTR_DENYLIST_RELOADS);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, h->s,
                  SECTAG(10314) "%s: SecureDenyList %s %s: %lu entries, %u bad lines",
-                 secure_config_vhost_name(h->s), h->path, old ? "reloaded" : "loaded",
-                 (unsigned long)secure_denylist_count(h->cur->dl), rep.bad);
+                 secure_config_vhost_name(h->s), h->path, had ? "reloaded" : "loaded",
+                 (unsigned long)secure_denylist_count(g->dl), rep.bad);
+    deny_publish(h, g);
+    h->loaded = 1;
+    secure_status_count(SECURE_CTR_DENYLIST_RELOADS);
 
+seen:
+    h->seen = 1;
+    h->inode = fi.inode;
+    h->mtime = fi.mtime;
+    h->size = fi.size;
 cleanup:
     if (fd != NULL)
         apr_file_close(fd);
     apr_pool_destroy(p);
+}
+
+/* Re-reads the deny list when its file changed (watchdog callback, child_init, or startup). When another
+ * thread is reloading this list right now, that reload publishes the current file: skip. */
+static void deny_refresh(deny_holder_t *h)
+{
+    apr_status_t rv = apr_thread_mutex_trylock(h->reload);
+
+    if (rv != APR_SUCCESS) {
+        if (!APR_STATUS_IS_EBUSY(rv)) {
+            secure_status_count(SECURE_CTR_DENYLIST_RELOAD_FAILED);
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->s, SECTAG(11202) "%s: SecureDenyList %s not checked for "
+                         "changes: its reload lock failed; the list in force stays", secure_config_vhost_name(h->s),
+                         h->path);
+        }
+        return;
+    }
+    deny_reload_locked(h);
+    apr_thread_mutex_unlock(h->reload);
 }
 
 static deny_holder_t *deny_create(server_rec *s, apr_pool_t *p, const char *path)
@@ -328,7 +389,8 @@ static deny_holder_t *deny_create(server_rec *s, apr_pool_t *p, const char *path
 
     h->s = s;
     h->path = path;
-    if (apr_thread_mutex_create(&h->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
+    if (apr_thread_mutex_create(&h->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
+        || apr_thread_mutex_create(&h->reload, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
         return NULL;
     apr_pool_cleanup_register(p, h, deny_cleanup, apr_pool_cleanup_null);
     deny_refresh(h);
@@ -361,49 +423,112 @@ static const char *serial_hex(X509 *cert, apr_pool_t *p)
     return out;
 }
 
+/* One spelling of the issuer DN for the deny list (pool copy), or NULL when OpenSSL could not print it. */
+static const char *deny_issuer_spelling(const X509_NAME *n, unsigned long flags, apr_pool_t *p)
+{
+    char *s = secure_name_print(n, flags);
+    const char *out = s ? apr_pstrdup(p, s) : NULL;
+
+    free(s);
+    return out;
+}
+
+static const char *deny_issuer_legacy(const X509_NAME *n, apr_pool_t *p)
+{
+    char *s = X509_NAME_oneline(n, NULL, 0);       /* allocated: no length limit but OpenSSL's own */
+    const char *out = s ? apr_pstrdup(p, s) : NULL;
+
+    OPENSSL_free(s);
+    return out;
+}
+
+static const char *deny_serial_hex(X509 *cert, apr_pool_t *p)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    const char *out = hex ? apr_pstrdup(p, hex) : NULL;
+
+    OPENSSL_free(hex);
+    BN_free(bn);
+    return out;
+}
+
+/* Whether cert is refused by the deny list; fills *v then. A certificate the list cannot be checked against is
+ * refused too: the file was never read (unreadable, too large or out of memory at startup), or the certificate's
+ * SHA-256, serial or issuer name could not be computed while entries of that kind exist. A deny list must not
+ * let a certificate through because of an error. */
 static int deny_lookup(deny_holder_t *h, X509 *cert, secure_verdict_t *v, apr_pool_t *p)
 {
     deny_gen_t *g = deny_acquire(h);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    const char *dns[3];
-    char legacy[512];
+    const char *dns[4];
     secure_denylist_cert_t dc;
+    secure_denylist_result_t res = SECURE_DENYLIST_NOT_LISTED;
     unsigned line = 0;
+    int hash_ok = 0;
     const X509_NAME *in = X509_get_issuer_name(cert);
 
-    if (g == NULL || secure_denylist_count(g->dl) == 0)
+    memset(&dc, 0, sizeof(dc));
+    if (g == NULL)
+        res = SECURE_DENYLIST_UNDECIDED;
+    else if (secure_denylist_count(g->dl) > 0) {
+        if (X509_digest(cert, EVP_sha256(), md, &mdlen) && mdlen == 32)
+            dc.sha256 = md;
+        if (secure_denylist_count(g->dl) > secure_denylist_count_sha256(g->dl)) {
+            /* serial entries: the spellings an operator may have pasted (see secure_denylist.h) */
+            dc.serial_hex = deny_serial_hex(cert, p);
+            dc.issuer_hash = X509_NAME_hash_ex(in, NULL, NULL, &hash_ok);
+            dc.has_issuer_hash = hash_ok;
+            dns[0] = deny_issuer_spelling(in, XN_FLAG_RFC2253, p);
+            dns[1] = deny_issuer_spelling(in, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB, p);  /* SECURE_CLIENT_I_DN */
+            dns[2] = deny_issuer_spelling(in, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB, p);
+            dns[3] = deny_issuer_legacy(in, p);
+            dc.issuer_dns = dns;
+            dc.n_issuer_dns = 4;
+        }
+        res = secure_denylist_check(g->dl, &dc, &line);
+    }
+    if (res == SECURE_DENYLIST_NOT_LISTED)
         goto cleanup;
-    if (!X509_digest(cert, EVP_sha256(), md, &mdlen) || mdlen != 32) {
-        ERR_clear_error();
+    v->status = SECURE_REV_REVOKED;
+    v->source = "denylist";
+    v->reason = -1;
+    v->revoked_at = 0;
+    v->expires = 0;
+    if (res == SECURE_DENYLIST_LISTED) {
+        v->detail = apr_psprintf(p, "SecureDenyList %s line %u", h->path, line);
         goto cleanup;
     }
-    dns[0] = name_rfc2253(in, XN_FLAG_RFC2253, p);
-    dns[1] = name_rfc2253(in, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB, p);
-    dns[2] = X509_NAME_oneline(in, legacy, sizeof(legacy));
-    memset(&dc, 0, sizeof(dc));
-    dc.sha256 = md;
-    dc.serial_hex = serial_hex(cert, p);
-    dc.issuer_hash = X509_NAME_hash_ex(in, NULL, NULL, NULL);
-    dc.issuer_dns = dns;
-    dc.n_issuer_dns = 3;
-    if ((line = secure_denylist_match(g->dl, &dc)) != 0) {
-        v->status = SECURE_REV_REVOKED;
-        v->source = "denylist";
-        v->reason = -1;
-        v->revoked_at = 0;
-        v->expires = 0;
-        v->detail = apr_psprintf(p, "SecureDenyList %s line %u", h->path, line);
+    secure_status_count(SECURE_CTR_DENYLIST_LOOKUP_ERRORS);
+    if (g == NULL) {
+        /* the refusal line of the caller (SEC10301 / SEC10304) says this; the cause was logged at load time */
+        v->detail = apr_psprintf(p, "SecureDenyList %s has not been read successfully (see the errors logged "
+                                 "when it was loaded); client certificates are refused until it is", h->path);
+    }
+    else {
+        unsigned long e = ERR_peek_last_error();
+        char err[256] = "no OpenSSL error";
+        if (e != 0)
+            ERR_error_string_n(e, err, sizeof(err));
+        ERR_clear_error();
+        v->detail = apr_psprintf(p, "SecureDenyList %s could not be checked: the certificate's %s could not be "
+                                 "computed (%s); refused rather than let through", h->path,
+                                 dc.sha256 == NULL ? "SHA-256" : dc.serial_hex == NULL ? "serial number"
+                                                               : "issuer name", err);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, h->s, SECTAG(11201) "%s: %s", secure_config_vhost_name(h->s),
+                     v->detail);
     }
 
 cleanup:
     deny_gen_release(g);
-    return line != 0;
+    return res != SECURE_DENYLIST_NOT_LISTED;
 }
 
-/* Fills *v for cert issued by issuer (NULL when the chain had no issuer for it). */
+/* Fills *v for cert issued by issuer (NULL when the chain had no issuer for it). verified: the chain
+ * verified (0 when mod_ssl let an unverified certificate through, e.g. SSLVerifyClient optional_no_ca). */
 static void revoke_check_cert(server_rec *s, const struct secure_revoke_conf *conf, conn_rec *c, X509 *cert,
-                              X509 *issuer, X509_STORE *trust, secure_verdict_t *v, apr_pool_t *p)
+                              X509 *issuer, X509_STORE *trust, int verified, secure_verdict_t *v, apr_pool_t *p)
 {
     const char *stale = NULL;
 
@@ -411,6 +536,15 @@ static void revoke_check_cert(server_rec *s, const struct secure_revoke_conf *co
     v->reason = -1;
     if (conf->deny != NULL && deny_lookup(conf->deny, cert, v, p))
         return;
+    /* Not verified: nothing vouches for its issuer or its URLs. No cache, CRL or online look-up (no
+     * fetch, never GOOD): its status is UNKNOWN, so SecureRevocationUnknown decides (deny refuses it, as
+     * for any certificate whose revocation status cannot be established; doc/ocsp.md). */
+    if (!verified) {
+        v->status = SECURE_REV_UNKNOWN;
+        v->source = "unverified";
+        v->detail = "the certificate did not verify, so no revocation source is asked";
+        return;
+    }
     if (issuer == NULL) {
         v->status = SECURE_REV_UNKNOWN;
         v->source = "none";
@@ -428,14 +562,14 @@ static void revoke_check_cert(server_rec *s, const struct secure_revoke_conf *co
     }
     memset(v, 0, sizeof(*v));
     v->reason = -1;
-    if (secure_cache_get(s, cert, issuer, v, p) && v->status != SECURE_REV_NONE)
+    if (secure_cache_get(s, c, cert, issuer, v, p) && v->status != SECURE_REV_NONE)
         return;     /* secure_cache_get counts hits and misses */
     /* The online sources: SecureCRLFetch (a CRL from the certificate's distribution point) and
-     * SecureOCSP, both behind secure_ocsp_check; their answers go to the shared cache. */
-    if (secure_ocsp_enabled(s)) {
+     * SecureOCSP, both behind secure_online_check; their answers go to the shared cache. */
+    if (secure_online_enabled(s)) {
         memset(v, 0, sizeof(*v));
         v->reason = -1;
-        secure_ocsp_check(s, c, cert, issuer, trust, v, p);
+        secure_online_check(s, c, cert, issuer, trust, verified, v, p);
         if (v->status != SECURE_REV_NONE) {
             secure_cache_put(s, cert, issuer, v, p);
             return;
@@ -448,7 +582,7 @@ static void revoke_check_cert(server_rec *s, const struct secure_revoke_conf *co
     v->detail = stale ? stale
                       : apr_psprintf(p, "no fresh CRL from '%s' is loaded%s",
                                      name_rfc2253(X509_get_subject_name(issuer), XN_FLAG_RFC2253, p),
-                                     secure_ocsp_enabled(s) ? " and OCSP gave no answer" : "");
+                                     secure_online_enabled(s) ? " and OCSP gave no answer" : "");
 }
 
 static int severity(secure_rev_status_t st)
@@ -461,65 +595,176 @@ static int severity(secure_rev_status_t st)
     }
 }
 
+/* ---- verdicts per (certificate, revocation rules) on a connection ---------------------------------- *
+ * A verdict is about one certificate (sc->rev_leaf_*) under the rules of one merged revocation config:
+ * httpd hands every vhost without a Secure* directive of its own the main server's config object, so
+ * the pointer is the identity of the rules. The handshake's vhost fills one slot; a request for a vhost
+ * with other rules gets one of its own (SNI != Host, no SNI, HTTP/2 coalescing). Callers hold the lock. */
+
+/* The slot for rules, or NULL. create: take a free slot, else reuse the oldest that is not a refusal
+ * (refusals are final); NULL when every slot holds a refusal (that request is then judged unmemoised). */
+static secure_rev_memo_t *memo_slot(secure_conn_t *sc, const struct secure_revoke_conf *rules, int create)
+{
+    secure_rev_memo_t *m, *pick = NULL;
+    unsigned newest = 0;
+    int i;
+
+    if (rules == NULL)
+        return NULL;
+    if (sc->rev_memo == NULL
+        && (!create || (sc->rev_memo = apr_pcalloc(sc->pool, SECURE_REV_MEMO_SLOTS * sizeof(*m))) == NULL))
+        return NULL;
+    for (i = 0; i < SECURE_REV_MEMO_SLOTS; i++)
+        if (sc->rev_memo[i].rules == rules)
+            return &sc->rev_memo[i];
+    if (!create)
+        return NULL;
+    for (i = 0; i < SECURE_REV_MEMO_SLOTS; i++) {
+        m = &sc->rev_memo[i];
+        if (m->age > newest)
+            newest = m->age;
+        if (pick != NULL && pick->rules == NULL)
+            continue;
+        if (m->rules == NULL || (m->state != SECURE_LEAF_REFUSED && (pick == NULL || m->age < pick->age)))
+            pick = m;
+    }
+    if (pick != NULL) {
+        memset(pick, 0, sizeof(*pick));
+        pick->rules = rules;
+        pick->age = newest + 1;
+    }
+    return pick;
+}
+
+/* A verdict folded into a slot: the slot keeps the worst (chain scope checks several certificates). */
+static void memo_merge(secure_rev_memo_t *m, const secure_verdict_t *v)
+{
+    if (m->status != SECURE_REV_NONE && severity(v->status) < severity(m->status))
+        return;
+    m->status = v->status;
+    apr_cpystrn(m->source, v->source ? v->source : "none", sizeof(m->source));
+    m->reason = v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_crl_reason_name(v->reason) : NULL;
+    m->date[0] = '\0';
+    if (v->status == SECURE_REV_REVOKED && v->revoked_at > 0) {
+        apr_time_exp_t xt;
+        apr_size_t n;
+        if (apr_time_exp_gmt(&xt, v->revoked_at) != APR_SUCCESS
+            || apr_strftime(m->date, &n, sizeof(m->date), "%Y-%m-%dT%H:%M:%SZ", &xt) != APR_SUCCESS)
+            apr_cpystrn(m->date, "?", sizeof(m->date));
+    }
+    apr_cpystrn(m->detail, v->detail ? v->detail : "", sizeof(m->detail));
+}
+
+/* The connection's certificate changed (renegotiation, post-handshake authentication): what was accepted
+ * about the old one says nothing about the new one. Refusals stay (final for their rules), and so does
+ * keep (the slot being filled for the new certificate). */
+static void memo_forget_accepted(secure_conn_t *sc, const secure_rev_memo_t *keep)
+{
+    int i;
+
+    for (i = 0; sc->rev_memo != NULL && i < SECURE_REV_MEMO_SLOTS; i++)
+        if (&sc->rev_memo[i] != keep && sc->rev_memo[i].rules != NULL
+            && sc->rev_memo[i].state != SECURE_LEAF_REFUSED)
+            memset(&sc->rev_memo[i], 0, sizeof(sc->rev_memo[i]));
+}
+
+/* The rules of the vhost whose verify wrapper runs the handshake (set just before it calls us). */
+static const struct secure_revoke_conf *handshake_rules(const secure_conn_t *sc)
+{
+    return sc->hs_server != NULL ? revoke_conf(sc->hs_server) : NULL;
+}
+
+/* Handshake: a new chain is being verified (OpenSSL calls back from the trust anchor down). */
 static void record_reset(secure_conn_t *sc)
 {
+    secure_rev_memo_t *m;
+
     secure_conn_lock(sc);
-    sc->rev_status = SECURE_REV_NONE;
-    sc->rev_source = NULL;
-    sc->rev_reason = NULL;
-    sc->rev_date = NULL;
-    sc->rev_detail = NULL;
+    if ((m = memo_slot(sc, handshake_rules(sc), 1)) != NULL && m->state != SECURE_LEAF_REFUSED) {
+        const void *rules = m->rules;
+        unsigned age = m->age;
+        memset(m, 0, sizeof(*m));
+        m->rules = rules;
+        m->age = age;
+    }
     secure_conn_unlock(sc);
 }
 
-/* The connection's answer is the worst over the certificates checked (chain scope), else the leaf's.
- * Strings are copied into the connection state's own pool: v may live in a request pool, and HTTP/2
- * streams record from several threads. */
+/* Handshake: one certificate's verdict, folded into the handshake vhost's slot. */
 static void record(secure_conn_t *sc, const secure_verdict_t *v)
 {
+    secure_rev_memo_t *m;
+
     secure_conn_lock(sc);
-    if (severity(v->status) >= severity(sc->rev_status)) {
-        sc->rev_status = v->status;
-        sc->rev_source = v->source;
-        sc->rev_reason = v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_crl_reason_name(v->reason)
-                                                                          : NULL;
-        sc->rev_date = v->status == SECURE_REV_REVOKED && v->revoked_at > 0 ? iso_time(v->revoked_at, sc->pool)
-                                                                            : NULL;
-        sc->rev_detail = v->detail ? apr_pstrdup(sc->pool, v->detail) : NULL;
-    }
+    if ((m = memo_slot(sc, handshake_rules(sc), 1)) != NULL)
+        memo_merge(m, v);
     secure_conn_unlock(sc);
 }
 
-/* The object and its cached SHA-1: both must match for the request-time fast path, so a new certificate
- * that happens to be allocated where the old one was is still checked. Caller holds the lock. */
-static int leaf_quick_id(X509 *leaf, unsigned char sha1[20])
+/* Handshake: the worst verdict recorded so far for the chain being verified. */
+static secure_rev_status_t handshake_status(secure_conn_t *sc)
 {
-    unsigned int n = 0;
+    secure_rev_memo_t *m;
+    secure_rev_status_t st = SECURE_REV_NONE;
 
-    if (!X509_digest(leaf, EVP_sha1(), sha1, &n) || n != 20) {
-        ERR_clear_error();
-        return 0;
-    }
-    return 1;
+    secure_conn_lock(sc);
+    if ((m = memo_slot(sc, handshake_rules(sc), 0)) != NULL)
+        st = m->status;
+    secure_conn_unlock(sc);
+    return st;
 }
 
-static void remember_leaf_quick(secure_conn_t *sc, X509 *leaf)
+static apr_status_t release_leaf(void *data)
 {
-    sc->rev_leaf_ptr = leaf_quick_id(leaf, sc->rev_leaf_sha1) ? leaf : NULL;
+    secure_conn_t *sc = data;
+
+    X509_free(sc->rev_leaf_obj);
+    sc->rev_leaf_obj = NULL;
+    return APR_SUCCESS;
 }
 
-/* The handshake accepted this leaf (verify wrapper, connection thread, before any request). */
+/* Holds a reference to leaf as the object the verdicts were checked on. A renegotiation frees the old
+ * peer certificate, and a new one could be allocated at its address; holding the old one prevents that,
+ * so the request-time fast path needs no hashing. Released with the connection. Caller holds the lock. */
+static void hold_leaf(secure_conn_t *sc, X509 *leaf)
+{
+    if (sc->rev_leaf_obj == leaf || !X509_up_ref(leaf))
+        return;
+    if (sc->rev_leaf_obj == NULL)
+        apr_pool_cleanup_register(sc->pool, sc, release_leaf, apr_pool_cleanup_null);
+    X509_free(sc->rev_leaf_obj);
+    sc->rev_leaf_obj = leaf;
+}
+
+/* Makes leaf (whose SHA-256 is md) the certificate the verdicts are about; a change of certificate drops
+ * the accepted verdicts except keep's. Caller holds the lock. */
+static void memo_set_leaf(secure_conn_t *sc, X509 *leaf, const unsigned char md[32], const secure_rev_memo_t *keep)
+{
+    if (!sc->rev_leaf_known || memcmp(sc->rev_leaf_sha256, md, 32) != 0)
+        memo_forget_accepted(sc, keep);
+    memcpy(sc->rev_leaf_sha256, md, 32);
+    sc->rev_leaf_known = 1;
+    hold_leaf(sc, leaf);
+}
+
+/* Handshake: the wrapper reached the leaf (depth 0) with the chain's verdicts recorded. Without its hash
+ * the slot stays CHECKING, and the first request re-checks (and refuses when hashing fails again). */
 static void remember_leaf(secure_conn_t *sc, X509 *leaf)
 {
+    secure_rev_memo_t *m;
+    unsigned char md[32];
     unsigned int n = 0;
 
-    if (apr_atomic_read32(&sc->rev_leaf_state) == SECURE_LEAF_REFUSED)
+    if (!X509_digest(leaf, EVP_sha256(), md, &n) || n != 32) {
+        ERR_clear_error();
         return;
-    if (X509_digest(leaf, EVP_sha256(), sc->rev_leaf_sha256, &n) && n == 32) {
-        remember_leaf_quick(sc, leaf);
-        apr_atomic_set32(&sc->rev_leaf_state, SECURE_LEAF_ACCEPTED);
     }
-    ERR_clear_error();
+    secure_conn_lock(sc);
+    if ((m = memo_slot(sc, handshake_rules(sc), 1)) != NULL && m->state != SECURE_LEAF_REFUSED) {
+        memo_set_leaf(sc, leaf, md, m);
+        m->state = SECURE_LEAF_ACCEPTED;
+    }
+    secure_conn_unlock(sc);
 }
 
 static const char *describe(X509 *cert, apr_pool_t *p)
@@ -575,7 +820,8 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
         issuer = sk_X509_value(chain, depth + 1);
     else if (X509_check_issued(cert, cert) == X509_V_OK)
         issuer = cert;
-    revoke_check_cert(s, conf, c, cert, issuer, X509_STORE_CTX_get0_store(ctx), &v, c->pool);
+    revoke_check_cert(s, conf, c, cert, issuer, X509_STORE_CTX_get0_store(ctx),
+                      X509_STORE_CTX_get_error(ctx) == X509_V_OK, &v, c->pool);
     record(sc, &v);
     if (depth == 0)
         remember_leaf(sc, cert);
@@ -587,6 +833,14 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
                       verdict_words(&v, c->pool));
         X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REVOKED);
         return 0;
+    }
+    if (v.status == SECURE_REV_UNKNOWN && v.source != NULL && strcmp(v.source, "unverified") == 0) {
+        secure_status_count(SECURE_CTR_REV_UNVERIFIED);
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
+                      SECTAG(11061) "%s: client %s: certificate %s at depth %d did not verify (%s) but mod_ssl "
+                      "let it through (SSLVerifyClient optional_no_ca or alike): nothing looked up or fetched, "
+                      "status UNKNOWN", secure_config_vhost_name(s), c->client_ip, describe(cert, c->pool), depth,
+                      X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
     }
     if (v.status == SECURE_REV_UNKNOWN) {
         if (conf_unknown(conf) == UNKNOWN_DENY) {
@@ -606,161 +860,265 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
                       unknown_words[conf_unknown(conf)]);
     }
     if (depth == 0)
-        secure_status_count(sc->rev_status == SECURE_REV_GOOD ? SECURE_CTR_REV_GOOD : SECURE_CTR_REV_UNKNOWN);
+        secure_status_count(handshake_status(sc) == SECURE_REV_GOOD ? SECURE_CTR_REV_GOOD : SECURE_CTR_REV_UNKNOWN);
     return 1;
 }
 
-/* ---- the request-time re-check -------------------------------------------------------------------- */
+/* ---- the request-time re-check -------------------------------------------------------------------- *
+ * The verdict a request gets is the one of the vhost serving it (r->server), for the certificate on the
+ * connection now. It is re-judged when that vhost's rules have no verdict for this certificate yet:
+ * after session resumption (no verify callback runs), after mod_ssl obtained a certificate with its own
+ * callback (per-directory renegotiation, TLS 1.3 post-handshake authentication), and when the request
+ * names another vhost than the handshake ran under. The common case (same vhost, same certificate) costs
+ * a lock and a few pointer compares. Issuers come only from the verified chain (secure_chain). */
 
-/* The issuer of cert: from the vhost's trusted CAs, else from the chain the client sent. New reference. */
-static X509 *find_issuer(SSL *ssl, X509_STORE *trust, X509 *cert)
+/* The vhost whose TLS context ran the handshake (after SNI), for the log. */
+static server_rec *handshake_server(secure_conn_t *sc, SSL *ssl)
 {
-    X509_STORE_CTX *xs = X509_STORE_CTX_new();
-    STACK_OF(X509) *sent = SSL_get_peer_cert_chain(ssl);
-    X509 *issuer = NULL;
-    int i;
+    server_rec *hs = secure_verify_ctx_server(ssl);
 
-    if (xs != NULL && X509_STORE_CTX_init(xs, trust, cert, NULL)
-        && X509_STORE_CTX_get1_issuer(&issuer, xs, cert) != 1)
-        issuer = NULL;
-    for (i = 0; issuer == NULL && sent != NULL && i < sk_X509_num(sent); i++) {
-        X509 *cand = sk_X509_value(sent, i);
-        if (X509_cmp(cand, cert) != 0 && X509_check_issued(cand, cert) == X509_V_OK && X509_up_ref(cand))
-            issuer = cand;
-    }
-    X509_STORE_CTX_free(xs);
-    ERR_clear_error();
-    return issuer;
+    return hs != NULL ? hs : sc->hs_server;
 }
 
-/* A later request on a connection whose certificate was refused: HTTP/1.1 closes after the first 403, so
- * this is an HTTP/2 stream (or a pipelined request), and mod_http2 gives a request no way to end the
- * connection: refuse each one. OK (not refused) only for an internal redirect, see below. */
+/* Whether r runs the ErrorDocument of a refused request (an internal redirect after a 403), itself or in
+ * one of its subrequests: that page may show the verdict. */
+static int is_error_document(const request_rec *r)
+{
+    while (r->main != NULL)
+        r = r->main;
+    return r->prev != NULL && r->prev->status == HTTP_FORBIDDEN;
+}
+
+#define REVOKE_REFUSED_NOTE "mod_secure-revocation-refused"
+
+/* A later request for rules that refused the certificate on this connection: HTTP/1.1 closes after the
+ * first 403, so this is an HTTP/2 stream (or a pipelined request), and mod_http2 gives a request no way
+ * to end the connection: refuse each one. Or it is the very request refused in its access check that
+ * authentication let through under 'Satisfy Any'. */
 static int refuse_again(request_rec *r)
 {
-    /* the ErrorDocument of the refused request itself runs as an internal redirect: let it show the
-     * verdict (a later request on the connection was refused as itself before it could redirect) */
-    if (r->prev != NULL)
+    if (is_error_document(r))
         return OK;
     secure_status_count(SECURE_CTR_REV_RECHECK_DENIED);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  SECTAG(10315) "%s: client %s refused (403) on a later request of a connection already refused "
-                  "for its client certificate (%s)", secure_config_vhost_name(r->server), r->connection->client_ip,
-                  r->connection->master ? "HTTP/2 cannot close the connection from a request"
-                                        : "the connection closes after this response");
+    if (apr_table_get(r->notes, REVOKE_REFUSED_NOTE) != NULL)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      SECTAG(11101) "%s: client %s refused (403) before the handler: the access check refused "
+                      "its client certificate, and authentication under 'Satisfy Any' would have let the "
+                      "request through", secure_config_vhost_name(r->server), r->connection->client_ip);
+    else
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      SECTAG(10315) "%s: client %s refused (403) on a later request of a connection already "
+                      "refused for its client certificate (%s)", secure_config_vhost_name(r->server),
+                      r->connection->client_ip,
+                      r->connection->master ? "HTTP/2 cannot close the connection from a request"
+                                            : "the connection closes after this response");
     r->connection->keepalive = AP_CONN_CLOSE;
     return HTTP_FORBIDDEN;
+}
+
+/* Hashing the client certificate failed: without its identity no verdict can be remembered or looked
+ * up (deny list, cache), so the request is refused rather than let through unchecked. */
+static int refuse_unhashable(request_rec *r, X509 *leaf)
+{
+    const char *errs = secure_fetch_ssl_errors(r->pool);
+
+    secure_status_count(SECURE_CTR_REV_HASH_FAILED);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  SECTAG(11100) "%s: client %s refused (403): cannot compute the SHA-256 of its client "
+                  "certificate %s%s%s, so its revocation status cannot be checked",
+                  secure_config_vhost_name(r->server), r->connection->client_ip, describe(leaf, r->pool),
+                  *errs ? ": " : "", errs);
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return HTTP_FORBIDDEN;
+}
+
+/* Judges leaf under conf with its verified chain; fills *worst (the worst verdict) and returns the
+ * certificate it is about (a reference held by *chain or by the connection). */
+static X509 *judge_chain(request_rec *r, SSL *ssl, const struct secure_revoke_conf *conf, X509 *leaf,
+                         STACK_OF(X509) **chain, secure_verdict_t *worst)
+{
+    X509_STORE *trust = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+    const char *why = NULL, *bad = NULL;
+    secure_verdict_t v;
+    X509 *cert, *issuer, *worst_cert = leaf;
+    int n, level, last;
+
+    if ((*chain = secure_chain_verified(ssl, leaf, &why, &bad, r->pool)) == NULL)
+        secure_status_count(SECURE_CTR_REV_RECHECK_UNVERIFIED);
+    if (bad != NULL) {
+        secure_status_count(SECURE_CTR_REV_CARRIED_BAD);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      SECTAG(11102) "%s: client %s: the intermediates stored in its resumed TLS session are "
+                      "damaged (%s) and were ignored; the certificate is verified without them",
+                      secure_config_vhost_name(r->server), r->connection->client_ip, bad);
+    }
+    n = *chain != NULL ? sk_X509_num(*chain) : 0;
+    /* chain scope: every certificate but the trust anchor (the last one; a lone self-signed leaf that is
+     * itself trusted is checked against itself) */
+    last = conf_scope(conf) == SCOPE_CHAIN && n > 2 ? n - 2 : 0;
+    memset(worst, 0, sizeof(*worst));
+    worst->reason = -1;
+    for (level = 0; level <= last; level++) {
+        cert = n > 0 ? sk_X509_value(*chain, level) : leaf;
+        /* never the client's word for an issuer: without a verified chain there is none */
+        issuer = level + 1 < n ? sk_X509_value(*chain, level + 1) : n == 1 ? cert : NULL;
+        /* online sources only for a chain that verified now (finding 4): otherwise UNKNOWN, nothing fetched */
+        revoke_check_cert(r->server, conf, r->connection, cert, issuer, trust, *chain != NULL, &v, r->pool);
+        if (issuer == NULL && v.status == SECURE_REV_UNKNOWN && why != NULL)
+            v.detail = apr_psprintf(r->pool, "its issuer is not known: %s", why);
+        if (worst->status == SECURE_REV_NONE || severity(v.status) >= severity(worst->status)) {
+            *worst = v;
+            worst_cert = cert;
+        }
+    }
+    return worst_cert;
 }
 
 static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
 {
     struct secure_revoke_conf *conf = revoke_conf(r->server);
-    X509 *leaf, *cert, *issuer = NULL;
-    X509_STORE *trust;
-    apr_uint32_t state;
-    unsigned char sha1[20];
+    SSL *ssl = sc->ssl;         /* mod_ssl frees it only on the connection's own thread, between requests */
+    secure_rev_memo_t *m;
+    server_rec *hs;
+    STACK_OF(X509) *chain = NULL;
+    X509 *leaf, *worst_cert;
     unsigned char md[32];
     unsigned int mdlen = 0;
-    secure_verdict_t v, worst;
-    X509 *worst_cert = NULL;
-    int level, status = OK;
+    secure_verdict_t worst;
+    int state, refused, other_vhost = 0;
 
-    if (!conf->active || sc->ssl == NULL)
+    if (!conf->active || ssl == NULL)
         return OK;
-    if (apr_atomic_read32(&sc->rev_leaf_state) == SECURE_LEAF_REFUSED)
-        return refuse_again(r);
-    if ((leaf = SSL_get0_peer_certificate(sc->ssl)) == NULL)
-        return OK;
-    /* the common case, every request after the handshake checked this very certificate object: no hash */
     secure_conn_lock(sc);
-    if (sc->rev_leaf_ptr == leaf && (state = apr_atomic_read32(&sc->rev_leaf_state)) != SECURE_LEAF_UNCHECKED
-        && leaf_quick_id(leaf, sha1) && memcmp(sha1, sc->rev_leaf_sha1, 20) == 0) {
+    m = memo_slot(sc, conf, 0);
+    state = m != NULL ? m->state : SECURE_LEAF_CHECKING;
+    if (state == SECURE_LEAF_REFUSED) {
         secure_conn_unlock(sc);
-        return state == SECURE_LEAF_REFUSED ? refuse_again(r) : OK;
+        return refuse_again(r);
     }
-    secure_conn_unlock(sc);
-    if (!X509_digest(leaf, EVP_sha256(), md, &mdlen) || mdlen != 32) {
-        ERR_clear_error();
+    if ((leaf = SSL_get0_peer_certificate(ssl)) == NULL) {
+        secure_conn_unlock(sc);
         return OK;
     }
-    /* checked on this connection before (HTTP/2: concurrent streams may both get here unchecked; each then
-     * reaches the same verdict) */
-    if ((state = apr_atomic_read32(&sc->rev_leaf_state)) != SECURE_LEAF_UNCHECKED
-        && memcmp(sc->rev_leaf_sha256, md, 32) == 0)
-        return state == SECURE_LEAF_REFUSED ? refuse_again(r) : OK;
-    secure_status_count(SECURE_CTR_REV_RECHECK);
-    record_reset(sc);
-    trust = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(sc->ssl));
-    memset(&worst, 0, sizeof(worst));
-    cert = leaf;
-    X509_up_ref(cert);
-    for (level = 0; level < REVOKE_MAX_CHAIN; level++) {
-        issuer = find_issuer(sc->ssl, trust, cert);
-        if (issuer == NULL && X509_check_issued(cert, cert) == X509_V_OK && X509_up_ref(cert))
-            issuer = cert;
-        revoke_check_cert(r->server, conf, r->connection, cert, issuer, trust, &v, r->pool);
-        record(sc, &v);
-        if (severity(v.status) >= severity(worst.status)) {
-            worst = v;
-            X509_free(worst_cert);
-            worst_cert = cert;
-            X509_up_ref(worst_cert);
-        }
-        /* chain scope stops below the trust anchor (self-signed) */
-        if (conf_scope(conf) == SCOPE_LEAF || issuer == NULL || issuer == cert
-            || X509_check_issued(issuer, issuer) == X509_V_OK)
-            break;
-        X509_free(cert);
-        cert = issuer;
-        issuer = NULL;
+    /* the common case: these rules accepted this very certificate object */
+    if (state == SECURE_LEAF_ACCEPTED && sc->rev_leaf_obj == leaf) {
+        secure_conn_unlock(sc);
+        return OK;
     }
-    secure_conn_lock(sc);
-    memcpy(sc->rev_leaf_sha256, md, 32);
-    remember_leaf_quick(sc, leaf);
     secure_conn_unlock(sc);
-    if (worst.status == SECURE_REV_REVOKED
-        || (worst.status == SECURE_REV_UNKNOWN && conf_unknown(conf) == UNKNOWN_DENY)) {
-        apr_atomic_set32(&sc->rev_leaf_state, SECURE_LEAF_REFUSED);
+    if (!X509_digest(leaf, EVP_sha256(), md, &mdlen) || mdlen != 32)
+        return refuse_unhashable(r, leaf);
+    secure_conn_lock(sc);
+    if (sc->rev_leaf_known && memcmp(sc->rev_leaf_sha256, md, 32) == 0) {
+        /* the same certificate in another object (a resumed session), or rules that have not judged it */
+        if ((m = memo_slot(sc, conf, 0)) != NULL && m->state == SECURE_LEAF_ACCEPTED) {
+            hold_leaf(sc, leaf);
+            secure_conn_unlock(sc);
+            return OK;
+        }
+        other_vhost = m == NULL;
+    }
+    secure_conn_unlock(sc);
+
+    /* HTTP/2: concurrent streams may both get here; each reaches the same verdict */
+    secure_status_count(SECURE_CTR_REV_RECHECK);
+    hs = handshake_server(sc, ssl);
+    if (other_vhost && hs != NULL && revoke_conf(hs) != conf) {
+        secure_status_count(SECURE_CTR_REV_RECHECK_VHOST);
+        when = apr_psprintf(r->pool, "a request for vhost %s, whose revocation rules differ from those of the "
+                            "handshake's vhost %s", secure_config_vhost_name(r->server),
+                            secure_config_vhost_name(hs));
+    }
+    worst_cert = judge_chain(r, ssl, conf, leaf, &chain, &worst);
+    refused = worst.status == SECURE_REV_REVOKED
+              || (worst.status == SECURE_REV_UNKNOWN && conf_unknown(conf) == UNKNOWN_DENY);
+    secure_conn_lock(sc);
+    if ((m = memo_slot(sc, conf, 1)) != NULL && m->state != SECURE_LEAF_REFUSED) {
+        memo_set_leaf(sc, leaf, md, m);
+        m->status = SECURE_REV_NONE;
+        memo_merge(m, &worst);
+        m->state = refused ? SECURE_LEAF_REFUSED : SECURE_LEAF_ACCEPTED;
+    }
+    secure_conn_unlock(sc);
+    if (refused) {
         secure_status_count(SECURE_CTR_REV_RECHECK_DENIED);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       SECTAG(10304) "%s: client %s refused (403, %s) on %s: certificate %s %s (%s)",
                       secure_config_vhost_name(r->server), r->connection->client_ip,
-                      r->connection->master ? "HTTP/2: every later request on this connection refused too"
+                      r->connection->master ? "HTTP/2: every later request on this connection to a vhost "
+                                              "with these revocation rules refused too"
                                             : "connection closed", when,
                       describe(worst_cert, r->pool),
                       worst.status == SECURE_REV_REVOKED ? "is revoked now"
                                                          : "has an unknown revocation status and "
                                                            "SecureRevocationUnknown is deny",
                       verdict_words(&worst, r->pool));
+        apr_table_setn(r->notes, REVOKE_REFUSED_NOTE, "1");
         r->connection->keepalive = AP_CONN_CLOSE;
-        status = HTTP_FORBIDDEN;
     }
-    else {
-        apr_atomic_set32(&sc->rev_leaf_state, SECURE_LEAF_ACCEPTED);
-    }
-    X509_free(worst_cert);
-    X509_free(issuer);
-    X509_free(cert);
-    return status;
+    sk_X509_pop_free(chain, X509_free);
+    return refused ? HTTP_FORBIDDEN : OK;
 }
 
 int secure_revoke_check_request(request_rec *r, secure_conn_t *sc)
 {
-    return revoke_recheck(r, sc, SSL_session_reused(sc->ssl) ? "the first request of a resumed session"
-                                                             : "the first request of the connection");
+    int resumed = sc->ssl != NULL && SSL_session_reused(sc->ssl);
+
+    return revoke_recheck(r, sc, resumed ? "the first request of a resumed session"
+                                         : "the first request of the connection");
+}
+
+/* The last step before the handler for every request and subrequest: 'Satisfy Any' can let a request
+ * past a refusal of the access check, and a subrequest (SSI include virtual, mod_dir's index lookups)
+ * can make mod_ssl obtain a certificate that its main request never saw. */
+int secure_revoke_check_fixups(request_rec *r, secure_conn_t *sc)
+{
+    return revoke_recheck(r, sc, r->main != NULL
+                          ? "a certificate received in a subrequest (renegotiation or post-handshake "
+                            "authentication)"
+                          : "a certificate received after the handshake (renegotiation or post-handshake "
+                            "authentication)");
+}
+
+int secure_revoke_active(const server_rec *s)
+{
+    return secure_config_engine_on(s) && revoke_conf(s)->active;
+}
+
+void secure_revoke_verdict(secure_conn_t *sc, const server_rec *s, secure_rev_view_t *out, apr_pool_t *p)
+{
+    const struct secure_revoke_conf *conf = revoke_conf(s);
+    const secure_rev_memo_t *m;
+
+    memset(out, 0, sizeof(*out));
+    if (!conf->active)
+        return;
+    secure_conn_lock(sc);
+    if ((m = memo_slot(sc, conf, 0)) != NULL && m->state != SECURE_LEAF_CHECKING) {
+        out->status = m->status;
+        out->source = m->source[0] ? apr_pstrdup(p, m->source) : NULL;
+        out->reason = m->reason;
+        out->date = m->date[0] ? apr_pstrdup(p, m->date) : NULL;
+        out->detail = m->detail[0] ? apr_pstrdup(p, m->detail) : NULL;
+    }
+    secure_conn_unlock(sc);
 }
 
 /* After mod_ssl's access checker, which may have renegotiated (TLS 1.2) or asked for a certificate after
- * the handshake (TLS 1.3) through its own verify callback: check a client certificate we have not seen. */
+ * the handshake (TLS 1.3) through its own verify callback: check a client certificate we have not seen,
+ * in subrequests too. Refusing here spares the client an authentication prompt; the fixups check above
+ * is the one 'Satisfy Any' cannot bypass. */
 static int revoke_check_access(request_rec *r)
 {
     secure_conn_t *sc;
 
-    if (r->main != NULL || !secure_config_engine_on(r->server) || (sc = secure_conn_get(r->connection)) == NULL
-        || sc->ssl == NULL)
+    if (!secure_config_engine_on(r->server) || (sc = secure_conn_get(r->connection)) == NULL || sc->ssl == NULL)
         return DECLINED;
-    return revoke_recheck(r, sc, "a certificate received after the handshake (renegotiation or "
-                                 "post-handshake authentication)") == OK ? DECLINED : HTTP_FORBIDDEN;
+    return revoke_recheck(r, sc, r->main != NULL
+                          ? "a certificate received in a subrequest (renegotiation or post-handshake "
+                            "authentication)"
+                          : "a certificate received after the handshake (renegotiation or post-handshake "
+                            "authentication)") == OK ? DECLINED : HTTP_FORBIDDEN;
 }
 
 /* ---- Require secure-revocation good [unknown] [none] -------------------------------------------- */
@@ -787,13 +1145,22 @@ static const char *revocation_parse(cmd_parms *cmd, const char *req_line, const 
     return NULL;
 }
 
+/* Grants on the verdict of the request's own vhost for the certificate on the connection now (judged
+ * first when that vhost has none yet), never on another vhost's. */
 static authz_status revocation_check(request_rec *r, const char *req_line, const void *parsed)
 {
     const int *mask = parsed;
     secure_conn_t *sc = secure_conn_get(r->connection);
-    secure_rev_status_t st = sc ? sc->rev_status : SECURE_REV_NONE;
+    secure_rev_view_t v;
+    secure_rev_status_t st;
 
-    (void)req_line;
+    memset(&v, 0, sizeof(v));
+    if (sc != NULL && sc->ssl != NULL && secure_config_engine_on(r->server)) {
+        if (revoke_recheck(r, sc, "a request under 'Require secure-revocation'") != OK)
+            return AUTHZ_DENIED;
+        secure_revoke_verdict(sc, r->server, &v, r->pool);
+    }
+    st = v.status;
     if (*mask & (1 << st))
         return AUTHZ_GRANTED;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -802,7 +1169,7 @@ static authz_status revocation_check(request_rec *r, const char *req_line, const
                   r->connection->client_ip, req_line,
                   st == SECURE_REV_GOOD ? "GOOD" : st == SECURE_REV_REVOKED ? "REVOKED"
                   : st == SECURE_REV_UNKNOWN ? "UNKNOWN" : "NONE (no client certificate checked)",
-                  sc && sc->rev_detail ? ": " : "", sc && sc->rev_detail ? sc->rev_detail : "");
+                  v.detail ? ": " : "", v.detail ? v.detail : "");
     return AUTHZ_DENIED;
 }
 
@@ -916,7 +1283,7 @@ apr_status_t secure_revoke_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
     X509_STORE *trust = SSL_CTX_get_cert_store(ctx);
 
     conf->active = conf->crl_paths != NULL || conf->denylist_path != NULL || conf->scope != SECURE_UNSET
-                   || conf->unknown != SECURE_UNSET || secure_ocsp_enabled(s);
+                   || conf->unknown != SECURE_UNSET || secure_online_enabled(s);
     if (!conf->active || conf->crls != NULL || conf->deny != NULL)
         return APR_SUCCESS;
     if (!(SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER))

@@ -1,6 +1,7 @@
 /* secure_revoke — the client-certificate revocation pipeline run from the verify wrapper (deny list ->
- * verdict cache -> CRL -> OCSP), the unknown-status answer, the first-request re-check that closes the
- * resumption / renegotiation / post-handshake-auth bypass, and `Require secure-revocation`. */
+ * verdict cache -> CRL -> OCSP), the unknown-status answer, the request-time re-check (verdicts kept per
+ * certificate and vhost rules: resumption, renegotiation, post-handshake auth, SNI != Host, subrequests),
+ * and `Require secure-revocation`. */
 #ifndef SECURE_REVOKE_H
 #define SECURE_REVOKE_H
 
@@ -54,7 +55,29 @@ apr_status_t secure_revoke_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
 /* Verify wrapper step for the certificate at the ctx's current depth after mod_ssl accepted it: 1 keeps
  * it, 0 fails the handshake (X509 error set on ctx, e.g. X509_V_ERR_CERT_REVOKED -> alert 44). */
 int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *ctx);
-/* First request on a connection: re-check a certificate that skipped the verify wrapper. OK or a status. */
+/* post_read_request (main requests and internal redirects): judge the connection's client certificate by
+ * the revocation rules of r->server unless those rules already judged this certificate on the
+ * connection (resumed session, another vhost than the handshake's). OK or an HTTP status (403). */
 int secure_revoke_check_request(request_rec *r, secure_conn_t *sc);
+/* SecureRevocationScope of vhost s: "leaf" or "chain" (static string). */
+const char *secure_revoke_scope_name(const server_rec *s);
+/* fixups (every request and subrequest): the same, for a certificate mod_ssl obtained during this
+ * request's access check (renegotiation, post-handshake authentication), whatever 'Satisfy Any' let
+ * through. OK or an HTTP status (403). */
+int secure_revoke_check_fixups(request_rec *r, secure_conn_t *sc);
+/* True when vhost s checks client certificates for revocation (SecureEngine on and a source or policy). */
+int secure_revoke_active(const server_rec *s);
+
+/* A verdict as the variables and `Require secure-revocation` see it. */
+typedef struct secure_rev_view {
+    secure_rev_status_t status;   /* NONE: no certificate judged under the vhost's rules */
+    const char *source;           /* NULL when none; strings from the caller's pool */
+    const char *reason;
+    const char *date;
+    const char *detail;
+} secure_rev_view_t;
+/* The verdict for the connection's client certificate under the revocation rules of vhost s (the vhost
+ * serving the request, not the one that ran the handshake). Strings copied into p. */
+void secure_revoke_verdict(secure_conn_t *sc, const server_rec *s, secure_rev_view_t *out, apr_pool_t *p);
 
 #endif /* SECURE_REVOKE_H */

@@ -30,6 +30,8 @@
     X(SECURE_CTR_CRL_COPY_USED,      "crl_copy_used") \
     X(SECURE_CTR_DENYLIST_RELOADS,   "denylist_reloads") \
     X(SECURE_CTR_DENYLIST_BAD_LINES, "denylist_bad_lines") \
+    X(SECURE_CTR_DENYLIST_RELOAD_FAILED, "denylist_reload_failed") \
+    X(SECURE_CTR_DENYLIST_LOOKUP_ERRORS, "denylist_lookup_errors") \
     X(SECURE_CTR_OCSP_QUERIES,       "ocsp_queries") \
     X(SECURE_CTR_OCSP_ERRORS,        "ocsp_errors") \
     X(SECURE_CTR_OCSP_BREAKER_OPEN,  "ocsp_breaker_open") \
@@ -44,7 +46,16 @@
     X(SECURE_CTR_OCSP_BAD_SIGNATURE, "ocsp_bad_signature") \
     X(SECURE_CTR_OCSP_BAD_NONCE,     "ocsp_bad_nonce") \
     X(SECURE_CTR_OCSP_STALE,         "ocsp_stale") \
-    X(SECURE_CTR_OCSP_FUTURE,        "ocsp_future")
+    X(SECURE_CTR_OCSP_FUTURE,        "ocsp_future") \
+    X(SECURE_CTR_CACHE_INVALID,      "cache_invalid") \
+    X(SECURE_CTR_REV_UNVERIFIED,     "revocation_unverified") \
+    X(SECURE_CTR_ONLINE_REFUSED,     "online_fetch_refused") \
+    X(SECURE_CTR_REV_RECHECK_VHOST,  "revocation_recheck_other_vhost") \
+    X(SECURE_CTR_REV_RECHECK_UNVERIFIED, "revocation_recheck_unverified_chain") \
+    X(SECURE_CTR_REV_HASH_FAILED,    "revocation_hash_failed") \
+    X(SECURE_CTR_REV_CHAIN_NOT_CARRIED, "revocation_chain_not_carried") \
+    X(SECURE_CTR_REV_CARRIED_BAD,    "revocation_carried_chain_bad") \
+    X(SECURE_CTR_VERIFY_REFUSED_NO_STATE, "verify_refused_no_state")
 
 #define SECURE_CTR_ENUM(e, name) e,
 typedef enum { SECURE_COUNTERS(SECURE_CTR_ENUM) SECURE_CTR_MAX } secure_counter_t;

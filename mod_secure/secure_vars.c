@@ -7,6 +7,7 @@
 #include "apr_strings.h"
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -18,6 +19,7 @@
 #include "secure_hello.h"
 #include "secure_log.h"
 #include "secure_policy.h"
+#include "secure_revoke.h"
 #include "secure_status.h"
 #include "secure_util.h"
 #include "secure_vars.h"
@@ -47,6 +49,15 @@ typedef struct {
     secure_var_fn *fn;
     secure_scope_t scope;
 } secure_var_t;
+
+/* A heap string from secure_util as a pool string (NULL stays NULL: the variable is then unset). */
+static const char *pool_take(apr_pool_t *p, char *heap)
+{
+    const char *out = heap ? apr_pstrdup(p, heap) : NULL;
+
+    free(heap);
+    return out;
+}
 
 /* ---- connection ---------------------------------------------------------------------------------- */
 
@@ -109,10 +120,11 @@ static const char *var_kex_group(secure_var_ctx_t *vc)
     return OBJ_nid2sn(nid);
 }
 
+/* The client chose these bytes (OpenSSL refuses only a NUL): control and non-ASCII bytes are escaped. */
 static const char *var_sni(secure_var_ctx_t *vc)
 {
     const char *sni = SSL_get_servername(vc->ssl, TLSEXT_NAMETYPE_host_name);
-    return sni ? sni : "";
+    return sni ? pool_take(vc->p, secure_escape_ascii(sni, strlen(sni))) : "";
 }
 
 static const char *var_alpn(secure_var_ctx_t *vc)
@@ -275,45 +287,28 @@ static const char *var_client_verify(secure_var_ctx_t *vc)
     return apr_pstrcat(vc->p, "FAILED:", X509_verify_cert_error_string(rc), NULL);
 }
 
-static const char *name_rfc2253(apr_pool_t *p, const X509_NAME *name)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long n;
-    const char *out = NULL;
-
-    if (bio == NULL)
-        return NULL;
-    if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
-        n = BIO_get_mem_data(bio, &data);
-        out = apr_pstrmemdup(p, data ? data : "", n > 0 ? (apr_size_t)n : 0);
-    }
-    BIO_free(bio);
-    return out;
-}
-
+/* DNs and their values are escaped by one rule (secure_util.h): RFC 2253, UTF-8 kept, control characters and
+ * invalid bytes as \\XX, so no certificate can put a line break or a separator into a variable. */
 static const char *var_client_s_dn(secure_var_ctx_t *vc)
 {
     X509 *x = peer_cert(vc);
-    return x ? name_rfc2253(vc->p, X509_get_subject_name(x)) : NULL;
+    return x ? pool_take(vc->p, secure_name_rfc2253(X509_get_subject_name(x))) : NULL;
 }
 
 static const char *var_client_i_dn(secure_var_ctx_t *vc)
 {
     X509 *x = peer_cert(vc);
-    return x ? name_rfc2253(vc->p, X509_get_issuer_name(x)) : NULL;
+    return x ? pool_take(vc->p, secure_name_rfc2253(X509_get_issuer_name(x))) : NULL;
 }
 
-/* The subject's (last) commonName, the value most applications want from a client certificate. */
+/* The subject's (last) commonName, the value most applications want from a client certificate; escaped as it
+ * appears in SECURE_CLIENT_S_DN. */
 static const char *var_client_s_dn_cn(secure_var_ctx_t *vc)
 {
     X509 *x = peer_cert(vc);
-    X509_NAME *name;
+    const X509_NAME *name;
     const X509_NAME_ENTRY *e;
-    const ASN1_STRING *data;
-    unsigned char *utf8 = NULL;
-    const char *out;
-    int i, len;
+    int i;
 
     if (x == NULL || (name = X509_get_subject_name(x)) == NULL)
         return NULL;
@@ -323,12 +318,7 @@ static const char *var_client_s_dn_cn(secure_var_ctx_t *vc)
     for (int next = i; next >= 0; next = X509_NAME_get_index_by_NID(name, NID_commonName, next))
         i = next;
     e = X509_NAME_get_entry(name, i);
-    data = e ? X509_NAME_ENTRY_get_data(e) : NULL;
-    if (data == NULL || (len = ASN1_STRING_to_UTF8(&utf8, data)) < 0)
-        return NULL;
-    out = apr_pstrmemdup(vc->p, (const char *)utf8, (apr_size_t)len);
-    OPENSSL_free(utf8);
-    return out;
+    return e ? pool_take(vc->p, secure_dn_value(X509_NAME_ENTRY_get_data(e))) : NULL;
 }
 
 /* The client certificate in PEM, for a backend that wants the whole certificate (as mod_ssl's
@@ -478,35 +468,89 @@ static const char *var_client_sig_alg(secure_var_ctx_t *vc)
     return x ? OBJ_nid2ln(X509_get_signature_nid(x)) : NULL;
 }
 
-static const char *client_san(secure_var_ctx_t *vc, int type)
+/* subjectAltName kinds with variables: NAME holds every value of the kind (see var_client_san), NAME_0,
+ * NAME_1 ... each value alone, in certificate order, like mod_ssl's SSL_CLIENT_SAN_DNS_n. */
+enum { SAN_DNS, SAN_EMAIL, SAN_URI, SAN_IP };
+static const struct { const char *name; int type; } secure_san_vars[] = {
+    [SAN_DNS]   = { "SECURE_CLIENT_SAN_DNS",   GEN_DNS },
+    [SAN_EMAIL] = { "SECURE_CLIENT_SAN_EMAIL", GEN_EMAIL },
+    [SAN_URI]   = { "SECURE_CLIENT_SAN_URI",   GEN_URI },
+    [SAN_IP]    = { "SECURE_CLIENT_SAN_IP",    GEN_IPADD },
+};
+#define SECURE_SAN_N (sizeof(secure_san_vars) / sizeof(secure_san_vars[0]))
+#define SECURE_SAN_MAX_INDEX 9999          /* NAME_n: at most 4 digits */
+
+/* The escaped values (secure_san_value) of the client certificate's subjectAltName entries, one array per
+ * kind of secure_san_vars, in certificate order, in vc->p. -1 without a certificate, or when its
+ * subjectAltName cannot be decoded (the variables are then unset rather than claiming "none"). */
+static int san_collect(secure_var_ctx_t *vc, apr_array_header_t *out[SECURE_SAN_N])
 {
     X509 *x = peer_cert(vc);
     GENERAL_NAMES *names;
-    const char *out = NULL;
-    int i;
+    size_t k;
+    int i, crit = -1, rc = 0;
 
     if (x == NULL)
-        return NULL;
-    names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-    if (names == NULL)
-        return "";
-    for (i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+        return -1;
+    names = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+    if (names == NULL && crit != -1) {
+        ERR_clear_error();
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, vc->c, "mod_secure: the client certificate's subjectAltName "
+                      "cannot be decoded (or is there twice); the SECURE_CLIENT_SAN_* variables are unset");
+        return -1;
+    }
+    for (k = 0; k < SECURE_SAN_N; k++)
+        out[k] = apr_array_make(vc->p, 1, sizeof(const char *));
+    for (i = 0; rc == 0 && i < sk_GENERAL_NAME_num(names); i++) {
         const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
-        const ASN1_IA5STRING *s;
-        const char *v;
-        if (gn->type != type)
-            continue;
-        s = gn->d.ia5;
-        v = apr_pstrmemdup(vc->p, (const char *)ASN1_STRING_get0_data(s), (apr_size_t)ASN1_STRING_length(s));
-        out = out ? apr_pstrcat(vc->p, out, ",", v, NULL) : v;
+        for (k = 0; k < SECURE_SAN_N; k++) {
+            const char *v;
+            if (gn->type != secure_san_vars[k].type)
+                continue;
+            if ((v = pool_take(vc->p, secure_san_value(gn))) == NULL)
+                rc = -1;
+            else
+                APR_ARRAY_PUSH(out[k], const char *) = v;
+        }
     }
     GENERAL_NAMES_free(names);
-    return out ? out : "";
+    return rc;
 }
 
-static const char *var_client_san_dns(secure_var_ctx_t *vc) { return client_san(vc, GEN_DNS); }
-static const char *var_client_san_email(secure_var_ctx_t *vc) { return client_san(vc, GEN_EMAIL); }
-static const char *var_client_san_uri(secure_var_ctx_t *vc) { return client_san(vc, GEN_URI); }
+/* Every value of one kind, comma-separated; a comma inside a value is escaped as "\\," (secure_list_join). */
+static const char *var_client_san(secure_var_ctx_t *vc, size_t k)
+{
+    apr_array_header_t *vals[SECURE_SAN_N];
+
+    if (san_collect(vc, vals) != 0)
+        return NULL;
+    return pool_take(vc->p, secure_list_join((const char *const *)vals[k]->elts, (size_t)vals[k]->nelts));
+}
+
+static const char *var_client_san_dns(secure_var_ctx_t *vc) { return var_client_san(vc, SAN_DNS); }
+static const char *var_client_san_email(secure_var_ctx_t *vc) { return var_client_san(vc, SAN_EMAIL); }
+static const char *var_client_san_uri(secure_var_ctx_t *vc) { return var_client_san(vc, SAN_URI); }
+static const char *var_client_san_ip(secure_var_ctx_t *vc) { return var_client_san(vc, SAN_IP); }
+
+/* Whether name is NAME_n of a subjectAltName kind: sets *kind (index in secure_san_vars) and *n. */
+static int san_numbered(const char *name, size_t *kind, int *n)
+{
+    size_t i, len, digits;
+
+    for (i = 0; i < SECURE_SAN_N; i++) {
+        len = strlen(secure_san_vars[i].name);
+        if (strncmp(name, secure_san_vars[i].name, len) != 0 || name[len] != '_')
+            continue;
+        name += len + 1;
+        digits = strspn(name, "0123456789");
+        if (digits == 0 || digits > 4 || name[digits] != '\0' || (name[0] == '0' && digits > 1))
+            return 0;
+        *kind = i;
+        *n = atoi(name);
+        return 1;
+    }
+    return 0;
+}
 
 /* ---- verdicts ------------------------------------------------------------------------------------- */
 
@@ -515,9 +559,18 @@ static const char *var_policy_mode(secure_var_ctx_t *vc) { return secure_policy_
 static const char *var_policy_result(secure_var_ctx_t *vc) { return vc->sc->policy_result; }
 static const char *var_policy_violation(secure_var_ctx_t *vc) { return vc->sc->policy_violation; }
 
+/* The verdict of the vhost serving the request (r->server), not of the vhost that ran the handshake. */
+static secure_rev_view_t revocation_of(secure_var_ctx_t *vc)
+{
+    secure_rev_view_t v;
+
+    secure_revoke_verdict(vc->sc, vc->s, &v, vc->p);
+    return v;
+}
+
 static const char *var_revocation(secure_var_ctx_t *vc)
 {
-    switch (vc->sc->rev_status) {
+    switch (revocation_of(vc).status) {
     case SECURE_REV_GOOD: return "GOOD";
     case SECURE_REV_REVOKED: return "REVOKED";
     case SECURE_REV_UNKNOWN: return "UNKNOWN";
@@ -525,9 +578,9 @@ static const char *var_revocation(secure_var_ctx_t *vc)
     }
 }
 
-static const char *var_revocation_source(secure_var_ctx_t *vc) { return vc->sc->rev_source; }
-static const char *var_revocation_reason(secure_var_ctx_t *vc) { return vc->sc->rev_reason; }
-static const char *var_revocation_date(secure_var_ctx_t *vc) { return vc->sc->rev_date; }
+static const char *var_revocation_source(secure_var_ctx_t *vc) { return revocation_of(vc).source; }
+static const char *var_revocation_reason(secure_var_ctx_t *vc) { return revocation_of(vc).reason; }
+static const char *var_revocation_date(secure_var_ctx_t *vc) { return revocation_of(vc).date; }
 
 /* ---- the table ------------------------------------------------------------------------------------ */
 
@@ -564,6 +617,7 @@ static const secure_var_t secure_var_table[] = {
     { "SECURE_CLIENT_SAN_DNS",           var_client_san_dns,     SECURE_SCOPE_CERT },
     { "SECURE_CLIENT_SAN_EMAIL",         var_client_san_email,   SECURE_SCOPE_CERT },
     { "SECURE_CLIENT_SAN_URI",           var_client_san_uri,     SECURE_SCOPE_CERT },
+    { "SECURE_CLIENT_SAN_IP",            var_client_san_ip,      SECURE_SCOPE_CERT },
     { "SECURE_CLIENT_CERT",              var_client_cert,        SECURE_SCOPE_CERT },
     { "SECURE_POLICY",                   var_policy,             SECURE_SCOPE_REQ },
     { "SECURE_POLICY_MODE",              var_policy_mode,        SECURE_SCOPE_REQ },
@@ -608,6 +662,16 @@ static void cert_memo_check(secure_conn_t *sc, const X509 *now)
     sc->memo_cert = now;
 }
 
+static void var_ctx_init(secure_var_ctx_t *vc, secure_conn_t *sc, request_rec *r)
+{
+    vc->c = sc->c;
+    vc->r = r;
+    vc->s = r ? r->server : sc->c->base_server;
+    vc->sc = sc;
+    vc->ssl = sc->ssl;
+    vc->p = r ? r->pool : sc->pool;
+}
+
 /* Value of table entry i; engine and scope already checked by the caller. Connection and certificate
  * values are computed once under the connection's lock into its own pool (HTTP/2 streams share them);
  * request values go to the request's pool. */
@@ -617,14 +681,9 @@ static const char *var_value(secure_conn_t *sc, request_rec *r, int i)
     secure_var_ctx_t vc;
     const char *val;
 
-    vc.c = sc->c;
-    vc.r = r;
-    vc.s = r ? r->server : sc->c->base_server;
-    vc.sc = sc;
-    vc.ssl = sc->ssl;
+    var_ctx_init(&vc, sc, r);
     secure_conn_lock(sc);       /* verdict fields are written by other streams' threads too */
     if (v->scope == SECURE_SCOPE_REQ) {
-        vc.p = r ? r->pool : sc->pool;
         val = v->fn(&vc);
         secure_conn_unlock(sc);
         return val;
@@ -639,6 +698,20 @@ static const char *var_value(secure_conn_t *sc, request_rec *r, int i)
     val = sc->vals[i];
     secure_conn_unlock(sc);
     return val;
+}
+
+/* The values of every subjectAltName kind (for the NAME_n variables), in r->pool (else the connection's); -1
+ * when there is no certificate or its subjectAltName cannot be read. Not memoised: asked for rarely. */
+static int san_numbered_values(secure_conn_t *sc, request_rec *r, apr_array_header_t *vals[SECURE_SAN_N])
+{
+    secure_var_ctx_t vc;
+    int rc;
+
+    var_ctx_init(&vc, sc, r);
+    secure_conn_lock(sc);
+    rc = san_collect(&vc, vals);
+    secure_conn_unlock(sc);
+    return rc;
 }
 
 /* mod_secure answers for c only where SecureEngine is on for the vhost serving it. */
@@ -659,25 +732,53 @@ static secure_conn_t *active_conn(conn_rec *c, request_rec *r)
 const char *secure_vars_lookup(conn_rec *c, request_rec *r, const char *name)
 {
     secure_conn_t *sc;
-    int i = var_index(name);
+    apr_array_header_t *vals[SECURE_SAN_N];
+    size_t k;
+    int i = var_index(name), n;
 
-    if (i < 0 || (sc = active_conn(c, r)) == NULL)
+    if (i >= 0)
+        return (sc = active_conn(c, r)) != NULL ? var_value(sc, r, i) : NULL;
+    if (name == NULL || !san_numbered(name, &k, &n) || (sc = active_conn(c, r)) == NULL
+        || san_numbered_values(sc, r, vals) != 0 || n >= vals[k]->nelts)
         return NULL;
-    return var_value(sc, r, i);
+    return APR_ARRAY_IDX(vals[k], n, const char *);
+}
+
+/* Calls fn for every set variable of the request: the table in order, then the numbered SAN values. */
+typedef void secure_var_visit_fn(void *baton, request_rec *r, const char *name, const char *val);
+
+static void vars_visit(secure_conn_t *sc, request_rec *r, secure_var_visit_fn *fn, void *baton)
+{
+    apr_array_header_t *vals[SECURE_SAN_N];
+    size_t i, k;
+    int n;
+
+    for (i = 0; i < SECURE_VAR_N; i++) {
+        const char *val = var_value(sc, r, (int)i);
+        if (val != NULL)
+            fn(baton, r, secure_var_table[i].name, val);
+    }
+    if (san_numbered_values(sc, r, vals) != 0)
+        return;
+    for (k = 0; k < SECURE_SAN_N; k++)
+        for (n = 0; n < vals[k]->nelts && n <= SECURE_SAN_MAX_INDEX; n++)
+            fn(baton, r, apr_psprintf(r->pool, "%s_%d", secure_san_vars[k].name, n),
+               APR_ARRAY_IDX(vals[k], n, const char *));
+}
+
+static void export_one(void *baton, request_rec *r, const char *name, const char *val)
+{
+    (void)baton;
+    apr_table_setn(r->subprocess_env, name, val);
 }
 
 void secure_vars_export(request_rec *r)
 {
     secure_conn_t *sc = active_conn(r->connection, r);
-    size_t i;
 
     if (sc == NULL || !secure_config_export_vars(r))
         return;
-    for (i = 0; i < SECURE_VAR_N; i++) {
-        const char *val = var_value(sc, r, (int)i);
-        if (val != NULL)
-            apr_table_setn(r->subprocess_env, secure_var_table[i].name, val);
-    }
+    vars_visit(sc, r, export_one, NULL);
 }
 
 const char *secure_vars_ssl_var_lookup(apr_pool_t *p, server_rec *s, conn_rec *c, request_rec *r,
@@ -703,38 +804,49 @@ static const char *expr_var_fn(ap_expr_eval_ctx_t *ctx, const void *data)
 
 int secure_vars_expr_lookup(ap_expr_lookup_parms *parms)
 {
-    int i;
+    size_t k;
+    int i, n;
 
     if (parms->type != AP_EXPR_FUNC_VAR)
         return DECLINED;
     i = var_index(parms->name);
-    if (i < 0)
+    if (i >= 0)
+        *parms->data = secure_var_table[i].name;
+    else if (parms->name != NULL && san_numbered(parms->name, &k, &n))
+        *parms->data = apr_pstrdup(parms->pool, parms->name);
+    else
         return DECLINED;
     *parms->func = expr_var_fn;
-    *parms->data = secure_var_table[i].name;
     return OK;
 }
 
 static void json_string(request_rec *r, const char *s)
 {
-    ap_rputc('"', r);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            ap_rprintf(r, "\\%c", ch);
-        else if (ch < 0x20 || ch >= 0x7f)
-            ap_rprintf(r, "\\u%04x", ch);
-        else
-            ap_rputc((char)ch, r);
-    }
-    ap_rputc('"', r);
+    size_t len = strlen(s);
+    char *buf = apr_palloc(r->pool, SECURE_JSON_STRING_MAX(len));
+
+    ap_rwrite(buf, (int)secure_json_string(s, len, buf), r);
+}
+
+typedef struct {
+    int first;
+} info_state_t;
+
+static void info_one(void *baton, request_rec *r, const char *name, const char *val)
+{
+    info_state_t *st = baton;
+
+    ap_rputs(st->first ? "\n  " : ",\n  ", r);
+    st->first = 0;
+    json_string(r, name);
+    ap_rputs(": ", r);
+    json_string(r, val);
 }
 
 int secure_vars_info_handler(request_rec *r)
 {
     secure_conn_t *sc;
-    size_t i;
-    int first = 1;
+    info_state_t st = { 1 };
 
     if (strcmp(r->handler, "secure-info") != 0)
         return DECLINED;
@@ -744,16 +856,8 @@ int secure_vars_info_handler(request_rec *r)
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     sc = active_conn(r->connection, r);
     ap_rputs("{", r);
-    for (i = 0; sc != NULL && i < SECURE_VAR_N; i++) {
-        const char *val = var_value(sc, r, (int)i);
-        if (val == NULL)
-            continue;
-        ap_rputs(first ? "\n  " : ",\n  ", r);
-        first = 0;
-        json_string(r, secure_var_table[i].name);
-        ap_rputs(": ", r);
-        json_string(r, val);
-    }
-    ap_rputs(first ? "}\n" : "\n}\n", r);
+    if (sc != NULL)
+        vars_visit(sc, r, info_one, &st);
+    ap_rputs(st.first ? "}\n" : "\n}\n", r);
     return OK;
 }

@@ -2,8 +2,8 @@
 #  - instance "b" (prefork, 4 processes, default shmcb cache): AIA responder good / revoked / delegated
 #    signer / SecureOCSPResponderCert; one responder query for 20 connections spread over processes;
 #    SecureCRLFetch: fetched, enforced, refreshed before nextUpdate.
-#  - instances "c" and "d" share SecureRevocationCache memcache:127.0.0.1:PORT (a real memcached): a
-#    verdict fetched by c is used by d without a responder query.
+#  - instances "c" and "d" share SecureRevocationCache memcache:127.0.0.1:PORT (a real memcached) and one
+#    SecureRevocationCacheKey: a verdict fetched by c is used by d without a responder query.
 # Every server listens on 127.0.0.1 only and is stopped at the end (SecureOCSP::stop_all).
 use strict;
 use warnings FATAL => 'all';
@@ -107,7 +107,8 @@ start_instance(name => 'b', mpm => 'prefork', ports => [@port{qw(aia trusted cdp
 
 # Fleet: two servers, one memcached
 start_memcached($port{memcached});
-my $mc = "SecureRevocationCache memcache:127.0.0.1:$port{memcached}\n";
+my $mc = "SecureRevocationCache memcache:127.0.0.1:$port{memcached}\n"
+       . 'SecureRevocationCacheKey "' . SecureOCSP::cache_key_file('fleet') . "\"\n";
 my $asf_ca = SecureTest::cert_file('ca');
 for my $name ('c', 'd') {
     start_instance(name => $name, ports => [$port{$name}],

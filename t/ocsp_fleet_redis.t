@@ -1,5 +1,6 @@
 # The verdict cache on redis: servers "c" and "d" share SecureRevocationCache redis:127.0.0.1:PORT (a real
-# redis-server started here, 127.0.0.1 only, nothing kept on disk, stopped at the end). A verdict c fetched
+# redis-server started here, 127.0.0.1 only, nothing kept on disk, stopped at the end) and one
+# SecureRevocationCacheKey. A verdict c fetched
 # from the responder (GOOD, and REVOKED) is used by d without a responder query - the memcached fleet test
 # of t/ocsp_fleet.t with the other shared provider.
 use strict;
@@ -18,7 +19,8 @@ my $base = spare_port_base();
 my %port = (c => $base + 6, d => $base + 7, redis => $base + 8);
 
 start_redis($port{redis});
-my $cache = "SecureRevocationCache redis:127.0.0.1:$port{redis}\n";
+my $cache = "SecureRevocationCache redis:127.0.0.1:$port{redis}\n"
+          . 'SecureRevocationCacheKey "' . SecureOCSP::cache_key_file('redis') . "\"\n";
 for my $name ('c', 'd') {
     start_instance(name => $name, ports => [$port{$name}],
                    conf => $cache . instance_vhost($port{$name}, cert_file('ca'), "    SecureOCSP on\n"
@@ -39,11 +41,11 @@ sub redis_keys {
     return $rc == 0 && $out =~ /(\d+)/ ? $1 : -1;
 }
 
-{
-    open my $el, '<', t_logs() . '/inst-d/logs/error_log' or die "inst-d error_log: $!";
-    ok(scalar(grep { /SEC10604: revocation verdict cache: redis:127\.0\.0\.1:$port{redis}/ } <$el>),
-       'server d uses the redis verdict cache (SEC10604)');
-}
+# httpd listens (its port answers) before the modules' post_config has run: wait for the line (10 s at most)
+ok(SecureTest::wait_until(10, sub {
+       open my $el, '<', t_logs() . '/inst-d/logs/error_log' or die "inst-d error_log: $!";
+       return scalar grep { /SEC10604: revocation verdict cache: redis:127\.0\.0\.1:$port{redis}/ } <$el>;
+   }), 'server d uses the redis verdict cache (SEC10604)');
 {
     my $before = query_count('redis');
     my $v = info_json(req('c', 'client_ok'));

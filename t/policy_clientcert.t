@@ -14,7 +14,7 @@ use Net::SSLeay ();
 use SecureTest qw(tls_request info_json cert_file key_file vhost_port run_cmd error_log_mark error_log_since);
 use SecurePolicy qw(client_cert);
 
-plan tests => 26, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 29, need_module('mod_ssl.c', 'mod_secure.c');
 
 my ($rsa1024_crt, $rsa1024_key) = client_cert('rsa1024', key => 'rsa:1024');
 my ($sha1_crt, $sha1_key) = client_cert('rsa2048sha1', key => 'rsa:2048', md => 'sha1');
@@ -79,12 +79,15 @@ is($r->{status}, 200, 'SecureClientAllowSHA1 on: the SHA-1-signed client certifi
 is(info_json($r)->{SECURE_POLICY_RESULT}, 'pass', '... SECURE_POLICY_RESULT = pass');
 $r = with_cert('policy_sha1ok', $rsa1024_crt, $rsa1024_key);
 ok(!defined $r->{status}, 'SecureClientAllowSHA1 on: the RSA-1024 client certificate still fails');
+is(alert_of($r), 'bad certificate', '... with a TLS alert (bad certificate)');
 
 # --- at OpenSSL's default security level both fail as well (OpenSSL refuses them before mod_secure) ---
 $r = with_cert('policy_clientkey', $rsa1024_crt, $rsa1024_key);
 ok(!defined $r->{status}, 'default security level: the RSA-1024 client certificate fails the handshake');
+is(alert_of($r), 'bad certificate', '... with a TLS alert (bad certificate), from OpenSSL\'s security level');
 $r = with_cert('policy_clientkey', $sha1_crt, $sha1_key);
 ok(!defined $r->{status}, 'default security level: the SHA-1-signed client certificate fails the handshake');
+is(alert_of($r), 'bad certificate', '... with a TLS alert (bad certificate), from OpenSSL\'s security level');
 
 # --- renegotiation: mod_ssl's own callback accepts the 2048-bit key; the request is refused, 403 and closed ---
 {

@@ -46,7 +46,7 @@ unlike($h->{responses}[1]{body}, qr/SECURE_CLIENT_REVOCATION/, '... and no conte
 is(scalar(grep { ($_->{status} // '') eq '403' } @{ $h->{responses} }), scalar @{ $h->{responses} },
    '... every request sent on it is refused') or diag(explain($h));
 my $log = error_log_since($mark);
-like($log, qr/SEC10304: .*refused \(403, HTTP\/2: every later request on this connection refused too\) on the first request of a resumed session: certificate '[^']*CN=client_ok.*source denylist/,
+like($log, qr/SEC10304: .*refused \(403, HTTP\/2: every later request on this connection to a vhost with these revocation rules refused too\) on the first request of a resumed session: certificate '[^']*CN=client_ok.*source denylist/,
      'stream 1: SEC10304 names the resumed session and the deny list');
 like($log, qr/SEC10315: .*client 127\.0\.0\.1 refused \(403\) on a later request of a connection already refused/,
      'later streams: SEC10315');

@@ -7,7 +7,7 @@ use File::Temp ();
 use POSIX ();
 use SecureTest qw(tls_request info_json env_lines run_cmd cert_file key_file sslca);
 
-plan tests => 35, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 37, need_module('mod_ssl.c', 'mod_secure.c');
 
 sub x509 {
     my ($file, @args) = @_;
@@ -114,6 +114,8 @@ is($v->{SECURE_CLIENT_KEY}, 'EC-P256', 'SECURE_CLIENT_KEY EC-P256');
 is($v->{SECURE_CLIENT_SIG_ALG}, 'sha384WithRSAEncryption', 'SECURE_CLIENT_SIG_ALG sha384WithRSAEncryption');
 is($v->{SECURE_CLIENT_SERIAL}, '1234ABCD', 'SECURE_CLIENT_SERIAL upper-case hex');
 is($v->{SECURE_CLIENT_SAN_DNS}, 'a.example,b.example', 'SECURE_CLIENT_SAN_DNS comma-separated');
+is("$v->{SECURE_CLIENT_SAN_DNS_0} $v->{SECURE_CLIENT_SAN_DNS_1}", 'a.example b.example', 'SECURE_CLIENT_SAN_DNS_0 and _1, in certificate order');
+ok(!exists $v->{SECURE_CLIENT_SAN_DNS_2} && $v->{SECURE_CLIENT_SAN_IP} eq '' && !exists $v->{SECURE_CLIENT_SAN_IP_0}, '... no _2; SECURE_CLIENT_SAN_IP empty and no _0 without an IP address');
 is($v->{SECURE_CLIENT_SAN_URI}, 'spiffe://example.org/client', 'SECURE_CLIENT_SAN_URI');
 is($v->{SECURE_CLIENT_SAN_EMAIL}, 'ec@example.org', 'SECURE_CLIENT_SAN_EMAIL');
 ok($v->{SECURE_CLIENT_DAYS_LEFT} == 29 || $v->{SECURE_CLIENT_DAYS_LEFT} == 30,
@@ -135,5 +137,7 @@ is($v->{SECURE_CLIENT_REVOCATION}, 'NONE', 'no certificate: SECURE_CLIENT_REVOCA
     $r = tls_request(vhost => 'secure_main', path => '/info',
                      ssl => { SSL_cert_file => "$tmp/self.crt", SSL_key_file => "$tmp/self.key",
                               SSL_version => 'TLSv1_2' });
+    is($rc, 0, 'made a self-signed client certificate (openssl req -x509 succeeded)') or diag($out);
     ok(defined $r->{error}, "unknown-CA client certificate refused by mod_ssl: " . ($r->{error} // 'no error'));
+    like($r->{error} // '', qr/alert unknown ca/, '... with the alert unknown_ca (48), mod_ssl\'s answer');
 }

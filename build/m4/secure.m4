@@ -23,7 +23,7 @@ AC_DEFUN([SECURE_CHECK_APXS], [
   AS_IF([test ! -f "$APXS_INCLUDEDIR/httpd.h"],
     [AC_MSG_ERROR([httpd.h not found in $APXS_INCLUDEDIR: install Debian package apache2-dev])])
   AS_IF([test ! -f "$APXS_INCLUDEDIR/http_ssl.h"],
-    [AC_MSG_ERROR([http_ssl.h not found: mod_secure needs httpd >= 2.4.49 headers (Debian package apache2-dev)])])
+    [AC_MSG_ERROR([http_ssl.h not found: mod_secure needs httpd >= 2.4.48 headers (Debian package apache2-dev); the exact check is in mod_secure/secure_compat.h])])
   AC_SUBST([APXS])
   AC_SUBST([APXS_CPPFLAGS])
   AC_SUBST([APXS_LIBEXECDIR])

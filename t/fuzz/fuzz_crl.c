@@ -1,4 +1,5 @@
 /* libFuzzer target for secure_crlcore: CRL parsing (DER and PEM), the checks, compaction and lookups.
+ * Sources: secure_crlcore.c
  *
  * Random bytes never carry a valid signature, so the full load (parse + check + compact) is tried once
  * and must fail cleanly, and then every parsed CRL is also checked and compacted on its own with the
@@ -6,7 +7,7 @@
  * an exactly-sized heap block so ASan flags any read past its end. Promises checked (abort on a
  * violation): a failure always comes with a reason; a compacted CRL holds at most as many entries as
  * the CRL lists; every serial OpenSSL's own lookup calls revoked (X509_CRL_get0_by_serial == 1) is
- * revoked in the compact form too. Seeds: t/fuzz/corpus_crl (CRLs of "CN=fuzz CA"). */
+ * revoked in the compact form too. Seeds: t/fuzz/corpus/crl (CRLs of "CN=fuzz CA"). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* libFuzzer target for secure_hello: the parser and every formatter.
+ * Sources: secure_hello.c
  *
  * Each input is tried twice: as given, and with its 3-byte handshake length rewritten to match the
  * input size, because random bytes almost never carry a consistent length and would otherwise stop

@@ -7,6 +7,7 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test ();
+use Fcntl ();
 use File::Path ();
 use IO::Socket::INET ();
 use POSIX ();
@@ -17,7 +18,7 @@ use SecureTest qw(run_cmd sslca);
 use Exporter 'import';
 our @EXPORT_OK = qw(t_logs main_port responder_url query_count make_pki gen_dir start_instance
                     stop_instance start_memcached stop_all wait_port make_crl spare_port_base
-                    start_redis instance_vhost);
+                    start_redis instance_vhost cache_key_file);
 
 my $config;
 sub _config { $config ||= Apache::Test::config(); $config }
@@ -154,6 +155,26 @@ CNF
          "$d/ca.crt", '-crlsec', $secs, '-out', "$db/ca.crl.pem");
     _run('openssl', 'crl', '-in', "$db/ca.crl.pem", '-outform', 'DER', '-out', "$d/ca.crl.new");
     rename "$d/ca.crl.new", "$d/ca.crl" or die "rename: $!";
+}
+
+# A SecureRevocationCacheKey file t/logs/cachekey-$name holding $text (default: 64 random hex digits and a
+# newline), mode $mode (default 0600, what the directive demands). Returns its path.
+sub cache_key_file {
+    my ($name, $text, $mode) = @_;
+    my $path = t_logs() . "/cachekey-$name";
+    if (!defined $text) {
+        open my $r, '<:raw', '/dev/urandom' or die "/dev/urandom: $!";
+        read($r, my $bytes, 32) == 32 or die "/dev/urandom: short read";
+        close $r;
+        $text = unpack('H*', $bytes) . "\n";
+    }
+    unlink $path;
+    sysopen(my $fh, $path, Fcntl::O_WRONLY() | Fcntl::O_CREAT() | Fcntl::O_EXCL(), 0600) or die "$path: $!";
+    binmode $fh;
+    print $fh $text;
+    close $fh;
+    chmod(defined $mode ? $mode : 0600, $path) or die "chmod $path: $!";
+    return $path;
 }
 
 # ---- extra httpd instances -----------------------------------------------------------------------

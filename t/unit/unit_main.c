@@ -7,6 +7,8 @@ void test_hello(void);
 void test_util(void);
 void test_denylist(void);
 void test_crlcore(void);
+void test_cacherec(void);
+void test_breaker(void);
 
 int main(void)
 {
@@ -14,5 +16,7 @@ int main(void)
     test_util();
     test_denylist();
     test_crlcore();
+    test_cacherec();
+    test_breaker();
     return done_testing();
 }
