@@ -42,6 +42,8 @@ APLOG_USE_MODULE(secure);
 
 /* Global (server config) state: set by the directive handlers during a config pass, reset in pre_config. */
 static const ap_socache_provider_t *cache_provider;
+/* What the cache must know of a vhost, from the layer above (secure_cache_set_facts). */
+static secure_cache_facts_t cache_facts;
 static ap_socache_instance_t *cache_instance;
 static const char *cache_spec;          /* what the operator wrote, for log lines */
 static const char *cache_provider_name; /* e.g. "memcache"; NULL for none */
@@ -232,7 +234,12 @@ const char *secure_cache_cmd_key(cmd_parms *cmd, void *dconf, const char *arg)
 
 /* ---- lifecycle -------------------------------------------------------------------------------- */
 
-static int cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+void secure_cache_set_facts(const secure_cache_facts_t *facts)
+{
+    cache_facts = *facts;
+}
+
+int secure_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)plog;
     (void)ptemp;
@@ -256,7 +263,7 @@ static int cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 
 /* A network cache without SecureRevocationCacheKey would believe whatever anyone who reaches it wrote:
  * refuse it here, so that `httpd -t` (and apachectl graceful, which runs it first) says so. */
-static int cache_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+int secure_cache_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *v;
 
@@ -266,7 +273,7 @@ static int cache_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     if (cache_secret != NULL || provider_is_local(cache_provider_name))
         return OK;
     for (v = s; v != NULL; v = v->next) {
-        if (!secure_config_engine_on(v) || !secure_config_online_source(v))
+        if (!secure_config_engine_on(v) || !cache_facts.online(v))
             continue;
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      SECTAG(11000) "SecureRevocationCache %s: a network cache needs SecureRevocationCacheKey "
@@ -304,8 +311,8 @@ static int cache_bind_vhosts(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s
             continue;
         vh = apr_pcalloc(pconf, sizeof(*vh));
         vh->s = v;
-        vh->online = secure_config_online_source(v);
-        text = secure_config_trust_context(v, ptemp);
+        vh->online = cache_facts.online(v);
+        text = cache_facts.trust_context(v, ptemp);
         if (text == NULL || !EVP_Digest(text, strlen(text), vh->ctx, &len, EVP_sha256(), NULL)
             || len != SECURE_CACHEREC_CTX_LEN) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v,
@@ -345,7 +352,7 @@ static int cache_choose_key(apr_pool_t *pconf, server_rec *s)
     return OK;
 }
 
-static int cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+int secure_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     struct ap_socache_hints hints = { SECURE_CACHEREC_ID_LEN, SECURE_CACHEREC_LEN, 30 };
     server_rec *v;
@@ -358,7 +365,7 @@ static int cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG || !secure_config_any_engine())
         return OK;
     for (v = s; v != NULL; v = v->next)
-        if (secure_config_engine_on(v) && secure_config_online_source(v))
+        if (secure_config_engine_on(v) && cache_facts.online(v))
             online = 1;
     if (!cache_configured) {
         cache_provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb", AP_SOCACHE_PROVIDER_VERSION);
@@ -409,7 +416,7 @@ static int cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     return OK;
 }
 
-static void cache_child_init(apr_pool_t *pchild, server_rec *s)
+void secure_cache_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_status_t rv;
 
@@ -424,14 +431,6 @@ static void cache_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-void secure_cache_register_hooks(apr_pool_t *p)
-{
-    (void)p;
-    ap_hook_pre_config(cache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_check_config(cache_check_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(cache_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(cache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-}
 
 /* ---- records ---------------------------------------------------------------------------------- */
 

@@ -8,7 +8,7 @@
 #include "http_config.h"
 #include <openssl/x509.h>
 
-#include "secure_revoke.h"
+#include "secure_types.h"
 
 const char *secure_cache_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_cache_cmd_ttl(cmd_parms *cmd, void *dconf, const char *arg);
@@ -28,7 +28,23 @@ const char *secure_cache_cmd_key(cmd_parms *cmd, void *dconf, const char *arg);
                   "file (global): secret of at least 32 bytes, readable by its owner only, that " \
                   "authenticates cache records; required with memcache / redis"),
 
-void secure_cache_register_hooks(apr_pool_t *p);
+/* What the cache needs to know of a vhost, given by the module (mod_secure.c) before check_config, so that
+ * the cache stays below the revocation sources it serves: whether the vhost asks an online source, and
+ * the canonical text of the settings that decide which online answers it accepts (its trust context;
+ * memory from p, NULL on failure). */
+typedef struct {
+    int (*online)(const server_rec *s);
+    const char *(*trust_context)(const server_rec *s, apr_pool_t *p);
+} secure_cache_facts_t;
+void secure_cache_set_facts(const secure_cache_facts_t *facts);
+/* Lifecycle steps, called by mod_secure.c's phase functions (hook signatures, same return values):
+ * pre_config resets the settings; check_config refuses a network cache without SecureRevocationCacheKey
+ * (httpd -t too); post_config binds each vhost's trust context and opens the provider; child_init
+ * attaches a process to the provider's mutex. */
+int secure_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+int secure_cache_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+int secure_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+void secure_cache_child_init(apr_pool_t *pchild, server_rec *s);
 /* Looks up cert (issued by issuer) for vhost s (c: the client's connection, may be NULL; for log lines).
  * 1 and *v filled (source "cache") on an authentic, fresh hit, else 0; a record that is not authentic is
  * ignored, counted (cache_invalid) and logged. */

@@ -1,14 +1,13 @@
-/* secure_config — directive table, create/merge, shared argument parsers. */
+/* secure_config — the shared argument parsers, SecureEngine / SecureExportVars, the per-directory config
+ * and the vhost accessors. It sits below every concern and includes none of them: the directive table and
+ * the per-server create / merge, which gather every concern's part, are assembled in mod_secure.c. */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "apr_hash.h"
 #include "apr_strings.h"
 
 #include "secure_config.h"
-#include "secure_policy.h"
-#include "secure_revoke.h"
-#include "secure_ocsp.h"
-#include "secure_cache.h"
 #include "secure_util.h"
 
 APLOG_USE_MODULE(secure);
@@ -68,57 +67,20 @@ const char *secure_arg_keyword(cmd_parms *cmd, const char *arg, const char *cons
 
 /* ---- directives -------------------------------------------------------------------------------- */
 
-static const char *cmd_engine(cmd_parms *cmd, void *dconf, const char *arg)
+const char *secure_config_cmd_engine(cmd_parms *cmd, void *dconf, const char *arg)
 {
     secure_srv_conf_t *conf = ap_get_module_config(cmd->server->module_config, &secure_module);
     (void)dconf;
     return secure_arg_flag(cmd, arg, &conf->engine);
 }
 
-static const char *cmd_export_vars(cmd_parms *cmd, void *dconf, const char *arg)
+const char *secure_config_cmd_export_vars(cmd_parms *cmd, void *dconf, const char *arg)
 {
     secure_dir_conf_t *d = dconf;
     return secure_arg_flag(cmd, arg, &d->export_vars);
 }
 
-const command_rec secure_cmds[] = {
-    AP_INIT_TAKE1("SecureEngine", cmd_engine, NULL, RSRC_CONF,
-                  "on|off: apply mod_secure to this virtual host's TLS connections (default off)"),
-    AP_INIT_TAKE1("SecureExportVars", cmd_export_vars, NULL, RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
-                  "on|off: put the SECURE_* variables into the request environment (default on)"),
-    SECURE_POLICY_CMDS
-    SECURE_REVOKE_CMDS
-    SECURE_OCSP_CMDS
-    SECURE_CACHE_CMDS
-    { NULL }
-};
-
 /* ---- create / merge ---------------------------------------------------------------------------- */
-
-void *secure_config_create_srv(apr_pool_t *p, server_rec *s)
-{
-    secure_srv_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
-
-    conf->s = s;
-    conf->engine = SECURE_UNSET;
-    conf->policy = secure_policy_create_srv(p);
-    conf->revoke = secure_revoke_create_srv(p);
-    conf->ocsp = secure_ocsp_create_srv(p);
-    return conf;
-}
-
-void *secure_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
-{
-    const secure_srv_conf_t *base = basev, *add = addv;
-    secure_srv_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
-
-    conf->s = add->s;
-    SECURE_MERGE_INT(engine);
-    conf->policy = secure_policy_merge_srv(p, base->policy, add->policy);
-    conf->revoke = secure_revoke_merge_srv(p, base->revoke, add->revoke);
-    conf->ocsp = secure_ocsp_merge_srv(p, base->ocsp, add->ocsp);
-    return conf;
-}
 
 void *secure_config_create_dir(apr_pool_t *p, char *dir)
 {
@@ -166,36 +128,36 @@ int secure_config_export_vars(const request_rec *r)
     return d == NULL || d->export_vars != 0;
 }
 
+/* Log names by server_rec, not in the config object: httpd hands every vhost without a Secure* directive of
+ * its own the main server's config object itself, so a name written there would be the last vhost's. */
+static apr_hash_t *vhost_names;
+
 const char *secure_config_vhost_name(const server_rec *s)
 {
-    const secure_srv_conf_t *conf = s ? secure_config_srv(s) : NULL;
+    const char *name = (s != NULL && vhost_names != NULL) ? apr_hash_get(vhost_names, &s, sizeof(s)) : NULL;
 
-    if (conf != NULL && conf->name != NULL)
-        return conf->name;
+    if (name != NULL)
+        return name;
     return s && s->server_hostname ? s->server_hostname : "(default)";
+}
+
+static apr_status_t vhost_names_clear(void *data)
+{
+    (void)data;
+    vhost_names = NULL;
+    return APR_SUCCESS;
 }
 
 void secure_config_name_vhosts(apr_pool_t *pconf, server_rec *main_server)
 {
     server_rec *s;
 
+    vhost_names = apr_hash_make(pconf);
+    apr_pool_cleanup_register(pconf, NULL, vhost_names_clear, apr_pool_cleanup_null);
     for (s = main_server; s != NULL; s = s->next) {
-        secure_srv_conf_t *conf = secure_config_srv(s);
-        conf->name = apr_psprintf(pconf, "%s:%u", s->server_hostname ? s->server_hostname : "(default)",
-                                  s->addrs ? (unsigned)s->addrs->host_port : (unsigned)s->port);
+        server_rec **key = apr_pmemdup(pconf, &s, sizeof(s));
+        apr_hash_set(vhost_names, key, sizeof(*key),
+                     apr_psprintf(pconf, "%s:%u", s->server_hostname ? s->server_hostname : "(default)",
+                                  s->addrs ? (unsigned)s->addrs->host_port : (unsigned)s->port));
     }
-}
-
-/* ---- what the verdict cache needs to know about a vhost (so that it does not call into OCSP) ---------- */
-
-int secure_config_online_source(const server_rec *s)
-{
-    return secure_online_enabled(s);
-}
-
-const char *secure_config_trust_context(const server_rec *s, apr_pool_t *p)
-{
-    const char *ocsp = secure_ocsp_trust_context(s, p);
-
-    return ocsp ? apr_pstrcat(p, ocsp, " scope=", secure_revoke_scope_name(s), NULL) : NULL;
 }

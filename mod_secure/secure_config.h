@@ -14,7 +14,6 @@ struct secure_ocsp_conf;     /* secure_ocsp.c owns it */
 
 typedef struct secure_srv_conf {
     server_rec *s;
-    const char *name;                    /* "host:port" for log lines, set in post_config */
     int engine;                          /* SecureEngine: SECURE_UNSET, 0, 1 */
     struct secure_policy_conf *policy;   /* never NULL after create */
     struct secure_revoke_conf *revoke;   /* never NULL after create */
@@ -25,10 +24,9 @@ typedef struct secure_dir_conf {
     int export_vars;                     /* SecureExportVars: SECURE_UNSET, 0, 1 (default 1) */
 } secure_dir_conf_t;
 
-extern const command_rec secure_cmds[];
-
-void *secure_config_create_srv(apr_pool_t *p, server_rec *s);
-void *secure_config_merge_srv(apr_pool_t *p, void *basev, void *addv);
+/* SecureEngine and SecureExportVars (the directive table itself is assembled in mod_secure.c). */
+const char *secure_config_cmd_engine(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_config_cmd_export_vars(cmd_parms *cmd, void *dconf, const char *arg);
 void *secure_config_create_dir(apr_pool_t *p, char *dir);
 void *secure_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
 
@@ -41,15 +39,11 @@ int secure_config_any_engine(void);
 void secure_config_set_any_engine(int on);
 /* True when SecureExportVars is on for the request's directory (default on). */
 int secure_config_export_vars(const request_rec *r);
-/* "host:port" of a vhost, for log lines (memory owned by the config). */
+/* "host:port" of a vhost, for log lines (memory from pconf; before post_config named the vhosts, its
+ * ServerName). */
 const char *secure_config_vhost_name(const server_rec *s);
 /* Fills every vhost's log name (post_config). */
 void secure_config_name_vhosts(apr_pool_t *pconf, server_rec *main_server);
-/* True when vhost s has an online revocation source (SecureOCSP or SecureCRLFetch on). */
-int secure_config_online_source(const server_rec *s);
-/* The settings under which vhost s obtains online verdicts (OCSP / CRL-fetch trust, revocation scope) as
- * canonical text, for the verdict cache's key. Memory from p; NULL when it cannot be computed. */
-const char *secure_config_trust_context(const server_rec *s, apr_pool_t *p);
 
 /* Merge helpers: the added value wins unless it is unset. */
 #define SECURE_MERGE_INT(field)  conf->field = (add->field != SECURE_UNSET) ? add->field : base->field

@@ -3,14 +3,16 @@
 #include "http_config.h"
 #include "http_connection.h"
 #include "http_log.h"
+#include "http_protocol.h"
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
+
+#include <string.h>
 
 #include "secure_conn.h"
 #include "secure_hello.h"
 #include "secure_log.h"
 #include "secure_status.h"
-#include "secure_vars.h"
 
 APLOG_USE_MODULE(secure);
 
@@ -81,8 +83,12 @@ secure_conn_t *secure_conn_get(conn_rec *c)
     return ap_get_module_config(c->conn_config, &secure_module);
 }
 
-/* Receives every TLS protocol message OpenSSL reads or writes. We keep the first ClientHello (bounded),
- * the time of the first record header, and the time of the client's Finished. Never alters the handshake. */
+/* Receives the TLS protocol messages OpenSSL reads or writes during the first handshake. We keep the first
+ * ClientHello (bounded), the time of the first record header, and the time of the client's Finished. Never
+ * alters the handshake. After the client's Finished nothing here is needed any more (the variables describe
+ * the first handshake; a renegotiation's hello is not used), so the callback removes itself: records of the
+ * rest of the connection, a 50 MB download included, cost no callback. OpenSSL reads the callback pointer
+ * afresh before every call, so clearing it from inside the callback is safe. */
 static void secure_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
                           SSL *ssl, void *arg)
 {
@@ -90,7 +96,6 @@ static void secure_msg_cb(int write_p, int version, int content_type, const void
     const unsigned char *b = buf;
 
     (void)version;
-    (void)ssl;
     if (sc == NULL || write_p)
         return;
     if (content_type == SSL3_RT_HEADER) {
@@ -116,13 +121,53 @@ static void secure_msg_cb(int write_p, int version, int content_type, const void
     }
     else if (b[0] == SSL3_MT_FINISHED && sc->hs_client_finished == 0) {
         sc->hs_client_finished = apr_time_now();
+        SSL_set_msg_callback(ssl, NULL);
     }
 }
 
-secure_conn_t *secure_conn_create(conn_rec *c, SSL *ssl)
+static int stream_pool_oom(int rv)
+{
+    (void)rv;
+    ap_abort_on_oom();
+}
+
+/* c->pool's cleanup. It runs after c->pool's sub-pools are gone (mod_http2's session and its streams are
+ * children of c->pool), so no stream can still use the values in the private pool. */
+static apr_status_t stream_pool_free(void *data)
+{
+    secure_conn_t *sc = data;
+
+    if (sc->stream_pool != NULL)
+        apr_pool_destroy(sc->stream_pool);
+    sc->stream_pool = NULL;
+    return APR_SUCCESS;
+}
+
+apr_pool_t *secure_conn_pool(secure_conn_t *sc, conn_rec *current)
+{
+    apr_pool_t *p;
+
+    if (current == sc->c)
+        return sc->c->pool;
+    /* ap_get_protocol() reads what mod_http2 attached to the connection before any stream existed */
+    if (current == NULL && strcmp(ap_get_protocol(sc->c), AP_PROTOCOL_HTTP1) == 0)
+        return sc->c->pool;
+    secure_conn_lock(sc);
+    if (sc->stream_pool == NULL) {
+        /* unmanaged, with its own allocator: creating it touches nothing that c->pool's thread uses (a
+         * sub-pool of c->pool would be linked into c->pool's list of children from this thread) */
+        if (apr_pool_create_unmanaged_ex(&sc->stream_pool, stream_pool_oom, NULL) != APR_SUCCESS)
+            ap_abort_on_oom();
+        apr_pool_tag(sc->stream_pool, "mod_secure_streams");
+    }
+    p = sc->stream_pool;
+    secure_conn_unlock(sc);
+    return p;
+}
+
+secure_conn_t *secure_conn_create(conn_rec *c, SSL *ssl, apr_size_t nvars)
 {
     secure_conn_t *sc;
-    apr_allocator_t *allocator = NULL;
 
     while (c->master != NULL)
         c = c->master;
@@ -132,25 +177,62 @@ secure_conn_t *secure_conn_create(conn_rec *c, SSL *ssl)
     /* without the ex_data slot nobody would tell us when mod_ssl frees the SSL: refuse, do not guess */
     if (secure_ssl_idx < 0)
         return NULL;
+    /* On the connection's own thread, before any request: everything from c->pool, no system call (an
+     * allocator per connection cost 3 mmap + 4 munmap with Debian's APR, issue 11). */
     sc = apr_pcalloc(c->pool, sizeof(*sc));
     sc->c = c;
     sc->ssl = ssl;
-    if (apr_allocator_create(&allocator) != APR_SUCCESS
-        || apr_pool_create_ex(&sc->pool, c->pool, NULL, allocator) != APR_SUCCESS) {
-        if (allocator != NULL)
-            apr_allocator_destroy(allocator);
+    if (apr_thread_mutex_create(&sc->mutex, APR_THREAD_MUTEX_NESTED, c->pool) != APR_SUCCESS)
         return NULL;
-    }
-    apr_allocator_owner_set(allocator, sc->pool);
-    apr_pool_tag(sc->pool, "mod_secure_conn");
-    if (apr_thread_mutex_create(&sc->mutex, APR_THREAD_MUTEX_NESTED, sc->pool) != APR_SUCCESS)
-        return NULL;
-    sc->vals = apr_pcalloc(sc->pool, sizeof(*sc->vals) * secure_vars_count());
-    sc->done = apr_pcalloc(sc->pool, secure_vars_count());
+    apr_pool_cleanup_register(c->pool, sc, stream_pool_free, apr_pool_cleanup_null);
+    sc->vals = apr_pcalloc(c->pool, sizeof(*sc->vals) * nvars);
+    sc->done = apr_pcalloc(c->pool, nvars);
+    sc->rev_memo = apr_pcalloc(c->pool, SECURE_REV_MEMO_SLOTS * sizeof(*sc->rev_memo));
     if (!SSL_set_ex_data(ssl, secure_ssl_idx, sc))
         return NULL;
     ap_set_module_config(c->conn_config, &secure_module, sc);
     SSL_set_msg_callback(ssl, secure_msg_cb);
     SSL_set_msg_callback_arg(ssl, sc);
     return sc;
+}
+
+/* ---- which vhost a TLS context belongs to ------------------------------------------------------------ *
+ * mod_ssl makes one SSL_CTX per vhost and switches the connection to the SNI vhost's; the context an SSL
+ * uses now tells which vhost ran its handshake. Kept here, below policy, revocation and the verify
+ * wrapper, which all ask. */
+
+static int secure_ctx_server_idx = -1;
+
+static apr_status_t ctx_index_free(void *data)
+{
+    (void)data;
+    if (secure_ctx_server_idx >= 0)
+        CRYPTO_free_ex_index(CRYPTO_EX_INDEX_SSL_CTX, secure_ctx_server_idx);
+    secure_ctx_server_idx = -1;
+    return APR_SUCCESS;
+}
+
+int secure_conn_init_ctx_index(apr_pool_t *pconf)
+{
+    if (secure_ctx_server_idx >= 0)
+        return 1;
+    secure_ctx_server_idx = SSL_CTX_get_ex_new_index(0, (void *)"mod_secure vhost", NULL, NULL, NULL);
+    if (secure_ctx_server_idx < 0)
+        return 0;
+    apr_pool_cleanup_register(pconf, NULL, ctx_index_free, apr_pool_cleanup_null);
+    return 1;
+}
+
+int secure_conn_bind_ctx(SSL_CTX *ctx, server_rec *s)
+{
+    return secure_ctx_server_idx >= 0 && SSL_CTX_set_ex_data(ctx, secure_ctx_server_idx, s);
+}
+
+server_rec *secure_conn_ctx_server(const SSL *ssl)
+{
+    SSL_CTX *ctx;
+
+    if (ssl == NULL || secure_ctx_server_idx < 0 || (ctx = SSL_get_SSL_CTX(ssl)) == NULL)
+        return NULL;
+    return SSL_CTX_get_ex_data(ctx, secure_ctx_server_idx);
 }

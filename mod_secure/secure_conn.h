@@ -1,10 +1,13 @@
 /* secure_conn — per-connection state: created in mod_ssl's pre_handshake hook, kept in the (master)
- * connection's conn_config and in the SSL's ex_data; everything in it lives in c->pool. */
+ * connection's conn_config and in the SSL's ex_data; the state lives in c->pool, request-time values in
+ * secure_conn_pool(). */
 #ifndef SECURE_CONN_H
 #define SECURE_CONN_H
 
 #include "httpd.h"
 #include <openssl/ssl.h>
+
+#include "secure_types.h"
 
 /* Outcome of capturing the ClientHello in the msg callback. */
 typedef enum {
@@ -13,13 +16,6 @@ typedef enum {
     SECURE_HELLO_OVERSIZE,      /* larger than SECURE_HELLO_MAX_LEN: not kept */
 } secure_hello_capture_t;
 
-/* Revocation verdict for the client certificate. */
-typedef enum {
-    SECURE_REV_NONE = 0,        /* no client certificate / not checked */
-    SECURE_REV_GOOD,
-    SECURE_REV_REVOKED,
-    SECURE_REV_UNKNOWN,
-} secure_rev_status_t;
 
 /* One revocation verdict for the connection's client certificate under one vhost's revocation rules. */
 #define SECURE_REV_MEMO_SLOTS 4
@@ -37,13 +33,14 @@ typedef struct secure_rev_memo {
 typedef struct secure_conn {
     conn_rec *c;
     SSL *ssl;                           /* mod_ssl's; NULL once mod_ssl freed it (ex_data free callback) */
-    /* Request-time writes to this state (memoised variables, policy and revocation verdicts) may come
-     * from several HTTP/2 worker threads at once, and c->pool belongs to mod_http2's session thread.
-     * They go to this pool (its own allocator, so it shares nothing with c->pool after creation) while
-     * holding the (nested) mutex. Handshake-time writes happen on the connection's thread before any
-     * request exists. */
-    apr_pool_t *pool;
-    struct apr_thread_mutex_t *mutex;
+    /* Memory and threads. Handshake-time writes happen on the connection's own thread before any request
+     * exists and use c->pool. Request-time writes (memoised variables, policy and revocation verdicts)
+     * hold the (nested) mutex and allocate from secure_conn_pool(): c->pool itself for requests on the
+     * connection (HTTP/1.x: one thread at a time), a private pool for HTTP/2 streams, which run on other
+     * threads while mod_http2's session thread keeps using c->pool. The private pool has its own
+     * allocator and is created on first use, so an HTTP/1.x connection costs no allocator (and no mmap). */
+    apr_pool_t *stream_pool;            /* the private pool; NULL until a stream needed it */
+    struct apr_thread_mutex_t *mutex;   /* in c->pool: a pthread mutex, created without a system call */
     const void *memo_cert;              /* the peer certificate the CERT-scope memo describes */
     server_rec *hs_server;              /* vhost whose SSL_CTX ran the handshake (after SNI), or NULL */
 
@@ -56,7 +53,7 @@ typedef struct secure_conn {
     unsigned char *hello;
     apr_size_t hello_len;
     apr_size_t hello_oversize_len;      /* length of a hello too large to keep */
-    unsigned hello_count;               /* ClientHellos seen (2 after a HelloRetryRequest) */
+    unsigned hello_count;               /* ClientHellos of the first handshake (2 after a HelloRetryRequest) */
 
     /* memoised variable values, indexed by secure_vars' table; done[i] set once computed */
     const char **vals;
@@ -88,17 +85,30 @@ typedef struct secure_conn {
     const X509 *policy_peer;            /* the client certificate it saw (post-handshake auth adds one) */
 } secure_conn_t;
 
-/* Creates the state for c (the master connection) and attaches it to c and ssl. Pool: c->pool. */
-secure_conn_t *secure_conn_create(conn_rec *c, SSL *ssl);
+/* Creates the state for c (the master connection) and attaches it to c and ssl. Pool: c->pool. Installs
+ * the TLS message callback that captures the ClientHello; it removes itself at the client's Finished. */
+secure_conn_t *secure_conn_create(conn_rec *c, SSL *ssl, apr_size_t nvars);
 /* The state of c or of its master connection (HTTP/2), or NULL when mod_secure is not on it. */
 secure_conn_t *secure_conn_get(conn_rec *c);
 /* The state attached to an SSL (verify callbacks), or NULL. */
 secure_conn_t *secure_conn_from_ssl(const SSL *ssl);
+/* The pool for request-time values of sc (they live as long as the connection): c->pool when current is
+ * the connection itself (HTTP/1.x, its own thread), else the connection's private pool, created once under
+ * sc's lock. current == NULL means the caller cannot tell (a value computed for the connection, not for a
+ * request): then the private pool whenever the connection speaks HTTP/2. Call with sc's lock held when
+ * allocating from the private pool: streams share it. Never NULL (aborts the child when out of memory). */
+apr_pool_t *secure_conn_pool(secure_conn_t *sc, conn_rec *current);
 /* Serialise request-time updates of sc (nested: a locked section may call another). */
 void secure_conn_lock(secure_conn_t *sc);
 void secure_conn_unlock(secure_conn_t *sc);
 /* Allocates the SSL ex_data index (its free callback clears sc->ssl when mod_ssl frees the SSL) and
  * releases it in a cleanup of pconf, before httpd unloads the module. Call from register_hooks. */
 void secure_conn_init_ssl_index(apr_pool_t *pconf);
+
+/* The vhost whose TLS context an SSL uses now (after SNI): bound in init_server. The index is made in
+ * register_hooks (0 on failure) and released in a cleanup of pconf. */
+int secure_conn_init_ctx_index(apr_pool_t *pconf);
+int secure_conn_bind_ctx(SSL_CTX *ctx, server_rec *s);
+server_rec *secure_conn_ctx_server(const SSL *ssl);
 
 #endif /* SECURE_CONN_H */

@@ -12,7 +12,7 @@
 #include "http_config.h"
 #include <openssl/x509.h>
 
-#include "secure_revoke.h"
+#include "secure_types.h"
 
 typedef struct secure_crl_store secure_crl_store_t;
 

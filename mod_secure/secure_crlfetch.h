@@ -10,7 +10,7 @@
 #include <openssl/x509.h>
 
 #include "secure_fetch.h"
-#include "secure_revoke.h"
+#include "secure_types.h"
 
 /* Largest CRL downloaded (bytes); a bigger one is refused and the status is UNKNOWN. */
 #define SECURE_CRLFETCH_MAX_BYTES (32L * 1024 * 1024)

@@ -265,14 +265,14 @@ static long seconds_from_now(const ASN1_TIME *t)
 
 /* ---- lifecycle (the breaker lives in secure_fetch, the fetched-CRL table in secure_crlfetch) ---- */
 
-static int online_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+int secure_online_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)plog;
     (void)ptemp;
     return secure_fetch_pre_config(pconf) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
-static int online_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+int secure_online_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *v;
     int needed = 0;
@@ -286,19 +286,12 @@ static int online_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     return secure_fetch_post_config(pconf, s, needed) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
-static void online_child_init(apr_pool_t *pchild, server_rec *s)
+void secure_online_child_init(apr_pool_t *pchild, server_rec *s)
 {
     secure_fetch_child_init(pchild, s);
     secure_crlfetch_child_init(pchild, s);
 }
 
-void secure_ocsp_register_hooks(apr_pool_t *p)
-{
-    (void)p;
-    ap_hook_pre_config(online_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(online_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(online_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-}
 
 static secure_fetch_limits_t online_limits(const struct secure_ocsp_conf *conf)
 {

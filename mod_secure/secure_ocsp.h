@@ -9,7 +9,7 @@
 #include "http_config.h"
 #include <openssl/x509.h>
 
-#include "secure_revoke.h"
+#include "secure_types.h"
 
 struct secure_ocsp_conf;
 
@@ -47,9 +47,12 @@ const char *secure_ocsp_cmd_crl_fetch(cmd_parms *cmd, void *dconf, const char *a
 struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p);
 struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secure_ocsp_conf *base,
                                                const struct secure_ocsp_conf *add);
-/* Registers the online sources' hooks: the circuit breaker's mutex, shared table and child attach
- * (secure_fetch) and the fetched-CRL table (secure_crlfetch). */
-void secure_ocsp_register_hooks(apr_pool_t *p);
+/* Lifecycle steps of the online sources, called by mod_secure.c's phase functions (hook signatures):
+ * the circuit breaker's mutex and shared table (secure_fetch) and, per child, its attach and the
+ * fetched-CRL table (secure_crlfetch). */
+int secure_online_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+int secure_online_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+void secure_online_child_init(apr_pool_t *pchild, server_rec *s);
 /* True when vhost s has an online revocation source: SecureOCSP on or SecureCRLFetch on. */
 int secure_online_enabled(const server_rec *s);
 /* Asks the online sources about cert, issued by issuer, for vhost s: the CRL from its distribution

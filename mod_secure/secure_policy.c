@@ -23,7 +23,6 @@
 #include "secure_profiles.h"
 #include "secure_status.h"
 #include "secure_util.h"
-#include "secure_verify.h"
 
 APLOG_USE_MODULE(secure);
 
@@ -468,7 +467,7 @@ static const char *groups_outside_profile(apr_pool_t *p, const struct secure_pol
     return NULL;
 }
 
-static int policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *main_s)
+int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *main_s)
 {
     server_rec *s;
     char skipped[256] = "", sk[256];
@@ -591,7 +590,7 @@ static void log_refusal(secure_policy_state_t *st, server_rec *s, secure_conn_t 
 static int policy_cert_cb(SSL *ssl, void *arg)
 {
     secure_policy_state_t *st = arg;
-    server_rec *s = secure_verify_ctx_server(ssl);
+    server_rec *s = secure_conn_ctx_server(ssl);
     int v = SSL_version(ssl);
     char group[64], detail[128];
 
@@ -712,7 +711,7 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
         sc->policy_session = SSL_get_session(sc->ssl);
         sc->policy_peer = SSL_get0_peer_certificate(sc->ssl);
         sc->policy_result = mask ? "violation" : "pass";
-        sc->policy_violation = mask ? apr_pstrdup(sc->pool, buf) : NULL;
+        sc->policy_violation = mask ? apr_pstrdup(secure_conn_pool(sc, r->connection), buf) : NULL;
         violation = sc->policy_violation;
         secure_conn_unlock(sc);
         if (mask == 0) {
@@ -740,7 +739,7 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
 
     /* The Host vhost refuses what the SNI vhost accepted: the client should ask that vhost on a connection
      * of its own (as mod_ssl answers an SNI / Host mismatch). */
-    hs = secure_verify_ctx_server(sc->ssl);
+    hs = secure_conn_ctx_server(sc->ssl);
     if (hs != NULL && hs != r->server
         && ((hs_st = policy_state(hs)) == NULL || secure_rules_check(&hs_st->rules, sc->ssl, 1, buf, sizeof(buf)) == 0)) {
         secure_status_count(SECURE_CTR_POLICY_MISDIRECTED);
@@ -763,7 +762,7 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
 /* mod_ssl renegotiates for a per-directory SSLVerifyClient / SSLCipherSuite in its access checker, after
  * post_read_request, with its own verify callback: look again before the handler runs. A pointer compare
  * when nothing changed. */
-static int policy_fixups(request_rec *r)
+int secure_policy_fixups(request_rec *r)
 {
     secure_conn_t *sc;
     int rc;
@@ -811,18 +810,11 @@ static authz_status policy_authz_check(request_rec *r, const char *line_text, co
     return AUTHZ_DENIED;
 }
 
-static const authz_provider secure_policy_authz_provider = {
+const authz_provider secure_policy_authz_provider = {
     &policy_authz_check,
     &policy_authz_parse,
 };
 
-void secure_policy_register_hooks(apr_pool_t *p)
-{
-    ap_hook_check_config(policy_check_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_fixups(policy_fixups, NULL, NULL, APR_HOOK_FIRST);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "secure-policy", AUTHZ_PROVIDER_VERSION,
-                              &secure_policy_authz_provider, AP_AUTH_INTERNAL_PER_CONF);
-}
 
 /* ---- names for the variables ----------------------------------------------------------------------------- */
 

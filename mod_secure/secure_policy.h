@@ -6,6 +6,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "mod_auth.h"
 #include <openssl/ssl.h>
 
 #include "secure_conn.h"
@@ -45,11 +46,12 @@ const char *secure_policy_cmd_allow_sha1(cmd_parms *cmd, void *dconf, const char
 struct secure_policy_conf *secure_policy_create_srv(apr_pool_t *p);
 struct secure_policy_conf *secure_policy_merge_srv(apr_pool_t *p, const struct secure_policy_conf *base,
                                                    const struct secure_policy_conf *add);
-/* Registers the policy's own hooks and providers (from the module's register_hooks): a check_config hook
- * that builds each vhost's rules and refuses a policy that mod_ssl's settings leave empty (httpd -t too), a
- * fixups hook that checks again after mod_ssl's per-directory renegotiation, and the `secure-policy` authz
- * provider. */
-void secure_policy_register_hooks(apr_pool_t *p);
+/* Lifecycle steps, called by mod_secure.c: check_config builds each vhost's rules and refuses a policy that
+ * mod_ssl's settings leave empty (httpd -t too); fixups checks again after mod_ssl's per-directory
+ * renegotiation (OK/DECLINED or an HTTP status). The `Require secure-policy` provider. */
+int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *main_s);
+int secure_policy_fixups(request_rec *r);
+extern const authz_provider secure_policy_authz_provider;
 /* mod_ssl's init_server for a vhost with SecureEngine on: narrow ctx. APR_SUCCESS, or an error that fails
  * startup (logged). */
 apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx);

@@ -39,7 +39,6 @@
 #include "secure_ocsp.h"
 #include "secure_revoke.h"
 #include "secure_status.h"
-#include "secure_verify.h"
 #include "secure_util.h"
 
 APLOG_USE_MODULE(secure);
@@ -612,7 +611,8 @@ static secure_rev_memo_t *memo_slot(secure_conn_t *sc, const struct secure_revok
     if (rules == NULL)
         return NULL;
     if (sc->rev_memo == NULL
-        && (!create || (sc->rev_memo = apr_pcalloc(sc->pool, SECURE_REV_MEMO_SLOTS * sizeof(*m))) == NULL))
+        && (!create || (sc->rev_memo = apr_pcalloc(secure_conn_pool(sc, NULL), SECURE_REV_MEMO_SLOTS * sizeof(*m)))
+                == NULL))
         return NULL;
     for (i = 0; i < SECURE_REV_MEMO_SLOTS; i++)
         if (sc->rev_memo[i].rules == rules)
@@ -731,7 +731,7 @@ static void hold_leaf(secure_conn_t *sc, X509 *leaf)
     if (sc->rev_leaf_obj == leaf || !X509_up_ref(leaf))
         return;
     if (sc->rev_leaf_obj == NULL)
-        apr_pool_cleanup_register(sc->pool, sc, release_leaf, apr_pool_cleanup_null);
+        apr_pool_cleanup_register(secure_conn_pool(sc, NULL), sc, release_leaf, apr_pool_cleanup_null);
     X509_free(sc->rev_leaf_obj);
     sc->rev_leaf_obj = leaf;
 }
@@ -875,7 +875,7 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
 /* The vhost whose TLS context ran the handshake (after SNI), for the log. */
 static server_rec *handshake_server(secure_conn_t *sc, SSL *ssl)
 {
-    server_rec *hs = secure_verify_ctx_server(ssl);
+    server_rec *hs = secure_conn_ctx_server(ssl);
 
     return hs != NULL ? hs : sc->hs_server;
 }
@@ -1108,7 +1108,7 @@ void secure_revoke_verdict(secure_conn_t *sc, const server_rec *s, secure_rev_vi
  * the handshake (TLS 1.3) through its own verify callback: check a client certificate we have not seen,
  * in subrequests too. Refusing here spares the client an authentication prompt; the fixups check above
  * is the one 'Satisfy Any' cannot bypass. */
-static int revoke_check_access(request_rec *r)
+int secure_revoke_check_access(request_rec *r)
 {
     secure_conn_t *sc;
 
@@ -1173,7 +1173,7 @@ static authz_status revocation_check(request_rec *r, const char *req_line, const
     return AUTHZ_DENIED;
 }
 
-static const authz_provider revocation_provider = { revocation_check, revocation_parse };
+const authz_provider secure_revoke_authz_provider = { revocation_check, revocation_parse };
 
 /* ---- reloading: a mod_watchdog child watchdog ------------------------------------------------------ *
  * httpd's own per-child timer thread (parent = 0, singleton = 0: every child keeps its own copy of the
@@ -1209,7 +1209,7 @@ static apr_status_t reload_watchdog_cb(int state, void *data, apr_pool_t *temp)
 
 /* After mod_ssl's post_config (which ran init_server and loaded the data) and before mod_watchdog's
  * (APR_HOOK_LAST), which starts only watchdogs that have callbacks by then. */
-static int revoke_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *main_s)
+int secure_revoke_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *main_s)
 {
     ap_watchdog_t *wd = NULL;
     server_rec *s;
@@ -1256,7 +1256,7 @@ static int revoke_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
 
 /* A child forked long after startup must not serve the parent's startup copy: check now, synchronously,
  * before this child accepts a connection (mod_watchdog's first call comes an interval later). */
-static void revoke_child_init(apr_pool_t *pchild, server_rec *main_s)
+void secure_revoke_child_init(apr_pool_t *pchild, server_rec *main_s)
 {
     int i;
 
@@ -1266,16 +1266,6 @@ static void revoke_child_init(apr_pool_t *pchild, server_rec *main_s)
         reload_conf(APR_ARRAY_IDX(reload_confs, i, struct secure_revoke_conf *));
 }
 
-void secure_revoke_register_hooks(apr_pool_t *p)
-{
-    static const char *const after_ssl[] = { "mod_ssl.c", NULL };
-
-    ap_hook_post_config(revoke_post_config, after_ssl, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(revoke_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_check_access(revoke_check_access, after_ssl, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "secure-revocation", AUTHZ_PROVIDER_VERSION,
-                              &revocation_provider, AP_AUTH_INTERNAL_PER_CONF);
-}
 
 apr_status_t secure_revoke_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx)
 {

@@ -7,21 +7,12 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "mod_auth.h"
 #include <openssl/ssl.h>
 
 #include "secure_conn.h"
 
 struct secure_revoke_conf;
-
-/* One revocation answer for one certificate, from any source. */
-typedef struct secure_verdict {
-    secure_rev_status_t status;   /* GOOD, REVOKED or UNKNOWN (NONE: no source had an answer) */
-    const char *source;           /* "crl", "denylist", "ocsp", "cache", "crl-fetch" (static strings) */
-    int reason;                   /* CRL reason code (RFC 5280 CRLReason), -1 when none */
-    apr_time_t revoked_at;        /* revocation time, 0 when not revoked / unknown */
-    apr_time_t expires;           /* until when this answer may be reused (cache), 0 = do not cache */
-    const char *detail;           /* operator words for the log ("responder timed out after 3 s") */
-} secure_verdict_t;
 
 /* Directive handlers (secure_revoke.c) and their entries spliced into secure_cmds[] (each ends with a
  * comma). All take effect in the server config and in <VirtualHost>. */
@@ -48,8 +39,14 @@ const char *secure_revoke_cmd_unknown(cmd_parms *cmd, void *dconf, const char *a
 struct secure_revoke_conf *secure_revoke_create_srv(apr_pool_t *p);
 struct secure_revoke_conf *secure_revoke_merge_srv(apr_pool_t *p, const struct secure_revoke_conf *base,
                                                    const struct secure_revoke_conf *add);
-/* Registers the revocation hooks and providers (from the module's register_hooks). */
-void secure_revoke_register_hooks(apr_pool_t *p);
+/* Lifecycle steps, called by mod_secure.c: post_config (after mod_ssl's, which ran init_server and loaded
+ * the data) registers the reloads with mod_watchdog; child_init reloads changed files before the child
+ * serves anything; check_access re-checks a certificate mod_ssl obtained in its own access check
+ * (renegotiation, post-handshake auth). The `Require secure-revocation` provider. */
+int secure_revoke_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *main_s);
+void secure_revoke_child_init(apr_pool_t *pchild, server_rec *main_s);
+int secure_revoke_check_access(request_rec *r);
+extern const authz_provider secure_revoke_authz_provider;
 /* mod_ssl's init_server for a vhost with SecureEngine on. APR_SUCCESS or an error that fails startup. */
 apr_status_t secure_revoke_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx);
 /* Verify wrapper step for the certificate at the ctx's current depth after mod_ssl accepted it: 1 keeps

@@ -39,7 +39,7 @@ typedef struct {
     server_rec *s;        /* r->server, else the connection's vhost */
     secure_conn_t *sc;
     SSL *ssl;
-    apr_pool_t *p;        /* sc->pool (under its lock) for CONN/CERT values, r->pool for REQ values */
+    apr_pool_t *p;        /* secure_conn_pool() (under sc's lock) for CONN/CERT values, r->pool for REQ values */
 } secure_var_ctx_t;
 
 typedef const char *secure_var_fn(secure_var_ctx_t *vc);
@@ -232,7 +232,7 @@ static secure_hello_t *hello_parse(secure_conn_t *sc)
                       "mod_secure: no ClientHello was captured on this connection; no fingerprint");
         return NULL;
     }
-    h = apr_palloc(sc->pool, sizeof(*h));
+    h = apr_palloc(secure_conn_pool(sc, NULL), sizeof(*h));
     rc = secure_hello_parse(sc->hello, sc->hello_len, h, &why);
     if (rc != SECURE_HELLO_OK) {
         secure_status_count(SECURE_CTR_HELLO_MALFORMED);
@@ -669,7 +669,7 @@ static void var_ctx_init(secure_var_ctx_t *vc, secure_conn_t *sc, request_rec *r
     vc->s = r ? r->server : sc->c->base_server;
     vc->sc = sc;
     vc->ssl = sc->ssl;
-    vc->p = r ? r->pool : sc->pool;
+    vc->p = r ? r->pool : secure_conn_pool(sc, NULL);
 }
 
 /* Value of table entry i; engine and scope already checked by the caller. Connection and certificate
@@ -688,7 +688,7 @@ static const char *var_value(secure_conn_t *sc, request_rec *r, int i)
         secure_conn_unlock(sc);
         return val;
     }
-    vc.p = sc->pool;
+    vc.p = secure_conn_pool(sc, r ? r->connection : NULL);
     if (v->scope == SECURE_SCOPE_CERT)
         cert_memo_check(sc, SSL_get0_peer_certificate(sc->ssl));
     if (!sc->done[i]) {

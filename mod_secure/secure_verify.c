@@ -40,12 +40,6 @@ static const secure_verify_ctx_t *verify_info(const SSL *ssl)
     return SSL_CTX_get_ex_data(ctx, secure_ctx_idx);
 }
 
-server_rec *secure_verify_ctx_server(const SSL *ssl)
-{
-    const secure_verify_ctx_t *vi = verify_info(ssl);
-    return vi ? vi->s : NULL;
-}
-
 /* The client's address for a log line when our connection state is missing: mod_ssl keeps the
  * connection as the SSL's app data (every one of its callbacks reads it there). */
 static const char *client_of(SSL *ssl)

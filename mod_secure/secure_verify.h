@@ -15,7 +15,5 @@ void secure_verify_init_index(void);
  * or an error (logged) when the wrapper cannot be installed: startup must fail then. The wrapper refuses
  * a certificate (X509_V_ERR_APPLICATION_VERIFICATION) when it cannot apply the vhost's checks. */
 apr_status_t secure_verify_wrap(server_rec *s, apr_pool_t *p, SSL_CTX *ctx);
-/* The vhost whose context is running the handshake on ssl (after SNI), or NULL when not wrapped. */
-server_rec *secure_verify_ctx_server(const SSL *ssl);
 
 #endif /* SECURE_VERIFY_H */
