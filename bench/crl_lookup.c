@@ -1,10 +1,11 @@
-/* crl_lookup — cost of one revocation lookup in a big CRL, independent of TLS noise: the way secure_crl
- * does it (the revoked list copied into a sorted array of compact entries, then a binary search over
- * the serial's content bytes), and for comparison OpenSSL's X509_CRL_get0_by_serial after its one-time
- * sort (what secure_crl did before).
- *   cc -std=c11 -O2 -o crl_lookup crl_lookup.c -lcrypto && ./crl_lookup big.der [lookups]
- * Prints load time and nanoseconds per lookup for serials that are / are not in the CRL, and the heap
- * the compact array takes. */
+/* crl_lookup — cost of loading a big CRL and of one revocation lookup in it, measured on the real code:
+ * mod_secure's CRL core (mod_secure/secure_crlcore.c: parse, check against the CA, compact, binary
+ * search), and for comparison OpenSSL's X509_CRL_get0_by_serial after its one-time sort (what secure_crl
+ * did before the compact store).
+ *   cc -std=c11 -O2 -Imod_secure -o crl_lookup bench/crl_lookup.c mod_secure/secure_crlcore.c -lcrypto
+ *   ./crl_lookup big.der ca.crt [lookups]
+ * gen_crl.c makes big.der: serials 0x10000000 + k are listed, 0x20000000 + k are not. Prints load time,
+ * nanoseconds per lookup for listed / not listed serials, and the heap the compact entries take. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
@@ -12,16 +13,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
-/* same layout and order as secure_crl.c (positive serials only here: the generator makes no others) */
-typedef struct {
-    int64_t revoked_at;
-    uint32_t off;
-    uint16_t len;
-    uint8_t neg;
-    int8_t reason;
-} entry_t;
+#include "secure_crlcore.h"
 
 static double now(void)
 {
@@ -30,97 +25,95 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int key_cmp(const unsigned char *a, size_t al, const unsigned char *b, size_t bl)
+static unsigned char *slurp(const char *path, size_t *len)
 {
-    if (al != bl)
-        return al < bl ? -1 : 1;
-    return memcmp(a, b, al);
-}
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf = NULL;
+    long n;
 
-static int find(const entry_t *e, const unsigned char *bytes, int n, const ASN1_INTEGER *serial)
-{
-    const unsigned char *k = ASN1_STRING_get0_data(serial);
-    size_t kl = (size_t)ASN1_STRING_length(serial);
-    int lo = 0, hi = n;
-
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (key_cmp(bytes + e[mid].off, e[mid].len, k, kl) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0
+        || (buf = malloc((size_t)n + 1)) == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
     }
-    return lo < n && key_cmp(bytes + e[lo].off, e[lo].len, k, kl) == 0;
+    else
+        *len = (size_t)n;
+    if (f != NULL)
+        fclose(f);
+    return buf;
 }
 
 int main(int argc, char **argv)
 {
-    FILE *f;
-    X509_CRL *crl;
-    X509_REVOKED *rev;
-    STACK_OF(X509_REVOKED) *list;
     ASN1_INTEGER *serial = ASN1_INTEGER_new();
-    long i, n = argc > 2 ? strtol(argv[2], NULL, 10) : 1000000, hits = 0;
-    int m, k;
-    size_t bytes = 0;
-    entry_t *e;
-    unsigned char *sb;
-    double t0, t1, t2, t3, t4, t5;
+    long i, n = argc > 3 ? strtol(argv[3], NULL, 10) : 1000000, hits = 0;
+    secure_crlcore_crl_t **crls = NULL, *c;
+    secure_crlcore_trust_t trust = { NULL, NULL, NULL };
+    X509_STORE *store = X509_STORE_new();
+    X509_REVOKED *rev;
+    X509_CRL *crl;
+    X509 *ca = NULL;
+    FILE *f;
+    unsigned char *der;
+    const unsigned char *q;
+    size_t len = 0, ncrl = 0;
+    char why[SECURE_CRLCORE_WHY_MAX];
+    double t0, t1, t2, t3, t4, t5, t6;
+    int reason;
+    int64_t at;
 
-    if (argc < 2 || (f = fopen(argv[1], "rb")) == NULL)
-        return fprintf(stderr, "usage: crl_lookup crl.der [lookups]\n"), 2;
-    t0 = now();
-    crl = d2i_X509_CRL_fp(f, NULL);
+    if (argc < 3 || (der = slurp(argv[1], &len)) == NULL || (f = fopen(argv[2], "r")) == NULL)
+        return fprintf(stderr, "usage: crl_lookup crl.der ca.crt [lookups]\n"), 2;
+    ca = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
-    if (crl == NULL)
+    if (ca == NULL || !X509_STORE_add_cert(store, ca))
+        return fprintf(stderr, "crl_lookup: cannot read the CA certificate\n"), 1;
+    trust.store = store;
+
+    t0 = now();
+    if (secure_crlcore_load(der, len, &trust, &crls, &ncrl, NULL, NULL, why, sizeof(why)) < 0)
+        return fprintf(stderr, "crl_lookup: the CRL is refused: %s\n", why), 1;
+    t1 = now();
+    c = crls[0];
+    q = der;
+    if ((crl = d2i_X509_CRL(NULL, &q, (long)len)) == NULL)
         return fprintf(stderr, "crl_lookup: not a DER CRL\n"), 1;
     ASN1_INTEGER_set_uint64(serial, 1);
-    X509_CRL_get0_by_serial(crl, &rev, serial);          /* the one-time sort: the compact copy is built in order */
-    list = X509_CRL_get_REVOKED(crl);
-    m = list ? sk_X509_REVOKED_num(list) : 0;
-    for (k = 0; k < m; k++)
-        bytes += (size_t)ASN1_STRING_length(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(list, k)));
-    e = calloc((size_t)m + 1, sizeof(*e));
-    sb = malloc(bytes + 1);
-    if (e == NULL || sb == NULL)
-        return fprintf(stderr, "crl_lookup: out of memory\n"), 1;
-    for (k = 0, bytes = 0; k < m; k++) {
-        const ASN1_INTEGER *s = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(list, k));
-        e[k].off = (uint32_t)bytes;
-        e[k].len = (uint16_t)ASN1_STRING_length(s);
-        memcpy(sb + bytes, ASN1_STRING_get0_data(s), e[k].len);
-        bytes += e[k].len;
-    }
-    t1 = now();
-    for (i = 0; i < n; i++) {                            /* present: 0x10000000 + k */
-        ASN1_INTEGER_set_uint64(serial, 0x10000000ULL + (uint64_t)((i * 7919) % 1000000));
-        hits += X509_CRL_get0_by_serial(crl, &rev, serial) == 1;
-    }
+    X509_CRL_get0_by_serial(crl, &rev, serial);          /* OpenSSL's one-time sort */
     t2 = now();
-    for (i = 0; i < n; i++) {                            /* absent */
-        ASN1_INTEGER_set_uint64(serial, 0x20000000ULL + (uint64_t)i);
-        hits += X509_CRL_get0_by_serial(crl, &rev, serial) == 1;
+    for (i = 0; i < n; i++) {                            /* listed: 0x10000000 + k */
+        ASN1_INTEGER_set_uint64(serial, 0x10000000ULL + (uint64_t)((i * 7919) % (long)secure_crlcore_count(c)));
+        hits += secure_crlcore_find(c, serial, &reason, &at);
     }
     t3 = now();
-    for (i = 0; i < n; i++) {
-        ASN1_INTEGER_set_uint64(serial, 0x10000000ULL + (uint64_t)((i * 7919) % 1000000));
-        hits += find(e, sb, m, serial);
+    for (i = 0; i < n; i++) {                            /* not listed */
+        ASN1_INTEGER_set_uint64(serial, 0x20000000ULL + (uint64_t)i);
+        hits += secure_crlcore_find(c, serial, &reason, &at);
     }
     t4 = now();
     for (i = 0; i < n; i++) {
-        ASN1_INTEGER_set_uint64(serial, 0x20000000ULL + (uint64_t)i);
-        hits += find(e, sb, m, serial);
+        ASN1_INTEGER_set_uint64(serial, 0x10000000ULL + (uint64_t)((i * 7919) % (long)secure_crlcore_count(c)));
+        hits += X509_CRL_get0_by_serial(crl, &rev, serial) == 1;
     }
     t5 = now();
-    printf("entries %d, parse+sort+compact %.3f s, compact array %zu bytes (%.1f per entry)\n"
-           "compact lookup %.0f ns (listed), %.0f ns (not listed); X509_CRL_get0_by_serial %.0f ns (listed), "
-           "%.0f ns (not listed); hits %ld\n",
-           m, t1 - t0, (size_t)m * sizeof(*e) + bytes, m ? ((double)m * sizeof(*e) + (double)bytes) / m : 0.0,
-           (t4 - t3) / (double)n * 1e9, (t5 - t4) / (double)n * 1e9, (t2 - t1) / (double)n * 1e9,
-           (t3 - t2) / (double)n * 1e9, hits);
+    for (i = 0; i < n; i++) {
+        ASN1_INTEGER_set_uint64(serial, 0x20000000ULL + (uint64_t)i);
+        hits += X509_CRL_get0_by_serial(crl, &rev, serial) == 1;
+    }
+    t6 = now();
+    printf("entries %zu, secure_crlcore_load (parse+verify+compact) %.3f s, compact entries %zu bytes "
+           "(%.1f per entry)\n"
+           "secure_crlcore_find %.0f ns (listed), %.0f ns (not listed); X509_CRL_get0_by_serial %.0f ns "
+           "(listed), %.0f ns (not listed); hits %ld (expected %ld)\n",
+           secure_crlcore_count(c), t1 - t0, secure_crlcore_memory(c),
+           secure_crlcore_count(c) ? (double)secure_crlcore_memory(c) / (double)secure_crlcore_count(c) : 0.0,
+           (t3 - t2) / (double)n * 1e9, (t4 - t3) / (double)n * 1e9, (t5 - t4) / (double)n * 1e9,
+           (t6 - t5) / (double)n * 1e9, hits, 2 * n);
+    secure_crlcore_free_all(crls, ncrl);
     X509_CRL_free(crl);
+    X509_free(ca);
+    X509_STORE_free(store);
     ASN1_INTEGER_free(serial);
-    free(e);
-    free(sb);
+    free(der);
     return 0;
 }

@@ -1,14 +1,22 @@
-/* secure_crl — CRL store: load, verify, reload on change, O(log n) lookup (see the header).
+/* secure_crl — the SecureCRL store of one vhost: files, reloads, generations and persisted copies around
+ * the CRL core (secure_crlcore.c does the parsing, checking, compacting and lookups; see both headers).
  *
  * Memory: a generation (crl_gen_t) and the files it holds (crl_file_t) are reference counted and live on
  * the heap, not in a pool, because their lifetime is decided at run time by whichever thread releases
  * them last (a handshake still reading an old generation while the reload thread publishes a new one).
  * Files whose content did not change are shared between consecutive generations.
  *
- * A CRL is parsed with OpenSSL, checked, and then converted into a sorted array of compact entries
- * (crl_entry_t, 16 bytes, plus the serial's bytes); the X509_CRL is freed at once. OpenSSL keeps about
- * 260 bytes per revoked entry, which for a million-entry CRL was the bulk of every child's memory and
- * was doubled by each reload. */
+ * Reloads: one reloader per store at a time. mod_watchdog's child_init starts its thread before ours
+ * runs, so the watchdog and child_init can both call secure_crl_store_refresh; the second one finds the
+ * reload mutex taken and skips (the running reload sees the same files). Everything a reload reads from
+ * the current generation is held by a reference of its own.
+ *
+ * Persisted copies: every file that verified is also written, as the exact bytes that verified, to
+ * DefaultRuntimeDir/mod_secure-crl/<key>.<sha256 of the bytes>.crl, where <key> is derived from the vhost
+ * and the file's path (temp file + rename, so a copy is whole or absent). When a file does not verify and
+ * no copy of it is in memory (at startup, after a graceful restart), the newest copy is verified again
+ * against the trust store and used instead, with a warning: a revocation once known is not forgotten
+ * because the file was briefly corrupt or half-written. */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -17,21 +25,26 @@
 #include "apr_file_io.h"
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
+#include "apr_thread_proc.h"
+#include "unixd.h"
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
+#include <openssl/evp.h>
 
-#include <limits.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "secure_compat.h"
 #include "secure_config.h"
 #include "secure_crl.h"
+#include "secure_crlcore.h"
 #include "secure_log.h"
 #include "secure_status.h"
+#include "secure_util.h"
 
 #if SECURE_HAVE_MALLOC_TRIM
 #include <malloc.h>
@@ -41,6 +54,9 @@ APLOG_USE_MODULE(secure);
 
 /* Largest CRL file read (a 1,000,000-entry CRL is about 40 MB of DER, 55 MB of PEM). */
 #define CRL_FILE_MAX ((apr_off_t)512 * 1024 * 1024)
+/* Folder of the persisted copies, under DefaultRuntimeDir. */
+#define CRL_COPY_DIR "mod_secure-crl"
+#define CRL_COPY_KEY_HEX 32             /* characters of the per-file key in a copy's name */
 
 typedef struct {
     apr_ino_t inode;
@@ -49,35 +65,13 @@ typedef struct {
     apr_off_t size;
 } file_sig_t;
 
-/* One revoked certificate. The serial is kept as the content bytes of its DER INTEGER (magnitude,
- * without leading zero bytes) in the item's serial buffer, so an entry has a fixed size whatever the
- * serial's length. */
-typedef struct {
-    int64_t revoked_at;         /* seconds since the epoch; 0 when the date cannot be read */
-    uint32_t off;               /* first serial byte in crl_item_t.serials */
-    uint16_t len;
-    uint8_t neg;                /* negative serial (not allowed by RFC 5280, but OpenSSL accepts them) */
-    int8_t reason;              /* CRLReason code, -1 when the entry has none */
-} crl_entry_t;
-
-/* One loaded CRL: what lookups and logs need, nothing else. Immutable once built. */
-typedef struct {
-    X509_NAME *issuer;
-    EVP_PKEY *key;              /* public key of the trusted CA the signature verified with */
-    ASN1_TIME *last_update;
-    ASN1_TIME *next_update;     /* NULL when the CRL has none */
-    int only_user, only_ca;     /* issuingDistributionPoint scope */
-    int n;
-    crl_entry_t *entries;       /* n entries sorted by serial_cmp */
-    unsigned char *serials;
-} crl_item_t;
-
 typedef struct {
     apr_uint32_t refs;
     char *path;
     file_sig_t sig;
-    int n;
-    crl_item_t *items;
+    size_t n;
+    secure_crlcore_crl_t **crls;
+    char *copy;                 /* non-NULL: the CRLs come from this persisted copy, not from path */
 } crl_file_t;
 
 typedef struct {
@@ -97,65 +91,26 @@ struct secure_crl_store {
     const apr_array_header_t *paths;
     X509_STORE *trust;
     apr_thread_mutex_t *mutex;  /* guards cur (held only to read or swap the pointer) */
+    apr_thread_mutex_t *reload; /* held by the one reload running; guards failed */
     crl_gen_t *cur;
     failed_sig_t *failed;       /* versions that failed to load: not retried until they change */
-};
-
-static const char *const reason_names[] = {
-    "unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded",
-    "cessationOfOperation", "certificateHold", "unused7", "removeFromCRL", "privilegeWithdrawn",
-    "aACompromise",
+    const char *copy_dir;       /* persisted copies (NULL: none) */
 };
 
 const char *secure_crl_reason_name(int code)
 {
-    if (code < 0 || code >= (int)(sizeof(reason_names) / sizeof(reason_names[0])) || code == 7)
-        return "unspecified";
-    return reason_names[code];
+    return secure_crlcore_reason_name(code);
 }
 
-/* The instant of an ASN1_TIME, and its broken-down form. 0 on a bad time. */
-static int time_of(const ASN1_TIME *t, struct tm *tm, apr_time_t *at)
+/* "YYYY-MM-DDTHH:MM:SSZ" of seconds since the epoch, from p. */
+static const char *iso_time(int64_t secs, apr_pool_t *p)
 {
     apr_time_exp_t xt;
 
-    if (t == NULL || !ASN1_TIME_to_tm(t, tm))
-        return 0;
-    memset(&xt, 0, sizeof(xt));
-    xt.tm_year = tm->tm_year;
-    xt.tm_mon = tm->tm_mon;
-    xt.tm_mday = tm->tm_mday;
-    xt.tm_hour = tm->tm_hour;
-    xt.tm_min = tm->tm_min;
-    xt.tm_sec = tm->tm_sec;
-    return apr_time_exp_gmt_get(at, &xt) == APR_SUCCESS;
-}
-
-const char *secure_crl_time_iso(const ASN1_TIME *t, apr_time_t *out, apr_pool_t *p)
-{
-    struct tm tm;
-    apr_time_t at;
-
-    if (!time_of(t, &tm, &at))
-        return NULL;
-    if (out != NULL)
-        *out = at;
-    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                        tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-/* The OpenSSL error queue as one line (and cleared), for a log message. */
-static const char *ossl_errors(apr_pool_t *p)
-{
-    const char *out = NULL;
-    unsigned long e;
-    char buf[256];
-
-    while ((e = ERR_get_error()) != 0) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-        out = out ? apr_pstrcat(p, out, "; ", buf, NULL) : apr_pstrdup(p, buf);
-    }
-    return out ? out : "no OpenSSL detail";
+    if (apr_time_exp_gmt(&xt, apr_time_from_sec((apr_time_t)secs)) != APR_SUCCESS)
+        return "(unreadable time)";
+    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", xt.tm_year + 1900, xt.tm_mon + 1, xt.tm_mday,
+                        xt.tm_hour, xt.tm_min, xt.tm_sec);
 }
 
 static const char *name_str(const X509_NAME *n, apr_pool_t *p)
@@ -169,6 +124,7 @@ static const char *name_str(const X509_NAME *n, apr_pool_t *p)
         && (len = BIO_get_mem_data(b, &data)) >= 0)
         out = apr_pstrmemdup(p, data, (apr_size_t)len);
     BIO_free(b);
+    ERR_clear_error();
     return out;
 }
 
@@ -179,29 +135,15 @@ static char *dup_str(const char *s)
     return d ? memcpy(d, s, n) : NULL;
 }
 
-static void item_free(crl_item_t *it)
-{
-    X509_NAME_free(it->issuer);
-    EVP_PKEY_free(it->key);
-    ASN1_TIME_free(it->last_update);
-    ASN1_TIME_free(it->next_update);
-    free(it->entries);
-    free(it->serials);
-    memset(it, 0, sizeof(*it));
-}
-
 /* ---- reference counting ---------------------------------------------------------------------- */
 
 static void file_release(crl_file_t *f)
 {
-    int i;
-
     if (f == NULL || apr_atomic_dec32(&f->refs) != 0)
         return;
-    for (i = 0; i < f->n; i++)
-        item_free(&f->items[i]);
-    free(f->items);
+    secure_crlcore_free_all(f->crls, f->n);
     free(f->path);
+    free(f->copy);
     free(f);
 }
 
@@ -217,6 +159,7 @@ static void gen_release(crl_gen_t *g)
     free(g);
 }
 
+/* The current generation with a reference for the caller (release with gen_release), or NULL. */
 static crl_gen_t *gen_acquire(secure_crl_store_t *st)
 {
     crl_gen_t *g;
@@ -226,6 +169,12 @@ static crl_gen_t *gen_acquire(secure_crl_store_t *st)
         apr_atomic_inc32(&g->refs);
     apr_thread_mutex_unlock(st->mutex);
     return g;
+}
+
+static void gen_keep(crl_gen_t *gen, crl_file_t *f)
+{
+    apr_atomic_inc32(&f->refs);
+    gen->files[gen->n++] = f;
 }
 
 static apr_status_t store_cleanup(void *data)
@@ -246,336 +195,287 @@ static apr_status_t store_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* ---- compact entries ---------------------------------------------------------------------------- */
-
-/* The content bytes of a serial INTEGER without leading zero bytes (OpenSSL's decoder already drops
- * them; this keeps keys canonical whatever built the INTEGER), its length and sign. */
-static const unsigned char *serial_bytes(const ASN1_INTEGER *s, size_t *len, int *neg)
-{
-    const unsigned char *d = ASN1_STRING_get0_data(s);
-    size_t n = (size_t)ASN1_STRING_length(s);
-
-    while (n > 0 && d[0] == 0) {
-        d++;
-        n--;
-    }
-    *len = n;
-    *neg = ASN1_STRING_type(s) == V_ASN1_NEG_INTEGER;
-    return d;
-}
-
-/* Order of serials: sign, length, bytes. Any total order serves the binary search; what must match
- * OpenSSL's is equality (same sign, same magnitude), and it does. */
-static int serial_cmp(int an, const unsigned char *a, size_t al, int bn, const unsigned char *b, size_t bl)
-{
-    int c;
-
-    if (an != bn)
-        return an ? -1 : 1;
-    if (al != bl)
-        c = al < bl ? -1 : 1;
-    else if ((c = al ? memcmp(a, b, al) : 0) == 0)
-        return 0;
-    return an ? -c : c;
-}
-
-static int revoked_cmp(const void *a, const void *b)
-{
-    const X509_REVOKED *ra = *(X509_REVOKED *const *)a, *rb = *(X509_REVOKED *const *)b;
-    const unsigned char *ad, *bd;
-    size_t al, bl;
-    int an, bn;
-
-    ad = serial_bytes(X509_REVOKED_get0_serialNumber(ra), &al, &an);
-    bd = serial_bytes(X509_REVOKED_get0_serialNumber(rb), &bl, &bn);
-    return serial_cmp(an, ad, al, bn, bd, bl);
-}
-
-/* Does a certificateIssuer extension name the CRL's own issuer? */
-static int names_issuer(const GENERAL_NAMES *gens, const X509_NAME *issuer)
-{
-    int i;
-
-    for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
-        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-        if (g->type == GEN_DIRNAME && X509_NAME_cmp(g->d.directoryName, issuer) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* Copies what lookups and logs need from a checked CRL into item: issuer, update times and the revoked
- * entries as a sorted compact array. The CRL itself is left to the caller to free. NULL, or the reason
- * the CRL is refused (from p). */
-static const char *crl_compact(X509_CRL *crl, crl_item_t *item, apr_pool_t *p)
-{
-    STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(crl);   /* NULL in an empty CRL */
-    int total = revoked ? sk_X509_REVOKED_num(revoked) : 0;
-    const X509_NAME *issuer = X509_CRL_get_issuer(crl);
-    const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
-    X509_REVOKED **order = NULL;
-    GENERAL_NAMES *gens = NULL;
-    const char *why = NULL;
-    size_t bytes = 0, len;
-    int i, n = 0, covered = 1, neg;
-
-    if ((item->issuer = X509_NAME_dup(issuer)) == NULL
-        || X509_CRL_get0_lastUpdate(crl) == NULL
-        || (item->last_update = ASN1_TIME_dup(X509_CRL_get0_lastUpdate(crl))) == NULL
-        || (nu != NULL && (item->next_update = ASN1_TIME_dup(nu)) == NULL)
-        || (total > 0 && (order = malloc((size_t)total * sizeof(*order))) == NULL)) {
-        why = "out of memory";
-        goto cleanup;
-    }
-    /* In file order, as OpenSSL reads it: a certificateIssuer extension applies to its entry and every
-     * later one until the next such extension, and OpenSSL's lookup ignores the entries it gives to
-     * another issuer. Leaving those out here keeps the verdicts OpenSSL gave. */
-    for (i = 0; i < total; i++) {
-        X509_REVOKED *rev = sk_X509_REVOKED_value(revoked, i);
-        if (X509_REVOKED_get_ext_by_NID(rev, NID_certificate_issuer, -1) >= 0) {
-            GENERAL_NAMES_free(gens);
-            if ((gens = X509_REVOKED_get_ext_d2i(rev, NID_certificate_issuer, NULL, NULL)) == NULL) {
-                ERR_clear_error();
-                why = apr_psprintf(p, "revoked entry number %d has a damaged certificateIssuer extension",
-                                   i + 1);
-                goto cleanup;
-            }
-            covered = names_issuer(gens, issuer);
-        }
-        if (!covered)
-            continue;
-        serial_bytes(X509_REVOKED_get0_serialNumber(rev), &len, &neg);
-        bytes += len;
-        if (len > UINT16_MAX || bytes > UINT32_MAX) {
-            why = apr_psprintf(p, "revoked entry number %d has a serial number too long to be real", i + 1);
-            goto cleanup;
-        }
-        order[n++] = rev;
-    }
-    /* CRL writers often sort by serial already (OpenSSL's X509_CRL_sort does): a 1,000,000-entry qsort
-     * costs a few hundred ms of the reload, the check a few ms */
-    for (i = 1; i < n && revoked_cmp(&order[i - 1], &order[i]) <= 0; i++)
-        ;
-    if (i < n)
-        qsort(order, (size_t)n, sizeof(*order), revoked_cmp);
-    if ((n > 0 && (item->entries = malloc((size_t)n * sizeof(*item->entries))) == NULL)
-        || (item->serials = malloc(bytes ? bytes : 1)) == NULL) {
-        why = "out of memory";
-        goto cleanup;
-    }
-    bytes = 0;
-    for (i = 0; i < n; i++) {
-        crl_entry_t *e = &item->entries[i];
-        const unsigned char *d = serial_bytes(X509_REVOKED_get0_serialNumber(order[i]), &len, &neg);
-        ASN1_ENUMERATED *reason = NULL;
-        struct tm tm;
-        apr_time_t at;
-        long code = -1;
-
-        memcpy(item->serials + bytes, d, len);
-        e->off = (uint32_t)bytes;
-        e->len = (uint16_t)len;
-        e->neg = (uint8_t)neg;
-        bytes += len;
-        if (X509_REVOKED_get_ext_by_NID(order[i], NID_crl_reason, -1) >= 0) {
-            /* a damaged or unknown reason reads as "unspecified", as it did when looked up in OpenSSL */
-            reason = X509_REVOKED_get_ext_d2i(order[i], NID_crl_reason, NULL, NULL);
-            code = reason ? ASN1_ENUMERATED_get(reason) : 0;
-            if (code < 0 || code > INT8_MAX)
-                code = 0;
-            ASN1_ENUMERATED_free(reason);
-            ERR_clear_error();
-        }
-        e->reason = (int8_t)code;
-        e->revoked_at = time_of(X509_REVOKED_get0_revocationDate(order[i]), &tm, &at)
-                        ? (int64_t)apr_time_sec(at) : 0;
-    }
-    item->n = n;
-
-cleanup:
-    GENERAL_NAMES_free(gens);
-    free(order);
-    return why;
-}
-
 /* ---- loading ------------------------------------------------------------------------------------ */
 
-/* Checks one parsed CRL and finds the trusted CA whose key signed it. NULL and item filled, or the
- * reason it is refused (from p). */
-static const char *crl_check(secure_crl_store_t *st, X509_CRL *crl, crl_item_t *item, apr_pool_t *p)
+typedef struct {
+    secure_crl_store_t *st;
+    const char *path;
+    int quiet;
+} report_ctx_t;
+
+static void report_refused(void *baton, int number, const char *why)
 {
-    const X509_NAME *issuer = X509_CRL_get_issuer(crl);
-    X509_STORE_CTX *xs = NULL;
-    STACK_OF(X509) *certs = NULL;
-    ISSUING_DIST_POINT *idp = NULL;
-    const char *why = NULL;
-    void *delta;
-    int i;
+    report_ctx_t *rc = baton;
 
-    if ((delta = X509_CRL_get_ext_d2i(crl, NID_delta_crl, NULL, NULL)) != NULL) {
-        ASN1_INTEGER_free(delta);
-        why = "it is a delta CRL (not supported: configure the full CRL)";
-        goto cleanup;
-    }
-    if ((idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, NULL, NULL)) != NULL) {
-        if (idp->indirectCRL) {
-            why = "it is an indirect CRL (not supported)";
-            goto cleanup;
-        }
-        if (idp->onlysomereasons != NULL) {
-            why = "it covers only some revocation reasons (not supported: configure the full CRL)";
-            goto cleanup;
-        }
-        item->only_user = idp->onlyuser;
-        item->only_ca = idp->onlyCA;
-    }
-    if ((xs = X509_STORE_CTX_new()) == NULL || !X509_STORE_CTX_init(xs, st->trust, NULL, NULL)) {
-        why = apr_psprintf(p, "cannot search the trusted CAs (%s)", ossl_errors(p));
-        goto cleanup;
-    }
-    certs = X509_STORE_CTX_get1_certs(xs, (X509_NAME *)issuer);
-    if (certs == NULL || sk_X509_num(certs) == 0) {
-        ERR_clear_error();
-        why = apr_psprintf(p, "its issuer '%s' is not among the vhost's trusted CAs "
-                           "(SSLCACertificateFile / SSLCACertificatePath)", name_str(issuer, p));
-        goto cleanup;
-    }
-    for (i = 0; i < sk_X509_num(certs); i++) {
-        X509 *ca = sk_X509_value(certs, i);
-        EVP_PKEY *key = X509_get0_pubkey(ca);
-        if (key == NULL || !(X509_get_key_usage(ca) & KU_CRL_SIGN))
-            continue;
-        if (X509_CRL_verify(crl, key) == 1) {
-            EVP_PKEY_up_ref(key);
-            item->key = key;
-            break;
-        }
-    }
-    ERR_clear_error();
-    if (item->key == NULL) {
-        why = apr_psprintf(p, "its signature does not verify with the key of any trusted CA named '%s' "
-                           "that may sign CRLs", name_str(issuer, p));
-        goto cleanup;
-    }
-    why = crl_compact(crl, item, p);
-
-cleanup:
-    ISSUING_DIST_POINT_free(idp);
-    sk_X509_pop_free(certs, X509_free);
-    X509_STORE_CTX_free(xs);
-    return why;
+    if (rc->quiet)
+        return;
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, rc->st->s,
+                 SECTAG(10401) "%s: SecureCRL file %s: CRL number %d in the file refused: %s",
+                 secure_config_vhost_name(rc->st->s), rc->path, number, why);
+    secure_status_count(SECURE_CTR_CRL_RELOAD_FAILED);
 }
 
-/* Parses and checks every CRL in one file (PEM, possibly several, or one DER). Returns a new file entry
- * (refs 1), or NULL with *why set; CRLs refused inside an otherwise good PEM file are logged here. */
-static crl_file_t *load_file(secure_crl_store_t *st, const char *path, const file_sig_t *sig,
-                             const char **why, apr_pool_t *p)
+/* The whole content of path (at most max bytes) in a malloc'ed buffer, or NULL with *why from p. */
+static char *read_all(const char *path, apr_off_t max, apr_size_t *len, const char **why, apr_pool_t *p)
 {
     apr_file_t *fd = NULL;
-    char *buf = NULL;
-    apr_size_t len = 0, got = 0;
-    BIO *bio = NULL;
-    crl_file_t *f = NULL;
-    X509_CRL *crl = NULL;
-    int cap = 0, parsed = 0;
+    apr_finfo_t fi;
+    apr_size_t got = 0;
     apr_status_t rv;
+    char *buf = NULL;
 
-    *why = NULL;
-    if (sig->size > CRL_FILE_MAX) {
-        *why = apr_psprintf(p, "the file is larger than %" APR_OFF_T_FMT " bytes", CRL_FILE_MAX);
-        goto cleanup;
-    }
-    len = (apr_size_t)sig->size;
     if ((rv = apr_file_open(&fd, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p)) != APR_SUCCESS
-        || (buf = malloc(len ? len : 1)) == NULL
-        || (len > 0 && (rv = apr_file_read_full(fd, buf, len, &got)) != APR_SUCCESS)) {
-        *why = buf == NULL && fd != NULL ? "out of memory"
-                                         : apr_psprintf(p, "cannot read it (%pm)", &rv);
+        || (rv = apr_file_info_get(&fi, APR_FINFO_SIZE, fd)) != APR_SUCCESS) {
+        *why = apr_psprintf(p, "cannot read it (%pm)", &rv);
         goto cleanup;
     }
-    if ((f = calloc(1, sizeof(*f))) == NULL || (f->path = dup_str(path)) == NULL
-        || (bio = BIO_new_mem_buf(buf, (int)len)) == NULL || len > INT_MAX) {
+    if (fi.size > max) {
+        *why = apr_psprintf(p, "the file is larger than %" APR_OFF_T_FMT " bytes", max);
+        goto cleanup;
+    }
+    *len = (apr_size_t)fi.size;
+    if ((buf = malloc(*len ? *len : 1)) == NULL) {
         *why = "out of memory";
         goto cleanup;
     }
-    f->refs = 1;
-    f->sig = *sig;
-    ERR_clear_error();
-    /* DER is one SEQUENCE (0x30); anything else is read as PEM */
-    if (len > 0 && (unsigned char)buf[0] != 0x30) {
-        while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
-            const char *refused;
-            crl_item_t item;
-            parsed++;
-            memset(&item, 0, sizeof(item));
-            if ((refused = crl_check(st, crl, &item, p)) != NULL) {
-                ap_log_error(APLOG_MARK, APLOG_ERR, 0, st->s,
-                             SECTAG(10401) "%s: SecureCRL file %s: CRL number %d in the file refused: %s",
-                             secure_config_vhost_name(st->s), path, parsed, refused);
-                secure_status_count(SECURE_CTR_CRL_RELOAD_FAILED);
-                X509_CRL_free(crl);
-                item_free(&item);
-                crl = NULL;
-                continue;
-            }
-            /* everything needed is in item now; the parsed CRL is most of the memory */
-            X509_CRL_free(crl);
-            crl = NULL;
-            if (f->n == cap) {
-                crl_item_t *nw = realloc(f->items, (size_t)(cap ? cap * 2 : 4) * sizeof(*nw));
-                if (nw == NULL) {
-                    item_free(&item);
-                    *why = "out of memory";
-                    goto cleanup;
-                }
-                f->items = nw;
-                cap = cap ? cap * 2 : 4;
-            }
-            f->items[f->n++] = item;
-        }
-        /* the loop ends at the end of the data (no start line) or at a damaged block */
-        if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
-            *why = apr_psprintf(p, "PEM data after CRL number %d is damaged or truncated (%s)", parsed,
-                                ossl_errors(p));
-            goto cleanup;
-        }
-        ERR_clear_error();
+    if (*len > 0 && (rv = apr_file_read_full(fd, buf, *len, &got)) != APR_SUCCESS) {
+        *why = apr_psprintf(p, "cannot read it (%pm)", &rv);
+        free(buf);
+        buf = NULL;
     }
-    else {
-        const unsigned char *q = (const unsigned char *)buf;
-        if ((crl = d2i_X509_CRL(NULL, &q, (long)len)) == NULL) {
-            *why = apr_psprintf(p, "it is neither a PEM nor a DER CRL, or it is truncated (%s)",
-                                ossl_errors(p));
-            goto cleanup;
-        }
-        if (q != (const unsigned char *)buf + len) {
-            *why = "the DER CRL is followed by unexpected bytes";
-            goto cleanup;
-        }
-        parsed = 1;
-        if ((f->items = calloc(1, sizeof(*f->items))) == NULL) {
-            *why = "out of memory";
-            goto cleanup;
-        }
-        if ((*why = crl_check(st, crl, &f->items[0], p)) != NULL) {
-            item_free(&f->items[0]);
-            goto cleanup;
-        }
-        f->n = 1;
-    }
-    if (f->n == 0 && *why == NULL)
-        *why = parsed ? "no CRL in it passed the checks above" : "it contains no CRL";
 
 cleanup:
-    X509_CRL_free(crl);
-    BIO_free(bio);
-    free(buf);
     if (fd != NULL)
         apr_file_close(fd);
-    if (*why != NULL && f != NULL) {
-        file_release(f);
-        f = NULL;
+    return buf;
+}
+
+/* A file entry (refs 1) for the CRLs in buf that pass the core's checks, or NULL with *why. */
+static crl_file_t *file_from(secure_crl_store_t *st, const char *path, const char *buf, apr_size_t len,
+                             int quiet, const char **why, apr_pool_t *p)
+{
+    secure_crlcore_trust_t trust = { st->trust, NULL, "the vhost's trusted CAs (SSLCACertificateFile / "
+                                                      "SSLCACertificatePath)" };
+    report_ctx_t rc = { st, path, quiet };
+    char reason[SECURE_CRLCORE_WHY_MAX];
+    crl_file_t *f;
+
+    if ((f = calloc(1, sizeof(*f))) == NULL || (f->path = dup_str(path)) == NULL) {
+        free(f);
+        *why = "out of memory";
+        return NULL;
     }
+    f->refs = 1;
+    if (secure_crlcore_load(buf, len, &trust, &f->crls, &f->n, report_refused, &rc, reason,
+                            sizeof(reason)) < 0) {
+        *why = apr_pstrdup(p, reason);
+        file_release(f);
+        return NULL;
+    }
+    return f;
+}
+
+/* ---- persisted copies --------------------------------------------------------------------------- */
+
+static void sha256_hex(const void *data, apr_size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != sizeof(md)) {
+        ERR_clear_error();
+        memset(md, 0, sizeof(md));
+    }
+    secure_hex_lower(md, sizeof(md), out);
+}
+
+/* The key of path's copies: vhost and path hashed, so any path gives a safe file name. */
+static const char *copy_key(secure_crl_store_t *st, const char *path, apr_pool_t *p)
+{
+    const char *id = apr_pstrcat(p, secure_config_vhost_name(st->s), "\n", path, NULL);
+    char hex[65];
+
+    sha256_hex(id, strlen(id), hex);
+    hex[CRL_COPY_KEY_HEX] = '\0';
+    return apr_pstrdup(p, hex);
+}
+
+typedef struct {
+    const char *name;           /* full path */
+    const char *digest;         /* from the name */
+    apr_time_t mtime;           /* the source file's mtime when it verified */
+} copy_t;
+
+static int copy_newest_first(const void *a, const void *b)
+{
+    const copy_t *x = a, *y = b;
+    return x->mtime < y->mtime ? 1 : x->mtime > y->mtime ? -1 : 0;
+}
+
+/* Every copy of path, newest first. */
+static apr_array_header_t *copies_of(secure_crl_store_t *st, const char *path, apr_pool_t *p)
+{
+    apr_array_header_t *out = apr_array_make(p, 2, sizeof(copy_t));
+    const char *key = copy_key(st, path, p);
+    size_t klen = strlen(key);
+    apr_finfo_t fi;
+    apr_dir_t *dir;
+
+    if (apr_dir_open(&dir, st->copy_dir, p) != APR_SUCCESS)
+        return out;
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_MTIME, dir) == APR_SUCCESS) {
+        size_t n = strlen(fi.name);
+        copy_t *c;
+        /* <key>.<64 hex>.crl */
+        if (fi.filetype != APR_REG || n != klen + 1 + 64 + 4 || strncmp(fi.name, key, klen) != 0
+            || fi.name[klen] != '.' || strcmp(fi.name + n - 4, ".crl") != 0)
+            continue;
+        c = apr_array_push(out);
+        c->name = apr_pstrcat(p, st->copy_dir, "/", fi.name, NULL);
+        c->digest = apr_pstrmemdup(p, fi.name + klen + 1, 64);
+        c->mtime = fi.mtime;
+    }
+    apr_dir_close(dir);
+    qsort(out->elts, (size_t)out->nelts, sizeof(copy_t), copy_newest_first);
+    return out;
+}
+
+/* Keeps the bytes of path that just verified (source mtime src_mtime) as its newest copy, unless a copy
+ * of a newer version is there already; removes the older copies. Failures are logged, never fatal. */
+static void copy_save(secure_crl_store_t *st, const char *path, const char *buf, apr_size_t len,
+                      apr_time_t src_mtime, apr_pool_t *p)
+{
+    apr_array_header_t *old;
+    apr_file_t *fd = NULL;
+    const char *name, *tmp;
+    apr_os_thread_t tid = apr_os_thread_current();
+    apr_size_t wrote = 0;
+    apr_status_t rv;
+    char digest[65];
+    int i;
+
+    if (st->copy_dir == NULL)
+        return;
+    sha256_hex(buf, len, digest);
+    name = apr_psprintf(p, "%s/%s.%s.crl", st->copy_dir, copy_key(st, path, p), digest);
+    old = copies_of(st, path, p);
+    for (i = 0; i < old->nelts; i++) {
+        const copy_t *c = &APR_ARRAY_IDX(old, i, copy_t);
+        if (!strcmp(c->digest, digest) || c->mtime > src_mtime)
+            return;     /* this version is kept already, or a newer one is (another child was faster) */
+    }
+    tmp = apr_psprintf(p, "%s/.tmp.%" APR_PID_T_FMT ".%lu", st->copy_dir, getpid(),
+                       (unsigned long)(uintptr_t)tid);
+    if ((rv = apr_file_open(&fd, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE
+                            | APR_FOPEN_BINARY, APR_FPROT_UREAD | APR_FPROT_UWRITE, p)) != APR_SUCCESS
+        || (len > 0 && (rv = apr_file_write_full(fd, buf, len, &wrote)) != APR_SUCCESS)
+        || (rv = apr_file_flush(fd)) != APR_SUCCESS || (rv = apr_file_sync(fd)) != APR_SUCCESS) {
+        if (fd != NULL)
+            apr_file_close(fd);
+        apr_file_remove(tmp, p);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, st->s,
+                     SECTAG(11151) "%s: cannot keep a copy of the verified CRL file %s in %s; a restart "
+                     "while the file is unreadable would forget its revocations", secure_config_vhost_name(st->s),
+                     path, st->copy_dir);
+        return;
+    }
+    apr_file_close(fd);
+    /* the copy carries the version it is of: the source's mtime orders copies written by several
+     * children at once (the newest version wins) */
+    apr_file_mtime_set(tmp, src_mtime, p);
+    /* as root (the parent): let the children read it too; failing only means they cannot fall back */
+    if (geteuid() == 0 && chown(tmp, ap_unixd_config.user_id, (gid_t)-1) != 0)
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, APR_FROM_OS_ERROR(errno), st->s, "cannot chown %s", tmp);
+    if ((rv = apr_file_rename(tmp, name, p)) != APR_SUCCESS) {
+        apr_file_remove(tmp, p);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, st->s,
+                     SECTAG(11152) "%s: cannot keep a copy of the verified CRL file %s as %s",
+                     secure_config_vhost_name(st->s), path, name);
+        return;
+    }
+    for (i = 0; i < old->nelts; i++)
+        apr_file_remove(APR_ARRAY_IDX(old, i, copy_t).name, p);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, st->s, "%s: kept a copy of the verified CRL file %s as %s",
+                 secure_config_vhost_name(st->s), path, name);
+}
+
+/* The newest copy of path that is whole (its digest matches its name) and verifies against the trust
+ * store today, as a file entry (refs 1), or NULL. */
+static crl_file_t *copy_load(secure_crl_store_t *st, const char *path, apr_pool_t *p)
+{
+    apr_array_header_t *copies;
+    int i;
+
+    if (st->copy_dir == NULL)
+        return NULL;
+    copies = copies_of(st, path, p);
+    for (i = 0; i < copies->nelts; i++) {
+        const copy_t *c = &APR_ARRAY_IDX(copies, i, copy_t);
+        const char *why = NULL;
+        apr_size_t len = 0;
+        char *buf = read_all(c->name, CRL_FILE_MAX, &len, &why, p), digest[65];
+        crl_file_t *f = NULL;
+
+        if (buf != NULL) {
+            sha256_hex(buf, len, digest);
+            if (strcmp(digest, c->digest) != 0)
+                why = "its content does not match the digest in its name";
+            else
+                f = file_from(st, path, buf, len, 1, &why, p);
+            free(buf);
+        }
+        if (f != NULL && (f->copy = dup_str(c->name)) != NULL)
+            return f;
+        file_release(f);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, st->s,
+                     SECTAG(11153) "%s: the kept copy %s of CRL file %s is not used: %s",
+                     secure_config_vhost_name(st->s), c->name, path, why ? why : "out of memory");
+    }
+    return NULL;
+}
+
+/* Makes the folder of the copies (at startup, in the parent) and hands it to the children's user. */
+static const char *copy_dir_make(server_rec *s, apr_pool_t *p)
+{
+    const char *dir = ap_runtime_dir_relative(p, CRL_COPY_DIR);
+    apr_status_t rv;
+
+    if (dir == NULL)
+        return NULL;
+    rv = apr_dir_make(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, p);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     SECTAG(11154) "%s: cannot create %s for copies of verified CRLs; a restart while a "
+                     "SecureCRL file is unreadable will forget its revocations", secure_config_vhost_name(s), dir);
+        return NULL;
+    }
+    if (geteuid() == 0 && chown(dir, ap_unixd_config.user_id, (gid_t)-1) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, APR_FROM_OS_ERROR(errno), s,
+                     SECTAG(11155) "%s: cannot hand %s to the server's User; only the parent will keep "
+                     "copies of verified CRLs", secure_config_vhost_name(s), dir);
+    }
+    return dir;
+}
+
+/* ---- the files of a store ----------------------------------------------------------------------- */
+
+/* Parses and checks every CRL in one file. Returns a new file entry (refs 1), or NULL with *why set;
+ * CRLs refused inside an otherwise good PEM file are logged here. A file that verified is persisted. */
+static crl_file_t *load_file(secure_crl_store_t *st, const char *path, const file_sig_t *sig,
+                             const char **why, apr_pool_t *p)
+{
+    apr_size_t len = 0;
+    char *buf;
+    crl_file_t *f;
+
+    *why = NULL;
+    if ((buf = read_all(path, CRL_FILE_MAX, &len, why, p)) == NULL)
+        return NULL;
+    if ((f = file_from(st, path, buf, len, 0, why, p)) != NULL) {
+        f->sig = *sig;
+        copy_save(st, path, buf, len, sig->mtime, p);
+    }
+    free(buf);
     return f;
 }
 
@@ -669,20 +569,27 @@ static void failed_clear(secure_crl_store_t *st, const char *path)
         }
 }
 
-int secure_crl_store_refresh(secure_crl_store_t *st)
+static void log_loaded(secure_crl_store_t *st, const crl_file_t *f, const char *how, apr_pool_t *p)
 {
-    apr_pool_t *p = NULL;
+    size_t j;
+
+    for (j = 0; j < f->n; j++) {
+        int64_t nu;
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, st->s,
+                     SECTAG(10406) "%s: CRL %s from '%s' %s: %" APR_SIZE_T_FMT " revoked certificates, next update %s",
+                     secure_config_vhost_name(st->s), f->path, name_str(secure_crlcore_issuer(f->crls[j]), p),
+                     how, secure_crlcore_count(f->crls[j]),
+                     secure_crlcore_next_update(f->crls[j], &nu) ? iso_time(nu, p) : "(none: never fresh)");
+    }
+}
+
+/* One pass over the files; the caller holds st->reload. */
+static int store_refresh_locked(secure_crl_store_t *st, apr_pool_t *p)
+{
     apr_array_header_t *names;
-    crl_gen_t *old, *gen = NULL;
+    crl_gen_t *old = gen_acquire(st), *gen = NULL, *replaced;
     int i, j, changed = 0, removed = 0;
     apr_time_t t0 = apr_time_now();
-
-    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS)
-        return 0;
-    /* only this thread replaces st->cur, so reading it needs no reference */
-    apr_thread_mutex_lock(st->mutex);
-    old = st->cur;
-    apr_thread_mutex_unlock(st->mutex);
 
     names = apr_array_make(p, 8, sizeof(const char *));
     for (i = 0; i < st->paths->nelts; i++)
@@ -712,41 +619,42 @@ int secure_crl_store_refresh(secure_crl_store_t *st)
         }
         sig_of(&fi, &sig);
         if (prev != NULL && sig_eq(&prev->sig, &sig)) {
-            apr_atomic_inc32(&prev->refs);
-            gen->files[gen->n++] = prev;
+            gen_keep(gen, prev);
             continue;
         }
         if ((bad = failed_find(st, path)) != NULL && sig_eq(&bad->sig, &sig)) {
-            if (prev != NULL) {         /* already reported: keep the last good copy quietly */
-                apr_atomic_inc32(&prev->refs);
-                gen->files[gen->n++] = prev;
-            }
+            if (prev != NULL)           /* already reported: keep the last good copy quietly */
+                gen_keep(gen, prev);
             continue;
         }
         if ((f = load_file(st, path, &sig, &why, p)) == NULL) {
+            crl_file_t *kept = prev != NULL ? NULL : copy_load(st, path, p);
             failed_set(st, path, &sig);
             secure_status_count(SECURE_CTR_CRL_RELOAD_FAILED);
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, st->s,
                          SECTAG(10405) "%s: CRL file %s refused: %s; %s", secure_config_vhost_name(st->s),
                          path, why, prev ? "the previously loaded version of this file stays in force"
+                                  : kept ? "its last verified copy is used instead (see below)"
                                          : "no CRL from this file is in force");
-            if (prev != NULL) {
-                apr_atomic_inc32(&prev->refs);
-                gen->files[gen->n++] = prev;
+            if (prev != NULL)
+                gen_keep(gen, prev);
+            else if (kept != NULL) {
+                kept->sig = sig;        /* stands for this version of the file until it changes */
+                secure_status_count(SECURE_CTR_CRL_COPY_USED);
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, st->s,
+                             SECTAG(11150) "%s: CRL file %s does not verify, so its last verified copy %s "
+                             "is in force instead (fix or replace the file)", secure_config_vhost_name(st->s),
+                             path, kept->copy);
+                log_loaded(st, kept, "loaded from the kept copy", p);
+                gen->files[gen->n++] = kept;
+                changed++;
             }
             continue;
         }
         failed_clear(st, path);
         changed++;
         secure_status_count(SECURE_CTR_CRL_LOADED);
-        for (j = 0; j < f->n; j++) {
-            const ASN1_TIME *nu = f->items[j].next_update;
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, st->s,
-                         SECTAG(10406) "%s: CRL %s from '%s' %s: %d revoked certificates, next update %s",
-                         secure_config_vhost_name(st->s), path,
-                         name_str(f->items[j].issuer, p), prev ? "reloaded" : "loaded", f->items[j].n,
-                         nu ? secure_crl_time_iso(nu, NULL, p) : "(none)");
-        }
+        log_loaded(st, f, prev ? "reloaded" : "loaded", p);
         gen->files[gen->n++] = f;
     }
     for (j = 0; old != NULL && j < old->n; j++) {
@@ -754,6 +662,8 @@ int secure_crl_store_refresh(secure_crl_store_t *st)
         for (i = 0; i < gen->n && !kept; i++)
             kept = gen->files[i] == old->files[j] || !strcmp(gen->files[i]->path, old->files[j]->path);
         if (!kept) {
+            /* its kept copies stay: a file that vanishes for a moment (rm + cp) must not take its
+             * revocations with it across a restart */
             removed++;
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, st->s,
                          SECTAG(10407) "%s: CRL file %s is gone; its CRLs are no longer used",
@@ -762,9 +672,10 @@ int secure_crl_store_refresh(secure_crl_store_t *st)
     }
     if (old == NULL || changed || removed) {
         apr_thread_mutex_lock(st->mutex);
+        replaced = st->cur;
         st->cur = gen;
         apr_thread_mutex_unlock(st->mutex);
-        gen = old;                      /* released below, or later by its last reader */
+        gen = replaced;                 /* the store's reference: released below (readers hold their own) */
         if (old != NULL)
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, st->s,
                          SECTAG(10408) "%s: CRL set reloaded in %" APR_TIME_T_FMT " ms (%d changed, %d removed)",
@@ -774,14 +685,33 @@ int secure_crl_store_refresh(secure_crl_store_t *st)
 
 cleanup:
     gen_release(gen);
+    gen_release(old);                   /* our own reference */
+    return changed + removed;
+}
+
+int secure_crl_store_refresh(secure_crl_store_t *st)
+{
+    apr_pool_t *p = NULL;
+    int n;
+
+    /* one reloader at a time: a second caller (watchdog vs child_init) skips, the running one sees the
+     * same files */
+    if (apr_thread_mutex_trylock(st->reload) != APR_SUCCESS)
+        return 0;
+    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
+        apr_thread_mutex_unlock(st->reload);
+        return 0;
+    }
+    n = store_refresh_locked(st, p);
     apr_pool_destroy(p);
+    apr_thread_mutex_unlock(st->reload);
 #if SECURE_HAVE_MALLOC_TRIM
     /* parsing a million-entry CRL (freed once compacted) and a replaced generation leave a few hundred
      * MB of free heap behind: give it back, also at startup so that children do not inherit it */
-    if (changed + removed > 0)
+    if (n > 0)
         malloc_trim(0);
 #endif
-    return changed + removed;
+    return n;
 }
 
 secure_crl_store_t *secure_crl_store_create(server_rec *s, apr_pool_t *p, const apr_array_header_t *paths,
@@ -791,12 +721,14 @@ secure_crl_store_t *secure_crl_store_create(server_rec *s, apr_pool_t *p, const 
 
     st->s = s;
     st->paths = paths;
-    if (apr_thread_mutex_create(&st->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
+    if (apr_thread_mutex_create(&st->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
+        || apr_thread_mutex_create(&st->reload, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
         return NULL;
     if (trust != NULL && X509_STORE_up_ref(trust))
         st->trust = trust;
     else
         st->trust = X509_STORE_new();   /* no trusted CAs: every CRL is refused, with a reason */
+    st->copy_dir = copy_dir_make(s, p);
     apr_pool_cleanup_register(p, st, store_cleanup, apr_pool_cleanup_null);
     secure_crl_store_refresh(st);
     return st;
@@ -808,48 +740,21 @@ int secure_crl_count(secure_crl_store_t *st)
     int i, n = 0;
 
     for (i = 0; g != NULL && i < g->n; i++)
-        n += g->files[i]->n;
+        n += (int)g->files[i]->n;
     gen_release(g);
     return n;
-}
-
-/* The first entry of it for serial (binary search), or NULL. */
-static const crl_entry_t *crl_find(const crl_item_t *it, const ASN1_INTEGER *serial)
-{
-    size_t len;
-    int neg;
-    const unsigned char *key = serial_bytes(serial, &len, &neg);
-    int lo = 0, hi = it->n;
-
-    while (lo < hi) {           /* lower bound: a CRL may list a serial twice */
-        int mid = lo + (hi - lo) / 2;
-        const crl_entry_t *e = &it->entries[mid];
-        if (serial_cmp(e->neg, it->serials + e->off, e->len, neg, key, len) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo < it->n) {
-        const crl_entry_t *e = &it->entries[lo];
-        if (serial_cmp(e->neg, it->serials + e->off, e->len, neg, key, len) == 0)
-            return e;
-    }
-    return NULL;
 }
 
 secure_rev_status_t secure_crl_lookup(secure_crl_store_t *st, X509 *cert, X509 *issuer, long max_stale,
                                       secure_verdict_t *v, apr_pool_t *p)
 {
     crl_gen_t *g = gen_acquire(st);
-    const crl_item_t *fresh = NULL, *stale = NULL;
-    const char *fresh_path = NULL;
-    const X509_NAME *iname = X509_get_subject_name(issuer);
-    const EVP_PKEY *ikey = X509_get0_pubkey(issuer);
-    time_t limit = time(NULL) - (time_t)max_stale;
-    int i, j, is_ca = X509_check_ca(cert) > 0;
-    const crl_entry_t *rev;
-    const crl_item_t *use;
-    int rc = 0;
+    secure_crlcore_answer_t a;
+    const crl_file_t *f;
+    const char *iname = NULL, *from;
+    int64_t now = (int64_t)time(NULL), nu = 0;
+    size_t j;
+    int i;
 
     v->status = SECURE_REV_NONE;
     v->source = "crl";
@@ -857,57 +762,40 @@ secure_rev_status_t secure_crl_lookup(secure_crl_store_t *st, X509 *cert, X509 *
     v->revoked_at = 0;
     v->expires = 0;
     v->detail = NULL;
+    secure_crlcore_answer_init(&a);
     for (i = 0; g != NULL && i < g->n; i++)
-        for (j = 0; j < g->files[i]->n; j++) {
-            const crl_item_t *it = &g->files[i]->items[j];
-            const ASN1_TIME *nu;
-            if (X509_NAME_cmp(it->issuer, iname) != 0 || ikey == NULL
-                || EVP_PKEY_eq(it->key, ikey) != 1 || (it->only_user && is_ca) || (it->only_ca && !is_ca))
-                continue;
-            nu = it->next_update;
-            if (nu != NULL && X509_cmp_time(nu, &limit) < 0) {
-                if (stale == NULL || ASN1_TIME_compare(stale->next_update, nu) < 0)
-                    stale = it;
-                continue;
-            }
-            /* several fresh CRLs from one issuer: the newest wins */
-            if (fresh == NULL || ASN1_TIME_compare(fresh->last_update,
-                                                   it->last_update) < 0) {
-                fresh = it;
-                fresh_path = g->files[i]->path;
-            }
-        }
-    use = fresh ? fresh : stale;
-    if (use == NULL)
+        for (j = 0; j < g->files[i]->n; j++)
+            secure_crlcore_answer_add(&a, g->files[i]->crls[j], g->files[i], cert, issuer, now, max_stale);
+    if (secure_crlcore_answer_end(&a, cert) == SECURE_CRLCORE_NONE)
         goto cleanup;
-    /* removeFromCRL (a delta CRL's way to lift a hold) does not revoke, as in OpenSSL's lookup */
-    if ((rev = crl_find(use, X509_get0_serialNumber(cert))) != NULL && rev->reason != 8) {
-        rc = 1;
-        v->reason = rev->reason >= 0 ? rev->reason : 0;
-        v->revoked_at = apr_time_from_sec(rev->revoked_at);
-    }
-    if (fresh != NULL) {
-        v->status = rc == 1 ? SECURE_REV_REVOKED : SECURE_REV_GOOD;
-        v->detail = apr_psprintf(p, "CRL %s from '%s' (this update %s)", fresh_path,
-                                 name_str(iname, p),
-                                 secure_crl_time_iso(fresh->last_update, NULL, p));
-    }
-    else if (rc == 1 && v->reason != 6) {
-        /* a revocation is final even in an outdated CRL; only "on hold" may have been lifted since */
+    f = a.tag;
+    iname = name_str(secure_crlcore_issuer(a.crl), p);
+    from = f->copy ? apr_psprintf(p, " (its last verified copy %s: the file does not verify)", f->copy) : "";
+    secure_crlcore_next_update(a.crl, &nu);
+    if (a.status == SECURE_CRLCORE_REVOKED) {
         v->status = SECURE_REV_REVOKED;
-        v->detail = apr_psprintf(p, "a CRL from '%s' past its next update (%s) lists it",
-                                 name_str(iname, p),
-                                 secure_crl_time_iso(stale->next_update, NULL, p));
+        v->reason = a.reason;
+        v->revoked_at = a.revoked_at > 0 ? apr_time_from_sec((apr_time_t)a.revoked_at) : 0;
     }
-    else {
-        v->status = SECURE_REV_UNKNOWN;
-        v->reason = -1;
-        v->revoked_at = 0;
-        v->detail = apr_psprintf(p, "the newest CRL from '%s' expired at %s (SecureCRLMaxStale %ld s)",
-                                 name_str(iname, p),
-                                 secure_crl_time_iso(stale->next_update, NULL, p),
-                                 max_stale);
-    }
+    else
+        v->status = a.status == SECURE_CRLCORE_GOOD ? SECURE_REV_GOOD : SECURE_REV_UNKNOWN;
+    if (a.time_state == SECURE_CRLCORE_FRESH)
+        v->detail = apr_psprintf(p, "CRL %s%s from '%s' (this update %s)", f->path, from, iname,
+                                 iso_time(secure_crlcore_this_update(a.crl), p));
+    else if (v->status == SECURE_REV_REVOKED)
+        v->detail = apr_psprintf(p, "CRL %s%s from '%s' lists it, though %s", f->path, from, iname,
+                                 a.time_state == SECURE_CRLCORE_STALE
+                                 ? apr_psprintf(p, "it is past its next update (%s)", iso_time(nu, p))
+                                 : a.time_state == SECURE_CRLCORE_NO_NEXT_UPDATE ? "it has no nextUpdate"
+                                 : "its thisUpdate is in the future");
+    else if (a.time_state == SECURE_CRLCORE_STALE)
+        v->detail = apr_psprintf(p, "the newest CRL from '%s' expired at %s (SecureCRLMaxStale %ld s)", iname,
+                                 iso_time(nu, p), max_stale);
+    else if (a.time_state == SECURE_CRLCORE_NO_NEXT_UPDATE)
+        v->detail = apr_psprintf(p, "the newest CRL from '%s' has no nextUpdate, so it is never fresh", iname);
+    else
+        v->detail = apr_psprintf(p, "the newest CRL from '%s' is not valid yet (thisUpdate %s)", iname,
+                                 iso_time(secure_crlcore_this_update(a.crl), p));
 
 cleanup:
     gen_release(g);

@@ -1,8 +1,9 @@
 /* secure_crlfetch — CRLs from the client certificate's distribution point, for issuers without a local
  * CRL. Each process keeps the CRLs it fetched in a small table keyed by the whole URL (threads share it
  * under a mutex, each reader holds its own reference), bounded by SECURE_CRLFETCH_TABLE_URLS entries and
- * SECURE_CRLFETCH_TABLE_BYTES downloaded bytes: the least recently used entry goes first. Verdicts go to
- * the shared verdict cache like OCSP answers. */
+ * SECURE_CRLFETCH_TABLE_BYTES bytes: the least recently used entry goes first. A fetched CRL is checked,
+ * compacted and answered by the CRL core (secure_crlcore), with the same rules as a SecureCRL file.
+ * Verdicts go to the shared verdict cache like OCSP answers. */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -16,6 +17,7 @@
 
 #include "secure_cache.h"
 #include "secure_config.h"
+#include "secure_crlcore.h"
 #include "secure_crlfetch.h"
 #include "secure_fetch.h"
 #include "secure_log.h"
@@ -23,14 +25,14 @@
 
 APLOG_USE_MODULE(secure);
 
-#define SECURE_CRLFETCH_SKEW 300L   /* seconds of clock difference allowed for lastUpdate */
-
+/* A fetched CRL, checked and compacted by the CRL core (the same rules as SecureCRL files). */
 typedef struct {
-    X509_CRL *crl;                   /* one reference held by the table */
+    secure_crlcore_crl_t *crl;       /* one reference held by the table */
     unsigned char issuer_key[32];    /* sha256 of the issuer key that verified it */
     apr_time_t next_update;
     apr_time_t refresh_at;           /* fetch again from here on, before nextUpdate */
-    apr_size_t bytes;                /* DER bytes downloaded */
+    apr_size_t bytes;                /* what it counts against the byte bound: the larger of the DER bytes
+                                      * downloaded and the compact form's heap bytes */
 } crl_entry_t;
 
 /* ---- the per-process table ------------------------------------------------------------------------ */
@@ -48,7 +50,7 @@ static apr_thread_mutex_t *crl_mutex;   /* NULL: no table in this process (nothi
 static void slot_free(crl_slot_t *slot)
 {
     crl_table_bytes -= slot->e.bytes;
-    X509_CRL_free(slot->e.crl);
+    secure_crlcore_free(slot->e.crl);
     memset(slot, 0, sizeof(*slot));
 }
 
@@ -105,15 +107,16 @@ static crl_slot_t *slot_lru(const crl_slot_t *keep)
 
 /* The CRL kept for url when it was verified with the issuer key key: a new reference in *crl, its
  * nextUpdate and whether it is due for a refresh. 0 when none is kept. */
-static int table_get(const char *url, const unsigned char key[32], X509_CRL **crl, apr_time_t *next, int *due,
-                     apr_time_t now)
+static int table_get(const char *url, const unsigned char key[32], secure_crlcore_crl_t **crl, apr_time_t *next,
+                     int *due, apr_time_t now)
 {
     crl_slot_t *slot;
     int found = 0;
 
     if (crl_mutex == NULL || apr_thread_mutex_lock(crl_mutex) != APR_SUCCESS)
         return 0;
-    if ((slot = slot_find(url)) != NULL && !memcmp(slot->e.issuer_key, key, 32) && X509_CRL_up_ref(slot->e.crl)) {
+    if ((slot = slot_find(url)) != NULL && !memcmp(slot->e.issuer_key, key, 32)) {
+        secure_crlcore_up_ref(slot->e.crl);
         slot->last_used = now;
         *crl = slot->e.crl;
         *next = slot->e.next_update;
@@ -131,12 +134,9 @@ static int table_put(const char *url, const crl_entry_t *fresh, apr_time_t now)
     crl_slot_t *slot, *old;
     int evicted = 0;
 
-    if (crl_mutex == NULL || !X509_CRL_up_ref(fresh->crl))
+    if (crl_mutex == NULL || apr_thread_mutex_lock(crl_mutex) != APR_SUCCESS)
         return 0;
-    if (apr_thread_mutex_lock(crl_mutex) != APR_SUCCESS) {
-        X509_CRL_free(fresh->crl);
-        return 0;
-    }
+    secure_crlcore_up_ref(fresh->crl);
     if ((slot = slot_find(url)) != NULL)
         slot_free(slot);
     else {
@@ -195,57 +195,61 @@ static const char *serial_text(X509 *cert, apr_pool_t *p)
     return out;
 }
 
-static apr_time_t asn1_to_apr(const ASN1_TIME *t, apr_time_t now)
-{
-    int days = 0, secs = 0;
-
-    if (t == NULL || !ASN1_TIME_diff(&days, &secs, NULL, t))
-        return 0;
-    return now + apr_time_from_sec((apr_time_t)days * 86400 + secs);
-}
-
-/* Downloads and verifies the CRL at url for issuer; a new entry (CRL owned by it) or NULL with *why. */
-static crl_entry_t *crl_fetch(const char *url, X509 *issuer, int timeout, const char **why, apr_pool_t *p)
+/* Downloads the CRL at url and checks it with the CRL core against issuer (the same rules as a SecureCRL
+ * file). A new entry (its CRL owned by it) that is fresh now; or NULL with *why, and in *stale a CRL
+ * that passed the checks but is not fresh (its revocations still count), or NULL. */
+static crl_entry_t *crl_fetch(const char *url, X509 *issuer, int timeout, secure_crlcore_crl_t **stale,
+                              const char **why, apr_pool_t *p)
 {
     secure_fetch_req_t rq = { "CRL distribution point", url, NULL, NULL, NULL, "a DER CRL",
                               (size_t)SECURE_CRLFETCH_MAX_BYTES, timeout };
     secure_fetch_result_t res;
+    secure_crlcore_trust_t trust = { NULL, issuer, NULL };
+    secure_crlcore_crl_t **crls = NULL;
+    char reason[SECURE_CRLCORE_WHY_MAX];
     BIO *body = NULL;
-    X509_CRL *crl = NULL;
+    char *data = NULL;
     crl_entry_t *e = NULL;
-    EVP_PKEY *key = X509_get0_pubkey(issuer);
     apr_time_t now = apr_time_now(), last, next;
+    int64_t nu = 0;
+    size_t n = 0, mem;
     unsigned int mdlen = 0;
     long bytes;
 
+    *stale = NULL;
     secure_status_count(SECURE_CTR_CRL_FETCHES);
     /* a GET of our own: no redirect followed, no proxy from the environment, refused connections given
      * up at once (secure_fetch) */
     if ((body = secure_fetch(&rq, &res, why, p)) == NULL)
         goto cleanup;
-    bytes = BIO_get_mem_data(body, NULL);
-    if ((crl = d2i_X509_CRL_bio(body, NULL)) == NULL) {
-        *why = apr_psprintf(p, "the body is not a DER CRL (%s)", secure_fetch_ssl_errors(p));
+    if ((bytes = BIO_get_mem_data(body, &data)) <= 0 || data == NULL) {
+        *why = "the body is empty, not a DER CRL";
         goto cleanup;
     }
-    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) {
-        *why = "the CRL was issued by another CA than the certificate's issuer";
+    if (secure_crlcore_load(data, (size_t)bytes, &trust, &crls, &n, NULL, NULL, reason, sizeof(reason)) < 0) {
+        *why = apr_pstrcat(p, "the CRL is refused: ", reason, NULL);
         goto cleanup;
     }
-    if (key == NULL || X509_CRL_verify(crl, key) != 1) {
-        *why = apr_psprintf(p, "the CRL's signature does not verify with the issuer's key (%s)",
-                            secure_fetch_ssl_errors(p));
+    if (n != 1) {
+        *why = apr_psprintf(p, "the body holds %" APR_SIZE_T_FMT " CRLs, not one", (apr_size_t)n);
         goto cleanup;
     }
-    last = asn1_to_apr(X509_CRL_get0_lastUpdate(crl), now);
-    next = asn1_to_apr(X509_CRL_get0_nextUpdate(crl), now);
-    if (next == 0 || next <= now) {
-        *why = next == 0 ? "the CRL has no nextUpdate, so its freshness cannot be judged"
-                         : "the CRL's nextUpdate has passed (the distribution point serves a stale CRL)";
-        goto cleanup;
+    switch (secure_crlcore_time_state(crls[0], (int64_t)apr_time_sec(now), 0)) {
+    case SECURE_CRLCORE_FRESH:
+        break;
+    case SECURE_CRLCORE_NO_NEXT_UPDATE:
+        *why = "the CRL has no nextUpdate, so its freshness cannot be judged";
+        break;
+    case SECURE_CRLCORE_NOT_YET_VALID:
+        *why = "the CRL's thisUpdate is in the future";
+        break;
+    default:
+        *why = "the CRL's nextUpdate has passed (the distribution point serves a stale CRL)";
+        break;
     }
-    if (last == 0 || last > now + apr_time_from_sec(SECURE_CRLFETCH_SKEW)) {
-        *why = "the CRL's lastUpdate is in the future";
+    if (*why != NULL) {
+        *stale = crls[0];
+        crls[0] = NULL;
         goto cleanup;
     }
     e = apr_pcalloc(p, sizeof(*e));
@@ -254,15 +258,19 @@ static crl_entry_t *crl_fetch(const char *url, X509 *issuer, int timeout, const 
         e = NULL;
         goto cleanup;
     }
+    secure_crlcore_next_update(crls[0], &nu);
+    last = apr_time_from_sec((apr_time_t)secure_crlcore_this_update(crls[0]));
+    next = apr_time_from_sec((apr_time_t)nu);
     e->next_update = next;
-    e->bytes = bytes > 0 ? (apr_size_t)bytes : 0;
+    mem = secure_crlcore_memory(crls[0]);
+    e->bytes = mem > (size_t)bytes ? (apr_size_t)mem : (apr_size_t)bytes;
     /* refresh halfway through the validity, at most an hour before nextUpdate */
     e->refresh_at = next - ((next - last) / 2 < apr_time_from_sec(3600) ? (next - last) / 2
                                                                         : apr_time_from_sec(3600));
-    e->crl = crl;
-    crl = NULL;
+    e->crl = crls[0];
+    crls[0] = NULL;
 cleanup:
-    X509_CRL_free(crl);
+    secure_crlcore_free_all(crls, n);
     BIO_free(body);
     ERR_clear_error();
     return e;
@@ -273,12 +281,12 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
 {
     const char *url = cdp_http_url(cert, p), *why = NULL, *skipped = NULL, *problem;
     crl_entry_t *fresh = NULL;
-    X509_CRL *crl = NULL;
-    X509_REVOKED *rev = NULL;
+    secure_crlcore_crl_t *crl = NULL, *stale = NULL;
+    secure_crlcore_answer_t a;
     unsigned char key[32];
     unsigned int mdlen = 0;
     apr_time_t now = apr_time_now(), next = 0, until = 0;
-    int due = 1, n, evicted;
+    int due = 1, evicted;
 
     if (url == NULL)
         return 0;
@@ -298,7 +306,7 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
     }
     table_get(url, key, &crl, &next, &due, now);
     if (due && secure_fetch_breaker_allow(url, &until, &skipped, p)) {
-        fresh = crl_fetch(url, issuer, lim->timeout, &why, p);
+        fresh = crl_fetch(url, issuer, lim->timeout, &stale, &why, p);
         if (secure_fetch_breaker_record(s, url, fresh != NULL, lim))
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(11059) "%s: CRL distribution point %s failed %ld "
                          "times in a row: skipping it for %ld s (SecureOCSPFailures / SecureOCSPRetry)",
@@ -311,7 +319,7 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
                                        : "revocation status of its certificates is UNKNOWN");
         }
         else {
-            X509_CRL_free(crl);
+            secure_crlcore_free(crl);
             crl = fresh->crl;
             next = fresh->next_update;
             memcpy(fresh->issuer_key, key, sizeof(key));
@@ -321,37 +329,49 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
                              "dropped the %d least recently used to keep the CRL from %s",
                              secure_config_vhost_name(s), SECURE_CRLFETCH_TABLE_URLS,
                              SECURE_CRLFETCH_TABLE_BYTES / (1024 * 1024), evicted, url);
-            n = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                         SECTAG(10551) "%s: fetched the CRL of %s from %s: %d revoked, valid %" APR_TIME_T_FMT
-                         " s more", secure_config_vhost_name(s), "the issuer", url, n < 0 ? 0 : n,
-                         apr_time_sec(next - now));
+                         SECTAG(10551) "%s: fetched the CRL of %s from %s: %" APR_SIZE_T_FMT " revoked, valid %"
+                         APR_TIME_T_FMT " s more", secure_config_vhost_name(s), "the issuer", url,
+                         (apr_size_t)secure_crlcore_count(crl), apr_time_sec(next - now));
         }
     }
     else if (due && crl == NULL) {
         why = apr_psprintf(p, "skipped: %s", skipped);
     }
-    if (crl == NULL || next <= now) {
-        if (crl != NULL)
-            why = "the CRL fetched before has passed its nextUpdate and no newer one could be fetched";
-        goto unknown;
-    }
-    v->expires = next;
-    if (X509_CRL_get0_by_cert(crl, &rev, cert) == 1) {
-        ASN1_ENUMERATED *reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
+    /* the verdict follows the same rules as for SecureCRL files (secure_crlcore_answer_*): the fresh CRL
+     * answers; a revocation listed in a CRL that is not fresh (or not fresh any more) still counts */
+    secure_crlcore_answer_init(&a);
+    if (crl != NULL)
+        secure_crlcore_answer_add(&a, crl, NULL, cert, issuer, (int64_t)apr_time_sec(now), 0);
+    if (stale != NULL)
+        secure_crlcore_answer_add(&a, stale, NULL, cert, issuer, (int64_t)apr_time_sec(now), 0);
+    switch (secure_crlcore_answer_end(&a, cert)) {
+    case SECURE_CRLCORE_REVOKED:
         v->status = SECURE_REV_REVOKED;
-        v->reason = reason ? (int)ASN1_ENUMERATED_get(reason) : -1;
-        v->revoked_at = asn1_to_apr(X509_REVOKED_get0_revocationDate(rev), now);
+        v->reason = a.reason;
+        v->revoked_at = a.revoked_at > 0 ? apr_time_from_sec((apr_time_t)a.revoked_at) : 0;
         v->detail = apr_psprintf(p, "listed in the CRL from %s", url);
-        ASN1_ENUMERATED_free(reason);
-    }
-    else {
+        v->expires = a.time_state == SECURE_CRLCORE_FRESH ? next
+                                                          : now + apr_time_from_sec(secure_cache_unknown_ttl());
+        goto cleanup;
+    case SECURE_CRLCORE_GOOD:
         v->status = SECURE_REV_GOOD;
         v->detail = apr_psprintf(p, "not listed in the CRL from %s", url);
+        v->expires = next;
+        goto cleanup;
+    case SECURE_CRLCORE_UNKNOWN:
+        if (why == NULL)
+            why = "the CRL fetched before has passed its nextUpdate and no newer one could be fetched";
+        goto unknown;
+    default:
+        if (crl != NULL || stale != NULL)
+            why = "the CRL does not cover this certificate (issuingDistributionPoint scope)";
+        goto unknown;
     }
-    goto cleanup;
 unknown:
     v->status = SECURE_REV_UNKNOWN;
+    v->reason = -1;
+    v->revoked_at = 0;
     v->detail = apr_psprintf(p, "CRL distribution point %s: %s", url, why ? why : "no CRL");
     v->expires = now + apr_time_from_sec(secure_cache_unknown_ttl());
     if (c != NULL)
@@ -359,6 +379,7 @@ unknown:
                       "the CRL distribution point is UNKNOWN: %s", secure_config_vhost_name(s), c->client_ip,
                       v->detail);
 cleanup:
-    X509_CRL_free(crl);
+    secure_crlcore_free(crl);
+    secure_crlcore_free(stale);
     return 1;
 }

@@ -1,7 +1,8 @@
 /* secure_crlfetch — CRLs fetched from a client certificate's http CRL distribution point
  * (SecureCRLFetch): downloaded through secure_fetch under SecureOCSPTimeout and a size cap (no redirects),
- * verified with the issuer's key, kept per process until nextUpdate and refreshed before it, in a table
- * keyed by the whole URL and bounded in entries and bytes (least recently used evicted first). */
+ * checked with the same rules as a SecureCRL file (the CRL core, secure_crlcore), kept per process until
+ * nextUpdate and refreshed before it, in a table keyed by the whole URL and bounded in entries and bytes
+ * (least recently used evicted first). */
 #ifndef SECURE_CRLFETCH_H
 #define SECURE_CRLFETCH_H
 

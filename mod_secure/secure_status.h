@@ -27,6 +27,7 @@
     X(SECURE_CTR_REV_RECHECK_DENIED, "revocation_recheck_denied") \
     X(SECURE_CTR_CRL_LOADED,         "crl_loaded") \
     X(SECURE_CTR_CRL_RELOAD_FAILED,  "crl_reload_failed") \
+    X(SECURE_CTR_CRL_COPY_USED,      "crl_copy_used") \
     X(SECURE_CTR_DENYLIST_RELOADS,   "denylist_reloads") \
     X(SECURE_CTR_DENYLIST_BAD_LINES, "denylist_bad_lines") \
     X(SECURE_CTR_DENYLIST_RELOAD_FAILED, "denylist_reload_failed") \

@@ -6,6 +6,7 @@
 void test_hello(void);
 void test_util(void);
 void test_denylist(void);
+void test_crlcore(void);
 void test_cacherec(void);
 void test_breaker(void);
 
@@ -14,6 +15,7 @@ int main(void)
     test_hello();
     test_util();
     test_denylist();
+    test_crlcore();
     test_cacherec();
     test_breaker();
     return done_testing();
