@@ -113,12 +113,14 @@ static int secure_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 }
 
 /* check_config (also `httpd -t`, which `apachectl graceful` runs first): everything that can be refused
- * before a running server is touched. 1. mod_ssl must be there; 2. the policy must leave mod_ssl's settings
+ * before a running server is touched. 0. each vhost's resolved object (secure_vhost_t); 1. mod_ssl must
+ * be there; 2. the policy must leave mod_ssl's settings
  * something (secure_sslconf emulates mod_ssl's directives); 3. a network cache needs a key. */
 static int secure_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     int rc;
 
+    secure_vhosts_build(pconf, s);
     if ((rc = check_mod_ssl(s)) != OK)
         return rc;
     if ((rc = secure_policy_check_config(pconf, plog, ptemp, s)) != OK)
@@ -126,13 +128,12 @@ static int secure_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     return secure_cache_check_config(pconf, plog, ptemp, s);
 }
 
-/* post_config, before mod_ssl's (which calls init_server for every TLS vhost): log names, the status
- * counters' shared memory, the verdict cache and the online sources' shared state. */
+/* post_config, before mod_ssl's (which calls init_server for every TLS vhost): the status counters' shared
+ * memory, the verdict cache and the online sources' shared state. */
 static int secure_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     int rc;
 
-    secure_config_name_vhosts(pconf, s);
     secure_status_init(pconf, s);
     if ((rc = secure_cache_post_config(pconf, plog, ptemp, s)) != OK)
         return rc;

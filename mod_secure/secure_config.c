@@ -128,36 +128,46 @@ int secure_config_export_vars(const request_rec *r)
     return d == NULL || d->export_vars != 0;
 }
 
-/* Log names by server_rec, not in the config object: httpd hands every vhost without a Secure* directive of
- * its own the main server's config object itself, so a name written there would be the last vhost's. */
-static apr_hash_t *vhost_names;
+/* ---- the resolved vhosts ---------------------------------------------------------------------------- *
+ * httpd hands every vhost without a Secure* directive of its own the main server's config object itself,
+ * so nothing per vhost may be written into a config object: a name or a loaded CRL store written there
+ * would be the last vhost's, for all of them. What is computed or loaded for one vhost lives in its
+ * secure_vhost_t, one per server_rec, made at the start of check_config in pconf; the config stays as the
+ * directives made it. Read-only after startup except where a concern's own struct says otherwise. */
+static apr_hash_t *vhosts;
 
-const char *secure_config_vhost_name(const server_rec *s)
-{
-    const char *name = (s != NULL && vhost_names != NULL) ? apr_hash_get(vhost_names, &s, sizeof(s)) : NULL;
-
-    if (name != NULL)
-        return name;
-    return s && s->server_hostname ? s->server_hostname : "(default)";
-}
-
-static apr_status_t vhost_names_clear(void *data)
+static apr_status_t vhosts_clear(void *data)
 {
     (void)data;
-    vhost_names = NULL;
+    vhosts = NULL;
     return APR_SUCCESS;
 }
 
-void secure_config_name_vhosts(apr_pool_t *pconf, server_rec *main_server)
+void secure_vhosts_build(apr_pool_t *pconf, server_rec *main_server)
 {
     server_rec *s;
 
-    vhost_names = apr_hash_make(pconf);
-    apr_pool_cleanup_register(pconf, NULL, vhost_names_clear, apr_pool_cleanup_null);
+    vhosts = apr_hash_make(pconf);
+    apr_pool_cleanup_register(pconf, NULL, vhosts_clear, apr_pool_cleanup_null);
     for (s = main_server; s != NULL; s = s->next) {
-        server_rec **key = apr_pmemdup(pconf, &s, sizeof(s));
-        apr_hash_set(vhost_names, key, sizeof(*key),
-                     apr_psprintf(pconf, "%s:%u", s->server_hostname ? s->server_hostname : "(default)",
-                                  s->addrs ? (unsigned)s->addrs->host_port : (unsigned)s->port));
+        secure_vhost_t *vh = apr_pcalloc(pconf, sizeof(*vh));
+        vh->s = s;
+        vh->name = apr_psprintf(pconf, "%s:%u", s->server_hostname ? s->server_hostname : "(default)",
+                                s->addrs ? (unsigned)s->addrs->host_port : (unsigned)s->port);
+        apr_hash_set(vhosts, &vh->s, sizeof(vh->s), vh);
     }
+}
+
+secure_vhost_t *secure_vhost_get(const server_rec *s)
+{
+    return (s != NULL && vhosts != NULL) ? apr_hash_get(vhosts, &s, sizeof(s)) : NULL;
+}
+
+const char *secure_config_vhost_name(const server_rec *s)
+{
+    const secure_vhost_t *vh = secure_vhost_get(s);
+
+    if (vh != NULL)
+        return vh->name;
+    return s && s->server_hostname ? s->server_hostname : "(default)";
 }

@@ -42,8 +42,20 @@ int secure_config_export_vars(const request_rec *r);
 /* "host:port" of a vhost, for log lines (memory from pconf; before post_config named the vhosts, its
  * ServerName). */
 const char *secure_config_vhost_name(const server_rec *s);
-/* Fills every vhost's log name (post_config). */
-void secure_config_name_vhosts(apr_pool_t *pconf, server_rec *main_server);
+
+/* The resolved vhost: one per server_rec (never shared, unlike config objects), made at the start of
+ * check_config in pconf. It holds what is computed or loaded for that vhost at startup; each concern
+ * owns its part (opaque here). */
+typedef struct secure_vhost {
+    server_rec *s;
+    const char *name;                       /* "host:port", for log lines */
+    struct secure_policy_state *policy;     /* secure_policy.c: rules, mod_ssl's view, log limiters */
+    struct secure_revoke_rt *revoke;        /* secure_revoke.c: CRL store, deny list */
+} secure_vhost_t;
+/* Makes every vhost's resolved object (check_config; earlier ones are dropped with their pconf). */
+void secure_vhosts_build(apr_pool_t *pconf, server_rec *main_server);
+/* The resolved object of vhost s, or NULL for a server_rec of no current generation. */
+secure_vhost_t *secure_vhost_get(const server_rec *s);
 
 /* Merge helpers: the added value wins unless it is unset. */
 #define SECURE_MERGE_INT(field)  conf->field = (add->field != SECURE_UNSET) ? add->field : base->field

@@ -20,7 +20,7 @@ typedef enum {
 /* One revocation verdict for the connection's client certificate under one vhost's revocation rules. */
 #define SECURE_REV_MEMO_SLOTS 4
 typedef struct secure_rev_memo {
-    const void *rules;                  /* the judging vhost's merged struct secure_revoke_conf; NULL: free */
+    const void *rules;                  /* the judging vhost's revocation state (its secure_vhost_t); NULL: free */
     int state;                          /* secure_revoke's SECURE_LEAF_* (checking, accepted, refused) */
     unsigned age;                       /* when the slot was last filled, to reuse the oldest */
     secure_rev_status_t status;         /* the worst over the certificates checked */

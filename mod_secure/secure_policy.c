@@ -41,7 +41,7 @@ typedef struct {
 
 /* A vhost's policy, built once per config pass in check_config (pconf) and read-only afterwards except for
  * the log rate limiters. */
-typedef struct {
+typedef struct secure_policy_state {
     const secure_profile_t *profile;
     int report;
     secure_rules_t rules;
@@ -57,7 +57,6 @@ struct secure_policy_conf {
     const char *groups;                 /* SecureGroups */
     int rsa_min, ec_min;                /* SecureClientKeyMin: SECURE_UNSET or bits */
     int allow_sha1;                     /* SecureClientAllowSHA1 */
-    secure_policy_state_t *st;          /* built in check_config when SecureEngine on and a profile applies */
 };
 
 /* The profiles' own rules (untightened), for `Require secure-policy`: built in check_config. */
@@ -125,13 +124,12 @@ static void log_openssl_errors(server_rec *s)
     }
 }
 
+/* The vhost's policy state (its resolved object's), or NULL when it enforces none. */
 static secure_policy_state_t *policy_state(const server_rec *s)
 {
-    const secure_srv_conf_t *conf = s ? secure_config_srv(s) : NULL;
+    const secure_vhost_t *vh = secure_vhost_get(s);
 
-    if (conf == NULL || conf->engine != 1 || conf->policy == NULL)
-        return NULL;
-    return conf->policy->st;
+    return vh != NULL && secure_config_engine_on(s) ? vh->policy : NULL;
 }
 
 static struct secure_policy_conf *cmd_conf(cmd_parms *cmd)
@@ -338,7 +336,6 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     int rc = OK;
 
     (void)plog;
-    secure_config_name_vhosts(pconf, main_s);
 
     /* the untightened profiles, for `Require secure-policy` */
     secure_profile_rules = apr_pcalloc(pconf, sizeof(*secure_profile_rules) * n);
@@ -357,12 +354,15 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
 
     for (s = main_s; s != NULL; s = s->next) {
         struct secure_policy_conf *pc = secure_config_srv(s)->policy;
+        secure_vhost_t *vh = secure_vhost_get(s);
         secure_policy_state_t *st;
         secure_empty_t why;
         const char *err;
         SSL_CTX *scratch = NULL;
 
-        pc->st = NULL;
+        if (vh == NULL)
+            return HTTP_INTERNAL_SERVER_ERROR;      /* secure_vhosts_build runs first in check_config */
+        vh->policy = NULL;
         if (!secure_config_engine_on(s))
             continue;
         if (pc->profile == NULL) {
@@ -396,7 +396,7 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
         st->rules.ec_min = pc->ec_min == SECURE_UNSET ? SECURE_CLIENT_EC_MIN_DEFAULT : pc->ec_min;
         st->rules.allow_weak_sig = pc->allow_sha1 == 1;
         st->ssl = secure_sslconf_view(pconf, s);
-        pc->st = st;
+        vh->policy = st;
 
         /* What init_server will do to the real context, done now on a scratch one built from the same
          * directives, so that `httpd -t` refuses what startup would refuse. */

@@ -87,11 +87,18 @@ struct secure_revoke_conf {
     const char *denylist_path;
     int scope;
     int unknown;
-    /* run time, filled by init_server on the vhost's merged config */
+};
+
+/* A vhost's revocation state, in its resolved object (secure_vhost_t): the config object may be shared
+ * with other vhosts (httpd hands every vhost without a Secure* directive of its own the main server's),
+ * but the CRL store is verified against this vhost's own trust store. Filled by init_server; the identity
+ * of "the rules a verdict was reached under" on a connection (secure_rev_memo_t.rules). */
+typedef struct secure_revoke_rt {
+    const struct secure_revoke_conf *conf;  /* the vhost's merged directives (read-only) */
     int active;
     secure_crl_store_t *crls;
     deny_holder_t *deny;
-};
+} revoke_rt_t;
 
 /* secure_rev_memo_t.state, one verdict slot per set of revocation rules: CHECKING while the handshake
  * walks the chain (or when it could not finish), then ACCEPTED or REFUSED. REFUSED is final for those
@@ -100,6 +107,18 @@ struct secure_revoke_conf {
 enum { SECURE_LEAF_CHECKING = 0, SECURE_LEAF_ACCEPTED, SECURE_LEAF_REFUSED };
 
 static const char *iso_time(apr_time_t t, apr_pool_t *p);
+
+static revoke_rt_t *revoke_rt(const server_rec *s)
+{
+    secure_vhost_t *vh = secure_vhost_get(s);
+
+    return vh != NULL ? vh->revoke : NULL;
+}
+
+static int rt_active(const revoke_rt_t *rt)
+{
+    return rt != NULL && rt->active;
+}
 
 static struct secure_revoke_conf *revoke_conf(const server_rec *s)
 {
@@ -526,14 +545,15 @@ cleanup:
 
 /* Fills *v for cert issued by issuer (NULL when the chain had no issuer for it). verified: the chain
  * verified (0 when mod_ssl let an unverified certificate through, e.g. SSLVerifyClient optional_no_ca). */
-static void revoke_check_cert(server_rec *s, const struct secure_revoke_conf *conf, conn_rec *c, X509 *cert,
+static void revoke_check_cert(server_rec *s, const revoke_rt_t *rt, conn_rec *c, X509 *cert,
                               X509 *issuer, X509_STORE *trust, int verified, secure_verdict_t *v, apr_pool_t *p)
 {
+    const struct secure_revoke_conf *conf = rt->conf;
     const char *stale = NULL;
 
     memset(v, 0, sizeof(*v));
     v->reason = -1;
-    if (conf->deny != NULL && deny_lookup(conf->deny, cert, v, p))
+    if (rt->deny != NULL && deny_lookup(rt->deny, cert, v, p))
         return;
     /* Not verified: nothing vouches for its issuer or its URLs. No cache, CRL or online look-up (no
      * fetch, never GOOD): its status is UNKNOWN, so SecureRevocationUnknown decides (deny refuses it, as
@@ -552,8 +572,8 @@ static void revoke_check_cert(server_rec *s, const struct secure_revoke_conf *co
     }
     /* A fresh local CRL comes before the shared cache: it is authoritative, costs one O(log n) lookup, and
      * must not be masked by a GOOD that an online source gave before the CRL listed the certificate. */
-    if (conf->crls != NULL) {
-        secure_rev_status_t st = secure_crl_lookup(conf->crls, cert, issuer, conf_max_stale(conf), v, p);
+    if (rt->crls != NULL) {
+        secure_rev_status_t st = secure_crl_lookup(rt->crls, cert, issuer, conf_max_stale(conf), v, p);
         if (st == SECURE_REV_GOOD || st == SECURE_REV_REVOKED)
             return;
         if (st == SECURE_REV_UNKNOWN)
@@ -602,7 +622,7 @@ static int severity(secure_rev_status_t st)
 
 /* The slot for rules, or NULL. create: take a free slot, else reuse the oldest that is not a refusal
  * (refusals are final); NULL when every slot holds a refusal (that request is then judged unmemoised). */
-static secure_rev_memo_t *memo_slot(secure_conn_t *sc, const struct secure_revoke_conf *rules, int create)
+static secure_rev_memo_t *memo_slot(secure_conn_t *sc, const revoke_rt_t *rules, int create)
 {
     secure_rev_memo_t *m, *pick = NULL;
     unsigned newest = 0;
@@ -669,9 +689,9 @@ static void memo_forget_accepted(secure_conn_t *sc, const secure_rev_memo_t *kee
 }
 
 /* The rules of the vhost whose verify wrapper runs the handshake (set just before it calls us). */
-static const struct secure_revoke_conf *handshake_rules(const secure_conn_t *sc)
+static const revoke_rt_t *handshake_rules(const secure_conn_t *sc)
 {
-    return sc->hs_server != NULL ? revoke_conf(sc->hs_server) : NULL;
+    return sc->hs_server != NULL ? revoke_rt(sc->hs_server) : NULL;
 }
 
 /* Handshake: a new chain is being verified (OpenSSL calls back from the trust anchor down). */
@@ -797,15 +817,17 @@ static const char *verdict_words(const secure_verdict_t *v, apr_pool_t *p)
 
 int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *ctx)
 {
-    struct secure_revoke_conf *conf = revoke_conf(s);
+    const revoke_rt_t *rt = revoke_rt(s);
+    const struct secure_revoke_conf *conf;
     STACK_OF(X509) *chain;
     X509 *cert, *issuer = NULL;
     secure_verdict_t v;
     conn_rec *c = sc->c;
     int depth, n;
 
-    if (!conf->active)
+    if (!rt_active(rt))
         return 1;
+    conf = rt->conf;
     depth = X509_STORE_CTX_get_error_depth(ctx);
     chain = X509_STORE_CTX_get0_chain(ctx);
     n = chain ? sk_X509_num(chain) : 0;
@@ -820,7 +842,7 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
         issuer = sk_X509_value(chain, depth + 1);
     else if (X509_check_issued(cert, cert) == X509_V_OK)
         issuer = cert;
-    revoke_check_cert(s, conf, c, cert, issuer, X509_STORE_CTX_get0_store(ctx),
+    revoke_check_cert(s, rt, c, cert, issuer, X509_STORE_CTX_get0_store(ctx),
                       X509_STORE_CTX_get_error(ctx) == X509_V_OK, &v, c->pool);
     record(sc, &v);
     if (depth == 0)
@@ -934,7 +956,7 @@ static int refuse_unhashable(request_rec *r, X509 *leaf)
 
 /* Judges leaf under conf with its verified chain; fills *worst (the worst verdict) and returns the
  * certificate it is about (a reference held by *chain or by the connection). */
-static X509 *judge_chain(request_rec *r, SSL *ssl, const struct secure_revoke_conf *conf, X509 *leaf,
+static X509 *judge_chain(request_rec *r, SSL *ssl, const revoke_rt_t *rt, X509 *leaf,
                          STACK_OF(X509) **chain, secure_verdict_t *worst)
 {
     X509_STORE *trust = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
@@ -955,7 +977,7 @@ static X509 *judge_chain(request_rec *r, SSL *ssl, const struct secure_revoke_co
     n = *chain != NULL ? sk_X509_num(*chain) : 0;
     /* chain scope: every certificate but the trust anchor (the last one; a lone self-signed leaf that is
      * itself trusted is checked against itself) */
-    last = conf_scope(conf) == SCOPE_CHAIN && n > 2 ? n - 2 : 0;
+    last = conf_scope(rt->conf) == SCOPE_CHAIN && n > 2 ? n - 2 : 0;
     memset(worst, 0, sizeof(*worst));
     worst->reason = -1;
     for (level = 0; level <= last; level++) {
@@ -963,7 +985,7 @@ static X509 *judge_chain(request_rec *r, SSL *ssl, const struct secure_revoke_co
         /* never the client's word for an issuer: without a verified chain there is none */
         issuer = level + 1 < n ? sk_X509_value(*chain, level + 1) : n == 1 ? cert : NULL;
         /* online sources only for a chain that verified now (finding 4): otherwise UNKNOWN, nothing fetched */
-        revoke_check_cert(r->server, conf, r->connection, cert, issuer, trust, *chain != NULL, &v, r->pool);
+        revoke_check_cert(r->server, rt, r->connection, cert, issuer, trust, *chain != NULL, &v, r->pool);
         if (issuer == NULL && v.status == SECURE_REV_UNKNOWN && why != NULL)
             v.detail = apr_psprintf(r->pool, "its issuer is not known: %s", why);
         if (worst->status == SECURE_REV_NONE || severity(v.status) >= severity(worst->status)) {
@@ -976,7 +998,8 @@ static X509 *judge_chain(request_rec *r, SSL *ssl, const struct secure_revoke_co
 
 static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
 {
-    struct secure_revoke_conf *conf = revoke_conf(r->server);
+    const revoke_rt_t *rt = revoke_rt(r->server);
+    const struct secure_revoke_conf *conf;
     SSL *ssl = sc->ssl;         /* mod_ssl frees it only on the connection's own thread, between requests */
     secure_rev_memo_t *m;
     server_rec *hs;
@@ -987,10 +1010,11 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     secure_verdict_t worst;
     int state, refused, other_vhost = 0;
 
-    if (!conf->active || ssl == NULL)
+    if (!rt_active(rt) || ssl == NULL)
         return OK;
+    conf = rt->conf;
     secure_conn_lock(sc);
-    m = memo_slot(sc, conf, 0);
+    m = memo_slot(sc, rt, 0);
     state = m != NULL ? m->state : SECURE_LEAF_CHECKING;
     if (state == SECURE_LEAF_REFUSED) {
         secure_conn_unlock(sc);
@@ -1011,7 +1035,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     secure_conn_lock(sc);
     if (sc->rev_leaf_known && memcmp(sc->rev_leaf_sha256, md, 32) == 0) {
         /* the same certificate in another object (a resumed session), or rules that have not judged it */
-        if ((m = memo_slot(sc, conf, 0)) != NULL && m->state == SECURE_LEAF_ACCEPTED) {
+        if ((m = memo_slot(sc, rt, 0)) != NULL && m->state == SECURE_LEAF_ACCEPTED) {
             hold_leaf(sc, leaf);
             secure_conn_unlock(sc);
             return OK;
@@ -1023,17 +1047,17 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     /* HTTP/2: concurrent streams may both get here; each reaches the same verdict */
     secure_status_count(SECURE_CTR_REV_RECHECK);
     hs = handshake_server(sc, ssl);
-    if (other_vhost && hs != NULL && revoke_conf(hs) != conf) {
+    if (other_vhost && hs != NULL && revoke_rt(hs) != rt) {
         secure_status_count(SECURE_CTR_REV_RECHECK_VHOST);
         when = apr_psprintf(r->pool, "a request for vhost %s, whose revocation rules differ from those of the "
                             "handshake's vhost %s", secure_config_vhost_name(r->server),
                             secure_config_vhost_name(hs));
     }
-    worst_cert = judge_chain(r, ssl, conf, leaf, &chain, &worst);
+    worst_cert = judge_chain(r, ssl, rt, leaf, &chain, &worst);
     refused = worst.status == SECURE_REV_REVOKED
               || (worst.status == SECURE_REV_UNKNOWN && conf_unknown(conf) == UNKNOWN_DENY);
     secure_conn_lock(sc);
-    if ((m = memo_slot(sc, conf, 1)) != NULL && m->state != SECURE_LEAF_REFUSED) {
+    if ((m = memo_slot(sc, rt, 1)) != NULL && m->state != SECURE_LEAF_REFUSED) {
         memo_set_leaf(sc, leaf, md, m);
         m->status = SECURE_REV_NONE;
         memo_merge(m, &worst);
@@ -1082,19 +1106,19 @@ int secure_revoke_check_fixups(request_rec *r, secure_conn_t *sc)
 
 int secure_revoke_active(const server_rec *s)
 {
-    return secure_config_engine_on(s) && revoke_conf(s)->active;
+    return secure_config_engine_on(s) && rt_active(revoke_rt(s));
 }
 
 void secure_revoke_verdict(secure_conn_t *sc, const server_rec *s, secure_rev_view_t *out, apr_pool_t *p)
 {
-    const struct secure_revoke_conf *conf = revoke_conf(s);
+    const revoke_rt_t *rt = revoke_rt(s);
     const secure_rev_memo_t *m;
 
     memset(out, 0, sizeof(*out));
-    if (!conf->active)
+    if (!rt_active(rt))
         return;
     secure_conn_lock(sc);
-    if ((m = memo_slot(sc, conf, 0)) != NULL && m->state != SECURE_LEAF_CHECKING) {
+    if ((m = memo_slot(sc, rt, 0)) != NULL && m->state != SECURE_LEAF_CHECKING) {
         out->status = m->status;
         out->source = m->source[0] ? apr_pstrdup(p, m->source) : NULL;
         out->reason = m->reason;
@@ -1190,12 +1214,12 @@ static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback
 /* The vhosts with something to reload in this configuration generation (pconf), for child_init. */
 static apr_array_header_t *reload_confs;
 
-static void reload_conf(struct secure_revoke_conf *c)
+static void reload_conf(revoke_rt_t *rt)
 {
-    if (c->crls != NULL)
-        secure_crl_store_refresh(c->crls);
-    if (c->deny != NULL)
-        deny_refresh(c->deny);
+    if (rt->crls != NULL)
+        secure_crl_store_refresh(rt->crls);
+    if (rt->deny != NULL)
+        deny_refresh(rt->deny);
 }
 
 static apr_status_t reload_watchdog_cb(int state, void *data, apr_pool_t *temp)
@@ -1218,11 +1242,11 @@ int secure_revoke_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
 
     (void)plog;
     (void)ptemp;
-    reload_confs = apr_array_make(pconf, 4, sizeof(struct secure_revoke_conf *));
+    reload_confs = apr_array_make(pconf, 4, sizeof(revoke_rt_t *));
     for (s = main_s; s != NULL; s = s->next) {
-        struct secure_revoke_conf *c = revoke_conf(s);
-        if (secure_config_engine_on(s) && (c->crls != NULL || c->deny != NULL))
-            *(struct secure_revoke_conf **)apr_array_push(reload_confs) = c;
+        revoke_rt_t *rt = revoke_rt(s);
+        if (secure_config_engine_on(s) && rt != NULL && (rt->crls != NULL || rt->deny != NULL))
+            *(revoke_rt_t **)apr_array_push(reload_confs) = rt;
     }
     if (reload_confs->nelts == 0 || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
@@ -1243,8 +1267,8 @@ int secure_revoke_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     for (i = 0; i < reload_confs->nelts; i++) {
-        struct secure_revoke_conf *c = APR_ARRAY_IDX(reload_confs, i, struct secure_revoke_conf *);
-        if ((rv = wd_register_callback(wd, apr_time_from_sec(conf_interval(c)), c, reload_watchdog_cb))
+        revoke_rt_t *rt = APR_ARRAY_IDX(reload_confs, i, revoke_rt_t *);
+        if ((rv = wd_register_callback(wd, apr_time_from_sec(conf_interval(rt->conf)), rt, reload_watchdog_cb))
             != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, rv, main_s,
                          SECTAG(10306) "cannot register the SecureCRL / SecureDenyList reload with mod_watchdog");
@@ -1263,18 +1287,30 @@ void secure_revoke_child_init(apr_pool_t *pchild, server_rec *main_s)
     (void)pchild;
     (void)main_s;
     for (i = 0; reload_confs != NULL && i < reload_confs->nelts; i++)
-        reload_conf(APR_ARRAY_IDX(reload_confs, i, struct secure_revoke_conf *));
+        reload_conf(APR_ARRAY_IDX(reload_confs, i, revoke_rt_t *));
 }
 
 
 apr_status_t secure_revoke_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx)
 {
-    struct secure_revoke_conf *conf = revoke_conf(s);
+    const struct secure_revoke_conf *conf = revoke_conf(s);
     X509_STORE *trust = SSL_CTX_get_cert_store(ctx);
+    secure_vhost_t *vh = secure_vhost_get(s);
+    revoke_rt_t *rt;
 
-    conf->active = conf->crl_paths != NULL || conf->denylist_path != NULL || conf->scope != SECURE_UNSET
-                   || conf->unknown != SECURE_UNSET || secure_online_enabled(s);
-    if (!conf->active || conf->crls != NULL || conf->deny != NULL)
+    if (vh == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SECTAG(10318) "%s: no resolved vhost for this TLS context "
+                     "(mod_secure's check_config did not run for it); refusing to start",
+                     secure_config_vhost_name(s));
+        return APR_EGENERAL;
+    }
+    if (vh->revoke != NULL)
+        return APR_SUCCESS;     /* init_server runs once per TLS context; this vhost's state exists */
+    vh->revoke = rt = apr_pcalloc(p, sizeof(*rt));
+    rt->conf = conf;
+    rt->active = conf->crl_paths != NULL || conf->denylist_path != NULL || conf->scope != SECURE_UNSET
+                 || conf->unknown != SECURE_UNSET || secure_online_enabled(s);
+    if (!rt->active)
         return APR_SUCCESS;
     if (!(SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER))
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
@@ -1282,18 +1318,18 @@ apr_status_t secure_revoke_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
                      "client certificate here; they apply only where a <Location> asks for one",
                      secure_config_vhost_name(s));
     if (conf->crl_paths != NULL) {
-        if ((conf->crls = secure_crl_store_create(s, p, conf->crl_paths, trust)) == NULL) {
+        if ((rt->crls = secure_crl_store_create(s, p, conf->crl_paths, trust)) == NULL) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SECTAG(10409) "%s: cannot create the CRL store",
                          secure_config_vhost_name(s));
             return APR_EGENERAL;
         }
-        if (secure_crl_count(conf->crls) == 0)
+        if (secure_crl_count(rt->crls) == 0)
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          SECTAG(10410) "%s: SecureCRL is set but no usable CRL was loaded (none there, or "
                          "refused above); client certificates get SecureRevocationUnknown %s until one is",
                          secure_config_vhost_name(s), unknown_words[conf_unknown(conf)]);
     }
-    if (conf->denylist_path != NULL && (conf->deny = deny_create(s, p, conf->denylist_path)) == NULL) {
+    if (conf->denylist_path != NULL && (rt->deny = deny_create(s, p, conf->denylist_path)) == NULL) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SECTAG(10308) "%s: cannot create the deny list",
                      secure_config_vhost_name(s));
         return APR_EGENERAL;
