@@ -10,7 +10,8 @@
 #            other one while the CRL file on disk is bad, the rest at random), the cache provider switched
 #            between memcache and redis at each restart, memcached and redis killed and restarted, the OCSP
 #            responder flapping (down, hang, garbage, err500, slow); every fault in DIR/data/events.tsv;
-#   samples  VmRSS and open descriptors of the httpd parent and each child every 3 s (DIR/data/samples.tsv).
+#   samples  VmRSS, private memory and open descriptors of the httpd parent and each child every 3 s
+#            (DIR/data/samples.tsv: time, role, pid, generation, VmRSS kB, fds, sockets, age s, private kB).
 # Every loop is bounded by the end time; every request by a 15 s deadline.
 use strict;
 use warnings;
@@ -270,7 +271,12 @@ sub proc_facts {
         $socks++ if defined $l && $l =~ /^socket:/;
     }
     closedir $d;
-    return ($rss // 0, $fds, $socks);
+    my $uss = 0;      # private pages only: what the process itself holds, not what it shares with its parent
+    if (open my $r, '<', "/proc/$pid/smaps_rollup") {
+        while (<$r>) { $uss += $1 if /^Private_(?:Clean|Dirty):\s+(\d+)/; }
+        close $r;
+    }
+    return ($rss // 0, $fds, $socks, $uss);
 }
 sub sample {
     my $parent = $daemon{httpd} or return;
@@ -284,12 +290,12 @@ sub sample {
         next unless defined $l && $l =~ /\)\s+\S+\s+(\d+)/ && $1 == $parent;
         $first_seen{$pid} //= [$now, $graceful_n];
         my @f = proc_facts($pid) or next;
-        printf $out "%.3f\tchild\t%d\t%d\t%d\t%d\t%d\t%.1f\n", $now, $pid, $first_seen{$pid}[1], @f,
-            $now - $first_seen{$pid}[0];
+        printf $out "%.3f\tchild\t%d\t%d\t%d\t%d\t%d\t%.1f\t%d\n", $now, $pid, $first_seen{$pid}[1], @f[0 .. 2],
+            $now - $first_seen{$pid}[0], $f[3];
     }
     closedir $pd;
     my @f = proc_facts($parent);
-    printf $out "%.3f\tparent\t%d\t%d\t%d\t%d\t%d\t0\n", $now, $parent, $graceful_n, @f if @f;
+    printf $out "%.3f\tparent\t%d\t%d\t%d\t%d\t%d\t0\t%d\n", $now, $parent, $graceful_n, @f if @f;
     close $out;
 }
 
@@ -322,7 +328,7 @@ sub parse_body {
     return ($v // '-', $s // '-');
 }
 
-my $session_cache = IO::Socket::SSL::Session_Cache->new(64);
+my %client_ctx;       # "class/tls" -> a client context whose session cache lets later connections resume
 sub ssl_errors {      # OpenSSL's error queue: where a TLS 1.3 alert after the handshake is found at EOF
     my @e;
     while (my $e = Net::SSLeay::ERR_get_error()) { push @e, Net::SSLeay::ERR_error_string($e); }
@@ -335,7 +341,12 @@ sub request_h1 {      # -> (result, status, detail, resumed, verdict, source)
              SSL_verifycn_scheme => 'http', SSL_verify_mode => SSL_VERIFY_PEER,
              SSL_version => $tls eq '1.2' ? 'TLSv1_2' : 'TLSv1_3');
     if ($class ne 'none') { $a{SSL_cert_file} = "$D/pki/$class.crt"; $a{SSL_key_file} = "$D/pki/$class.key"; }
-    if ($resume) { $a{SSL_session_cache} = $session_cache; $a{SSL_session_key} = "$class/$vhost/$tls"; }
+    if ($resume) {    # a shared context carries the session (IO::Socket::SSL keys it by host:port)
+        $client_ctx{"$class/$tls"} //= IO::Socket::SSL::SSL_Context->new(
+            (map { $_ => $a{$_} } grep { /^SSL_(cert|key|ca)_file$|^SSL_version$|^SSL_verify_mode$/ } keys %a),
+            SSL_session_cache_size => 16);
+        $a{SSL_reuse_ctx} = $client_ctx{"$class/$tls"} if $client_ctx{"$class/$tls"};
+    }
     Net::SSLeay::ERR_clear_error();
     my $s = IO::Socket::SSL->new(%a);
     return (classify_error(join ' ', $SSL_ERROR // '', "$!", ssl_errors()), 0, '-', '-') unless $s;

@@ -170,12 +170,13 @@ my $g_bad = grep { $_->[3] !~ /^(valid|expired|inplace-done)/ } @graceful;
 my (%by_t, %gen, %parent);
 my %gstart = (0 => $T0, map { $_->[2] => $_->[0] } @graceful);
 for (lines("$D/data/samples.tsv")) {
-    my ($t, $role, $pid, $g, $rss, $fds, $socks, $age) = split /\t/;
+    my ($t, $role, $pid, $g, $rss, $fds, $socks, $age, $uss) = split /\t/;
     if ($role eq 'parent') { $parent{$t} = [$rss, $fds]; next; }
     push @{$by_t{$t}}, [$rss, $fds];
     next unless ($age // 0) >= 8;
     push @{$gen{$g}{rss}}, $rss;
     push @{$gen{$g}{fds}}, $fds;
+    push @{$gen{$g}{uss}}, $uss // 0;
 }
 sub median { my @s = sort { $a <=> $b } @_; return @s ? ($s[$#s / 2] + $s[@s / 2]) / 2 : 0; }
 my $mid = $T0 + ($tstop - $T0) / 2;
@@ -184,6 +185,7 @@ for my $g (sort { $a <=> $b } keys %gen) {
     my $h = ($gstart{$g} // $T0) < $mid ? 'first' : 'second';
     push @{$half{$h}{rss}}, median(@{$gen{$g}{rss}});
     push @{$half{$h}{fds}}, median(@{$gen{$g}{fds}});
+    push @{$half{$h}{uss}}, median(@{$gen{$g}{uss}});
     push @{$half{$h}{gens}}, $g;
 }
 for my $t (keys %by_t) {
@@ -192,7 +194,7 @@ for my $t (keys %by_t) {
     push @{$agg{$h}{rss}}, median(map { $_->[0] } @{$by_t{$t}});
     push @{$agg{$h}{fds}}, median(map { $_->[1] } @{$by_t{$t}});
 }
-my %m = map { my $h = $_; $h => { map { $_ => median(@{$half{$h}{$_} || []}) } qw(rss fds) } } qw(first second);
+my %m = map { my $h = $_; $h => { map { $_ => median(@{$half{$h}{$_} || []}) } qw(rss fds uss) } } qw(first second);
 my %ma = map { my $h = $_; $h => { map { $_ => median(@{$agg{$h}{$_} || []}) } qw(rss fds) } } qw(first second);
 my $have_halves = $half{first} && $half{second} ? 1 : 0;
 my $rss_growth = $m{first}{rss} ? $m{second}{rss} / $m{first}{rss} - 1 : 0;
@@ -253,9 +255,10 @@ if (open my $s, '<', "$D/data/status.json") {
     print "  secure-status (since the last restart): ", join(' ', map { "$_=$c{$_}" } sort keys %c), "\n";
 }
 printf "  per child, by generation (median over children aged >= 8 s; generations %s | %s):\n"
-    . "    RSS %.1f MB -> %.1f MB (%+.1f %%), open fds %.1f -> %.1f\n",
+    . "    VmRSS %.1f MB -> %.1f MB (%+.1f %%), open fds %.1f -> %.1f; private memory %.1f MB -> %.1f MB\n",
     join(',', @{$half{first}{gens} || []}), join(',', @{$half{second}{gens} || []}), $m{first}{rss} / 1024,
-    $m{second}{rss} / 1024, 100 * $rss_growth, $m{first}{fds}, $m{second}{fds};
+    $m{second}{rss} / 1024, 100 * $rss_growth, $m{first}{fds}, $m{second}{fds}, $m{first}{uss} / 1024,
+    $m{second}{uss} / 1024;
 printf "  per child, median of per-sample medians (after 15 s): RSS %.1f MB -> %.1f MB, open fds %.1f -> %.1f\n",
     $ma{first}{rss} / 1024, $ma{second}{rss} / 1024, $ma{first}{fds}, $ma{second}{fds};
 if (@pt) {
@@ -288,8 +291,23 @@ sub show {
             $r->{source}, context($r);
     }
 }
+# Finding 10's pattern: a graceful restart while the CRL file on disk did not verify, up to the next CRL that
+# verifies (+ W). Violations inside such a span are told apart from all others, which are new problems.
+my @f10;
+for my $g (@graceful) {
+    next if ($g->[3] // '') =~ /^(valid|expired)/;
+    my ($next) = grep { $_->[0] > $g->[0] } @crl_eff;
+    push @f10, [$g->[0], ($next ? $next->[0] : 9e18) + $p{crl_window}];
+}
+sub causes {
+    my $in = grep { my $t = $_->{t0}; grep { $t >= $_->[0] && $t <= $_->[1] } @f10 } @_;
+    return sprintf "  by cause: %d after a graceful restart while the CRL file on disk did not verify (issue 9, "
+        . "finding 10), %d other\n", $in, @_ - $in;
+}
 show('BYPASS: admitted although it had to be refused', @sec);
+print causes(@sec) if @sec;
 show('LOCKED-OUT: refused although its sources were healthy', @adm);
+print causes(@adm) if @adm;
 
 # ---------------------------------------------------------------- verdict
 my $n = @req;
