@@ -112,7 +112,7 @@ trap 'cleanup' EXIT
 trap 'cleanup; exit 2' INT TERM
 
 echo "soak.sh: work folder $DIR, module $SO, ${DURATION} s"
-"$SRC/bench/soak/pki.sh" "$DIR/pki"
+"$SRC/bench/soak/pki.sh" "$DIR/pki" "http://127.0.0.1:$((PORT + 3))/ocsp"
 cp "$SRC/bench/soak/ocsp-responder.pl" "$DIR/bin/"
 echo "soak ok" > "$DIR/htdocs/index.html"
 # the verdict-cache secret, for a module that knows SecureRevocationCacheKey (a network cache needs one there)
@@ -140,8 +140,8 @@ Listen 127.0.0.1:$2
     SecureCRL "$DIR/crl"
     SecureCRLCheckInterval 2
     SecureDenyList "$DIR/deny/deny.txt"
+    # the responder is named by the AIA of ica-ocsp's leaves only (bench/soak/pki.sh)
     SecureOCSP on
-    SecureOCSPResponder http://127.0.0.1:$((PORT + 3))/ocsp
     SecureOCSPTimeout 2
     SecureOCSPFailures 3
     SecureOCSPRetry 3

@@ -20,7 +20,7 @@ use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time sleep);
 use IO::Socket::SSL;
 use IO::Select;
-use File::Copy ();
+use List::Util ();
 
 my %o = (duration => 600, port => 9100, workers => 2, httpd => '/usr/sbin/apache2', asan => '', user => '');
 GetOptions(\%o, 'dir=s', 'duration=i', 'port=i', 'seed=i', 'workers=i', 'httpd=s', 'asan=s', 'user=s')
@@ -582,7 +582,7 @@ while (!$stop && time < $TEND) {
     }
     if ($now >= $next{ocsp}) {
         if ($ocsp_mode eq 'good') {
-            @ocsp_faults = sort { rand() <=> 0.5 } qw(down hang garbage slow err500) unless @ocsp_faults;
+            @ocsp_faults = List::Util::shuffle(qw(down hang garbage slow err500)) unless @ocsp_faults;
             $ocsp_mode = shift @ocsp_faults;
             $next{ocsp} = $now + 5 + rand 3;
         }

@@ -2,7 +2,7 @@
 # bench/soak/ocsp-responder.pl PORT MODEFILE PKIDIR LOGFILE — the soak's OCSP responder for ica-ocsp, on
 # 127.0.0.1:PORT only. Before each connection it reads MODEFILE (one word, rewritten by the soak driver):
 #   good     answer with `openssl ocsp -index` (PKIDIR/ocsp/index.txt, signed by ica-ocsp, nonce copied)
-#   slow     the same after 1 s (below the soak's SecureOCSPTimeout of 2 s: still a healthy responder)
+#   slow     the same after 0.7 s (below the soak's SecureOCSPTimeout of 2 s: still a healthy responder)
 #   hang     read the request, then say nothing for 20 s (beyond the timeout)
 #   garbage  HTTP 200 application/ocsp-response whose body is random bytes or a truncated real response
 #   err500   HTTP 500
@@ -110,7 +110,7 @@ sub serve {
     logline("$mode request " . length($body) . " bytes");
     if ($mode eq 'hang') { sleep 20; return; }
     if ($mode eq 'err500') { reply($c, '500 Internal Server Error', 'text/plain', "soak: err500\n"); return; }
-    sleep 1 if $mode eq 'slow';
+    sleep 0.7 if $mode eq 'slow';
     my $resp = sign($body);
     unless (defined $resp) { reply($c, '500 Internal Server Error', 'text/plain', "openssl ocsp failed\n"); return; }
     if ($mode eq 'garbage') {

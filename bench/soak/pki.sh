@@ -1,8 +1,10 @@
 #!/bin/sh
-# bench/soak/pki.sh DIR — the soak's throw-away PKI, made with openssl only (EC P-256, valid 30 days):
+# bench/soak/pki.sh DIR OCSP-URL — the soak's throw-away PKI, made with openssl only (EC P-256, valid 30 days):
 #   root.crt            trust anchor (CN=soak root CA)
 #   ica-crl.crt         intermediate whose status comes from a local CRL (SecureCRL) and the deny list
-#   ica-ocsp.crt        intermediate with no CRL; its status comes from the OCSP responder only
+#   ica-ocsp.crt        intermediate with no CRL; its leaves name OCSP-URL in their AIA: their status comes from
+#                       the OCSP responder only (ica-crl's leaves name no responder, so that their queries, when
+#                       no CRL answers, cannot trip the circuit breaker of the ica-ocsp responder)
 #   client-cas.pem      root + both intermediates: the vhosts' SSLCACertificateFile (a CRL is verified only
 #                       against CAs there, doc/revoke.md "Limits")
 #   server.crt          localhost / 127.0.0.1, issued by the root
@@ -21,13 +23,14 @@
 #   deny/               facts the deny-list writer uses (sha256 hex with and without colons, serial, DNs)
 set -eu
 D=$1
+OCSP_URL=${2:?usage: pki.sh DIR OCSP-URL}
 mkdir -p "$D" && cd "$D"
 mkdir -p crl-variants ocsp deny work
 q() { "$@" >/dev/null 2>&1 || { echo "pki.sh: failed: $*" >&2; exit 1; }; }
 newkey() { q openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
 serial() { echo "0x$(openssl rand -hex 8)"; }
 
-cat > work/ext.cnf <<'X'
+cat > work/ext.cnf <<X
 [ca]
 basicConstraints = critical,CA:TRUE,pathlen:0
 keyUsage = critical,keyCertSign,cRLSign
@@ -46,6 +49,13 @@ keyUsage = critical,digitalSignature
 extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
+[client_ocsp]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+authorityInfoAccess = OCSP;URI:$OCSP_URL
 X
 
 newkey root.key
@@ -63,7 +73,7 @@ issue ica-crl "/O=mod_secure soak/CN=soak ICA crl" root ca
 issue ica-ocsp "/O=mod_secure soak/CN=soak ICA ocsp" root ca
 issue server "/O=mod_secure soak/CN=localhost" root server
 for c in good revoked denied; do issue "$c" "/O=mod_secure soak/CN=soak client $c" ica-crl client; done
-for c in unknown ocspgood ocsprevoked; do issue "$c" "/O=mod_secure soak/CN=soak client $c" ica-ocsp client; done
+for c in unknown ocspgood ocsprevoked; do issue "$c" "/O=mod_secure soak/CN=soak client $c" ica-ocsp client_ocsp; done
 cat root.crt ica-crl.crt ica-ocsp.crt > client-cas.pem
 
 hexserial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
