@@ -37,8 +37,21 @@ my $stop = 0;
 $SIG{TERM} = $SIG{INT} = sub { $stop = 1 };
 $SIG{PIPE} = 'IGNORE';
 
-# Timing of the server under test; report.pl reads them back from params.tsv to judge "healthy".
-my %param = (crl_interval => 2, ocsp_timeout => 2, ocsp_failures => 3, ocsp_retry => 3, unknown_ttl => 3);
+# Timing of the server under test, read from the config bench/soak.sh wrote (one source of truth); report.pl
+# reads them back from params.tsv to judge "healthy".
+my %param;
+{
+    my %dir = (crl_interval => 'SecureCRLCheckInterval', ocsp_timeout => 'SecureOCSPTimeout',
+               ocsp_failures => 'SecureOCSPFailures', ocsp_retry => 'SecureOCSPRetry',
+               unknown_ttl => 'SecureRevocationUnknownTTL');
+    open my $c, '<', "$D/conf/httpd.conf" or die "driver.pl: $D/conf/httpd.conf: $!\n";
+    my $conf = do { local $/; <$c> };
+    close $c;
+    for my $k (keys %dir) {
+        ($param{$k}) = $conf =~ /^\s*$dir{$k}\s+(\d+)\s*$/m
+            or die "driver.pl: $dir{$k} (plain seconds) is missing from httpd.conf\n";
+    }
+}
 $param{crl_window} = 2 * $param{crl_interval} + 1;    # a CRL change is in force in every child by then
 $param{ocsp_window} = $param{ocsp_retry} + $param{unknown_ttl} + $param{ocsp_timeout} + 4;
 
@@ -220,7 +233,8 @@ sub write_deny {
                  'serial-dn' => "serial $deny{serial} $deny{'issuer-rfc2253'}",
                  'serial-oneline' => "serial $deny{serial} issuer=$deny{'issuer-oneline'}",
                  'serial-hash' => "serial $deny{serial} $deny{'issuer-hash'}");
-    my $e = $entry{$kind} // (values %entry)[rand keys %entry];
+    my @forms = sort keys %entry;
+    my $e = $entry{$kind} // $entry{$forms[rand @forms]};
     my @fill = map { rand() < 0.7 ? 'sha256 ' . hexs(32) : 'serial ' . hexs(8) . ' CN=filler,O=elsewhere' }
                    1 .. 10 + int rand 190;
     my @lines = ("# soak deny list, variant $kind", @fill[0 .. $#fill / 2], $e, @fill[$#fill / 2 + 1 .. $#fill]);
@@ -300,9 +314,8 @@ sub sample {
 }
 
 # ---------------------------------------------------------------- load
-my %CLASS = (good => 'ica-crl', revoked => 'ica-crl', denied => 'ica-crl', unknown => 'ica-ocsp',
-             ocspgood => 'ica-ocsp', ocsprevoked => 'ica-ocsp', none => '');
-# weights: the combinations that can show a bypass are asked most often
+# certificate/vhost -> weight: the combinations that can show a bypass are asked most often (the classes are
+# described in bench/soak/pki.sh)
 my %MIX = ('revoked/allow' => 4, 'revoked/deny' => 2, 'denied/allow' => 3, 'denied/deny' => 2,
            'good/deny' => 4, 'good/allow' => 2, 'unknown/deny' => 2, 'unknown/allow' => 1,
            'ocspgood/deny' => 2, 'ocspgood/allow' => 1, 'ocsprevoked/deny' => 2, 'ocsprevoked/allow' => 2,
@@ -314,19 +327,14 @@ sub classify_error {  # -> (alert, NAME) | (closed, how) | (error, what)
     return ('alert', lc $1) if $msg =~ /alert ([a-z][a-z _]*[a-z])/i;
     # the server ended the connection without an HTTP answer: over TLS 1.3 this is how a refused client
     # certificate often looks to a client still writing (the alert is lost in the reset)
-    return ('closed', $1 ? 'reset' : 'eof') if $msg =~ /(reset by peer|broken pipe|getpeername)|closed without a response|unexpected eof/i;
+    return ('closed', $1 ? 'reset' : 'eof')
+        if $msg =~ /(reset by peer|broken pipe|getpeername)|closed without a response|unexpected eof/i;
     return ('error', 'timeout') if $msg =~ /time(d)? ?out/i;
     return ('error', 'connect refused') if $msg =~ /refused/i;
     (my $m = $msg) =~ s/\s+/ /g;
     return ('error', substr($m, 0, 80) || 'unknown');
 }
 
-sub parse_body {
-    my ($body) = @_;
-    my ($v) = $body =~ /"SECURE_CLIENT_REVOCATION":\s*"([^"]*)"/;
-    my ($s) = $body =~ /"SECURE_CLIENT_REVOCATION_SOURCE":\s*"([^"]*)"/;
-    return ($v // '-', $s // '-');
-}
 
 my %client_ctx;       # "class/tls" -> a client context whose session cache lets later connections resume
 sub ssl_errors {      # OpenSSL's error queue: where a TLS 1.3 alert after the handshake is found at EOF
@@ -334,7 +342,26 @@ sub ssl_errors {      # OpenSSL's error queue: where a TLS 1.3 alert after the h
     while (my $e = Net::SSLeay::ERR_get_error()) { push @e, Net::SSLeay::ERR_error_string($e); }
     return join ' ', @e;
 }
-sub request_h1 {      # -> (result, status, detail, resumed, verdict, source)
+# One request; both clients answer with a hash: result (ok = 200, status = another HTTP status, alert, closed,
+# error), status, detail (alert name, how it closed, what failed), resumed, verdict and source (from /info).
+sub answer {
+    my (%r) = @_;
+    return { result => 'error', status => 0, detail => '-', resumed => 0, verdict => '-', source => '-', %r };
+}
+sub answer_http {
+    my ($code, $body, $resumed) = @_;
+    my ($v) = $body =~ /"SECURE_CLIENT_REVOCATION":\s*"([^"]*)"/;
+    my ($src) = $body =~ /"SECURE_CLIENT_REVOCATION_SOURCE":\s*"([^"]*)"/;
+    return answer(result => $code == 200 ? 'ok' : 'status', status => $code, resumed => $resumed,
+                  verdict => $v // '-', source => $src // '-');
+}
+sub answer_failed {
+    my ($msg, $resumed) = @_;
+    my ($result, $detail) = classify_error($msg);
+    return answer(result => $result, detail => $detail, resumed => $resumed // 0);
+}
+
+sub request_h1 {      # IO::Socket::SSL, HTTP/1.1, TLS 1.2 or 1.3, a new session or a resumed one
     my ($class, $vhost, $tls, $resume) = @_;
     my %a = (PeerHost => '127.0.0.1', PeerPort => $port{$vhost}, Timeout => 10,
              SSL_ca_file => "$D/pki/root.crt", SSL_hostname => 'localhost', SSL_verifycn_name => 'localhost',
@@ -349,10 +376,13 @@ sub request_h1 {      # -> (result, status, detail, resumed, verdict, source)
     }
     Net::SSLeay::ERR_clear_error();
     my $s = IO::Socket::SSL->new(%a);
-    return (classify_error(join ' ', $SSL_ERROR // '', "$!", ssl_errors()), 0, '-', '-') unless $s;
+    return answer_failed(join ' ', $SSL_ERROR // '', "$!", ssl_errors()) unless $s;
     my $reused = $s->get_session_reused ? 1 : 0;
-    my $req = "GET /info HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    unless (defined syswrite($s, $req)) { my @e = classify_error($SSL_ERROR || "$!"); close $s; return (@e, $reused, '-', '-'); }
+    unless (defined syswrite($s, "GET /info HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")) {
+        my $e = join ' ', $SSL_ERROR // '', "$!", ssl_errors();
+        close $s;
+        return answer_failed($e, $reused);
+    }
     my ($buf, $err, $deadline) = ('', undef, time + 15);
     my $sel = IO::Select->new($s);
     while (time < $deadline) {
@@ -363,32 +393,29 @@ sub request_h1 {      # -> (result, status, detail, resumed, verdict, source)
         if ($r == 0) { my $q = ssl_errors(); $err = "closed without a response $q" if $q; last; }
     }
     close $s;
-    if ($buf =~ m{^HTTP/1\.[01] (\d{3})}) {
-        my $code = $1;
-        return ($code == 200 ? 'ok' : 'status', $code, '-', $reused, parse_body($buf));
-    }
-    return (classify_error($err // 'closed without a response'), $reused, '-', '-');
+    return answer_http($1, $buf, $reused) if $buf =~ m{^HTTP/1\.[01] (\d{3})};
+    return answer_failed($err // 'closed without a response', $reused);
 }
 
-sub request_h2 {      # curl --http2: -> (result, status, detail, resumed, verdict, source)
+sub request_h2 {      # curl --http2 (a new TLS 1.3 session each time)
     my ($class, $vhost) = @_;
     my @cmd = ('curl', '-sS', '--http2', '--max-time', '15', '--cacert', "$D/pki/root.crt", '--resolve',
                "localhost:$port{$vhost}:127.0.0.1", '-w', '\nSOAK %{http_code} %{http_version}\n');
     push @cmd, '--cert', "$D/pki/$class.crt", '--key', "$D/pki/$class.key" if $class ne 'none';
     push @cmd, "https://localhost:$port{$vhost}/info";
     my $pid = open my $fh, '-|';
-    return ('error', 'fork failed', 0, '-', '-') unless defined $pid;
+    return answer(detail => 'fork failed') unless defined $pid;
     if ($pid == 0) { open STDERR, '>&', \*STDOUT; exec @cmd or POSIX::_exit(127); }
     local $/;
     my $out = <$fh> // '';
     close $fh;
     my ($code, $ver) = $out =~ /SOAK (\d{3}) (\S+)/;
     if (defined $code && $code ne '000') {
-        return ('error', "not h2 ($ver)", 0, '-', '-') if $ver ne '2';
-        return ($code == 200 ? 'ok' : 'status', $code, '-', 0, parse_body($out));
+        return answer(detail => "not h2 ($ver)") if $ver ne '2';
+        return answer_http($code, $out, 0);
     }
     my ($curl_err) = $out =~ /curl: \(\d+\) ([^\n]*)/;
-    return (classify_error($curl_err // "curl exit $?"), 0, '-', '-');
+    return answer_failed($curl_err // "curl exit $?");
 }
 
 sub cert_worker {
@@ -402,16 +429,11 @@ sub cert_worker {
         my $r = rand;
         my ($proto, $tls, $resume) = $r < 0.3 ? ('h2', '1.3', 0) : ('h1', rand() < 0.35 ? '1.2' : '1.3', rand() < 0.4);
         my $t0 = time;
-        my @res = $proto eq 'h2' ? request_h2($class, $vhost) : request_h1($class, $vhost, $tls, $resume);
+        my $ans = $proto eq 'h2' ? request_h2($class, $vhost) : request_h1($class, $vhost, $tls, $resume);
         my $t1 = time;
-        # t0 t1 worker proto tls class vhost result status detail resumed verdict source
-        my ($result, $status_or_detail) = @res[0, 1];
-        my ($status, $detail) = $result eq 'ok' || $result eq 'status' ? ($status_or_detail, '-')
-                                                                       : (0, $status_or_detail);
-        my ($resumed, $verdict, $source) = $result eq 'ok' || $result eq 'status' ? @res[3, 4, 5] : @res[2, 3, 4];
-        printf $out "%.3f\t%.3f\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", $t0, $t1, $w, $proto,
-            $proto eq 'h2' ? '1.3' : $tls, $class, $vhost, $result, $status, $detail, $resumed // 0,
-            $verdict // '-', $source // '-';
+        # t0 t1 worker proto tls class vhost result status detail resumed verdict source (report.pl reads this)
+        printf $out "%.3f\t%.3f\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", $t0, $t1, $w, $proto,
+            $proto eq 'h2' ? '1.3' : $tls, $class, $vhost, @$ans{qw(result status detail resumed verdict source)};
         sleep 0.12 + rand 0.12;
     }
     close $out;
@@ -439,7 +461,7 @@ sub h2load_worker {
         my $rc = $? >> 8;
         my $t1 = time;
         my ($total, $ok, $failed, $errored, $timeout) =
-            $txt =~ /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/
+            $txt =~ /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+)/
             ? ($1, $2, $3, $4, $5) : (40, 0, 40, 0, 0);
         my ($s2, $s3, $s4, $s5) = $txt =~ /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/
             ? ($1, $2, $3, $4) : (0, 0, 0, 0);
@@ -573,12 +595,28 @@ while (!$stop && time < $TEND) {
     }
     if ($now >= $next{deny}) { write_deny(); $next{deny} = $now + 4 + rand 2; }
     if ($now >= $next{mc_kill}) {
-        if ($mc_down) { start_memcached(); event('memcached-start'); $mc_down = 0; $next{mc_kill} = $now + 25 + rand 10; }
-        else { stop_daemon('memcached', 'KILL', 2); event('memcached-kill'); $mc_down = 1; $next{mc_kill} = $now + 3 + rand 3; }
+        if ($mc_down) {
+            start_memcached();
+            event('memcached-start');
+            ($mc_down, $next{mc_kill}) = (0, $now + 25 + rand 10);
+        }
+        else {
+            stop_daemon('memcached', 'KILL', 2);
+            event('memcached-kill');
+            ($mc_down, $next{mc_kill}) = (1, $now + 3 + rand 3);
+        }
     }
     if ($now >= $next{redis_kill}) {
-        if ($redis_down) { start_redis(); event('redis-start'); $redis_down = 0; $next{redis_kill} = $now + 25 + rand 10; }
-        else { stop_daemon('redis', 'KILL', 2); event('redis-kill'); $redis_down = 1; $next{redis_kill} = $now + 3 + rand 3; }
+        if ($redis_down) {
+            start_redis();
+            event('redis-start');
+            ($redis_down, $next{redis_kill}) = (0, $now + 25 + rand 10);
+        }
+        else {
+            stop_daemon('redis', 'KILL', 2);
+            event('redis-kill');
+            ($redis_down, $next{redis_kill}) = (1, $now + 3 + rand 3);
+        }
     }
     if ($now >= $next{ocsp}) {
         if ($ocsp_mode eq 'good') {

@@ -7,21 +7,24 @@
 #  2. no crash: no "exit signal" / AH00060 in the error log, httpd never died, every graceful restart completed;
 #  3. never admitted (200), whatever the faults: revoked.crt and denied.crt on both vhosts, unknown.crt and
 #     ocsprevoked.crt on the "deny" vhost, and ocsprevoked.crt on the "allow" vhost while OCSP was healthy;
-#  4. admitted whenever the sources were healthy (a refusal — a 4xx, a TLS alert, or the connection closed
-#     after the handshake without an HTTP answer, which is how a TLS 1.3 refusal can look to a client that is
-#     still writing — counts against it; a timeout or a refused connect counts under rule 5 instead): no client certificate, and on the "allow" vhost good,
-#     unknown and ocspgood always; on the "deny" vhost good.crt while the CRL was healthy and ocspgood.crt while
-#     OCSP was healthy. Tolerance: max(2, 1 %) of those requests.
+#  4. admitted whenever the sources were healthy: no client certificate, and on the "allow" vhost good, unknown
+#     and ocspgood always; on the "deny" vhost good.crt while the CRL was healthy and ocspgood.crt while OCSP was
+#     healthy. A refusal counts against it: a 4xx, a TLS alert, or the connection closed after the handshake
+#     without an HTTP answer (how a TLS 1.3 refusal can look to a client that is still writing); a timeout or a
+#     refused connect counts under rule 5 instead. Tolerance: max(2, 1 %) of those requests.
 #       CRL healthy at a request = the CRL in force was a fresh one during the whole of [start - W, end], W =
 #       2 x SecureCRLCheckInterval + 1 s. "In force" follows the README's promise: a file that does not verify
-#       (corrupt, garbage, truncated, empty, forged, half-written) leaves the last good copy in force, also across
-#       a graceful restart; only a CRL that verifies replaces it (a fresh one: healthy; an expired one: not).
+#       (corrupt, garbage, truncated, empty, forged, half-written) leaves the last good copy in force, also
+#       across a graceful restart; only a CRL that verifies replaces it (a fresh one: healthy; an expired one:
+#       not). A version that verifies but was replaced before every child could see it (within
+#       SecureCRLCheckInterval + 1 s) leaves both it and the previous one possible: healthy needs "fresh" to be
+#       the only possibility.
 #       OCSP healthy = the responder was in mode good or slow (0.7 s, under the 2 s timeout) during the whole of
 #       [start - H, end], H = SecureOCSPRetry + SecureRevocationUnknownTTL + SecureOCSPTimeout + 4 s (an open
-#       circuit and a cached UNKNOWN outlive the fault by that much). A dead cache server is not "unhealthy": the
-#       module must then ask the responder itself.
-#  5. availability: connection errors (timeouts, refused connects, other failures) at most 2 % of the client-certificate requests,
-#     and h2load's failed requests at most 2 %;
+#       circuit and a cached UNKNOWN outlive the fault by that much). A dead cache server is not "unhealthy":
+#       the module must then ask the responder itself.
+#  5. availability: connection errors (timeouts, refused connects, other failures) at most 2 % of the
+#     client-certificate requests, and h2load's failed requests at most 2 %;
 #  6. flat per child: VmRSS and open descriptors of the children, compared at the same maturity (per generation
 #     of children, the median over samples of children aged >= 8 s), generations of the second half of the run vs
 #     the first half: at most +10 % (descriptors: +10 % + 2). Needs a generation in each half.
@@ -63,7 +66,23 @@ sub bad_periods {     # [a, b) where the timeline's state fails $ok
     push @bad, [$from, 9e18] if defined $from;
     return @bad;
 }
-my @crl_bad = bad_periods(\@crl_eff, sub { $_[0] eq 'fresh' });
+# What the children may have in force. A child looks at the file every crl_interval seconds, so a version that
+# verifies but stayed on disk for less than that may never have been seen: after it, both it and what was in
+# force before are possible. A version that stayed longer is seen by every child. Healthy means: the only
+# possibility is a fresh CRL.
+my @crl_maybe;        # [t, 'fresh' | 'expired' | 'expired+fresh' ...]: the set of possible CRLs in force
+{
+    my %possible = (fresh => 1);       # the soak starts with a fresh CRL
+    for my $i (0 .. $#crl_raw) {
+        my ($t, $st) = @{$crl_raw[$i]};
+        next if $st =~ /^bad/;
+        my $until = $i < $#crl_raw ? $crl_raw[$i + 1][0] : 9e18;
+        %possible = () if $until - $t >= $p{crl_interval} + 1;
+        $possible{$st} = 1;
+        push @crl_maybe, [$t, join '+', sort keys %possible];
+    }
+}
+my @crl_bad = bad_periods(\@crl_maybe, sub { $_[0] eq 'fresh' });
 my @ocsp_bad = bad_periods(\@ocsp, sub { $_[0] eq 'good' || $_[0] eq 'slow' });
 sub healthy {
     my ($bad, $win, $t0, $t1) = @_;
@@ -138,7 +157,9 @@ for my $r (@req) {
     $tab{$k}{$out}++;
     $tab{$k}{resumed}++ if $r->{resumed};
     $tab{$k}{"exp_$e"}++;
-    if ($out eq 'refused') { my $why = $r->{result} eq 'status' ? $r->{status} : "$r->{result} $r->{detail}"; $tab{$k}{why}{$why}++; }
+    if ($out eq 'refused') {
+        $tab{$k}{why}{$r->{result} eq 'status' ? $r->{status} : "$r->{result} $r->{detail}"}++;
+    }
     if ($out eq 'error') { $tab{$k}{errwhy}{$r->{detail} eq '-' ? "status $r->{status}" : $r->{detail}}++; $n_err++; }
     if ($e eq 'refuse' && $out eq 'ok') { push @sec, $r; $tab{$k}{sec}++; }
     if ($e eq 'admit') { $n_admit++; if ($out eq 'refused') { push @adm, $r; $tab{$k}{adm}++; } }
@@ -252,8 +273,8 @@ for my $g ('crl', 'deny', 'ocsp') {
     my @k = sort grep { /^$g / } keys %fault;
     printf "  %-5s %s\n", $g, join(', ', map { (split / /)[1] . " $fault{$_}" } @k);
 }
-printf "  graceful restarts: %d requested, %d while the CRL file on disk did not verify (or within 2 s); %d 'resuming normal "
-    . "operations' lines (starts + restarts)\n", scalar @graceful, scalar @f10, $resumed_ops;
+printf "  graceful restarts: %d requested, %d while the CRL file on disk did not verify (or within 2 s); %d "
+    . "'resuming normal operations' lines (starts + restarts)\n", scalar @graceful, scalar @f10, $resumed_ops;
 printf "  memcached killed %d, redis killed %d; the cache provider switched between them at each restart\n",
     $fault{'memcached-kill'} // 0, $fault{'redis-kill'} // 0;
 
@@ -286,7 +307,7 @@ print "  generations (number:RSS/fds): ",
 sub context {
     my ($r) = @_;
     my ($raw, $rs) = state_at(\@crl_raw, $r->{t0});
-    my ($eff) = state_at(\@crl_eff, $r->{t0});
+    my ($eff) = state_at(\@crl_maybe, $r->{t0});
     my ($om, $os) = state_at(\@ocsp, $r->{t0});
     my @g = grep { $_->[0] <= $r->{t0} } @graceful;
     my $gs = @g ? sprintf('last graceful #%d %.1f s before (CRL file then %s, cache %s)', $g[-1][2],
@@ -324,7 +345,8 @@ my $n = @req;
 my $adm_tol = max(2, int(0.01 * $n_admit));
 my @checks = (
     ['0 sanitizer reports', !@san_files && !@san_text, sprintf('%d', @san_files + @san_text)],
-    ['0 child crashes, httpd alive throughout', !@crash && !@died, sprintf('%d crash lines, %d deaths', scalar @crash, scalar @died)],
+    ['0 child crashes, httpd alive throughout', !@crash && !@died,
+     sprintf('%d crash lines, %d deaths', scalar @crash, scalar @died)],
     ['every graceful restart completed', $resumed_ops >= @graceful + $starts,
      sprintf('%d requested, %d completed', scalar @graceful, $resumed_ops - $starts)],
     ['revoked / deny-listed / unknown-under-deny never answered 200', !@sec, sprintf('%d bypasses', scalar @sec)],
@@ -335,7 +357,8 @@ my @checks = (
      sprintf('%d of %d', $h2_failed, $h2_total)],
     ['RSS per child flat (second half within 10 % of the first)', $rss_growth <= 0.10 && $have_halves,
      sprintf('%+.1f %%', 100 * $rss_growth)],
-    ['open fds per child flat (within 10 % + 2)', $fds_ok && $have_halves, sprintf('%.1f -> %.1f', $m{first}{fds}, $m{second}{fds})],
+    ['open fds per child flat (within 10 % + 2)', $fds_ok && $have_halves,
+     sprintf('%.1f -> %.1f', $m{first}{fds}, $m{second}{fds})],
     ['enough traffic to judge (>= 200 client-certificate requests)', $n >= 200, "$n"],
 );
 print "\nchecks\n";
