@@ -96,9 +96,16 @@ if [ "$(id -u)" = 0 ]; then
 Group $(id -gn "$SOAK_USER")"
 fi
 
+DRIVER=""
 cleanup() {
-    # whatever driver.pl left behind (it stops everything itself; this is for an interrupted run): only the
-    # processes it recorded, by id, and only while their command line still names this soak
+    # an interrupted run: the driver stops what it started when told to (it is bounded to ~45 s)
+    if [ -n "$DRIVER" ] && kill -0 "$DRIVER" 2>/dev/null; then
+        kill -TERM "$DRIVER" 2>/dev/null || true
+        i=0
+        while kill -0 "$DRIVER" 2>/dev/null && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+    fi
+    # whatever is left (the driver was killed itself): only the processes it recorded, by id, and only while
+    # their command line still names this soak
     if [ -f "$DIR/run/pids" ]; then
         while read -r pid name; do
             [ -r "/proc/$pid/cmdline" ] || continue
@@ -109,7 +116,7 @@ cleanup() {
     fi
 }
 trap 'cleanup' EXIT
-trap 'cleanup; exit 2' INT TERM
+trap 'echo "soak.sh: interrupted" >&2; exit 2' INT TERM
 
 echo "soak.sh: work folder $DIR, module $SO, ${DURATION} s"
 "$SRC/bench/soak/pki.sh" "$DIR/pki" "http://127.0.0.1:$((PORT + 3))/ocsp"
@@ -209,7 +216,10 @@ RUN=$((DURATION - ($(date +%s) - START) - 15))
 echo "soak.sh: load and faults for ${RUN} s"
 rc=0
 timeout --kill-after=10 $((RUN + 60)) perl "$SRC/bench/soak/driver.pl" --dir "$DIR" --duration "$RUN" \
-    --port "$PORT" ${SEED:+--seed "$SEED"} --httpd "$HTTPD" --asan "$ASAN_RT" --user "$SOAK_USER" || rc=$?
+    --port "$PORT" ${SEED:+--seed "$SEED"} --httpd "$HTTPD" --asan "$ASAN_RT" --user "$SOAK_USER" &
+DRIVER=$!
+wait "$DRIVER" || rc=$?
+DRIVER=""
 if [ $rc -ne 0 ] && [ $rc -ne 130 ]; then
     echo "soak.sh: the driver failed (exit $rc); logs in $DIR/logs" >&2
     tail -n 20 "$DIR/logs/error_log" "$DIR/logs/httpd.out" 2>/dev/null >&2 || true

@@ -72,6 +72,7 @@ sub spawn {
     my $pid = fork;
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
+        POSIX::setsid();       # a Ctrl-C at the terminal reaches the driver, which stops the daemons in order
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', $log;
         open STDERR, '>&', \*STDOUT;
@@ -539,7 +540,6 @@ my ($mc_down, $redis_down, $graceful_pending, $crl_hold_until, $httpd_check) = (
 my $cache = 'memcache';
 my @ocsp_faults;
 my $ocsp_mode = 'good';
-my $httpd_restarts = 0;
 
 while (!$stop && time < $TEND) {
     $now = time;
@@ -548,11 +548,10 @@ while (!$stop && time < $TEND) {
         if (my ($n) = grep { $daemon{$_} == $p } keys %daemon) {
             delete $daemon{$n};
             event("$n-died", "status=$?");
-            if ($n eq 'httpd') {
-                $httpd_restarts++;
+            if ($n eq 'httpd' && !$stop) {
                 start_httpd() or event('httpd-start-failed');
             }
-            elsif ($n eq 'ocsp') { start_ocsp(); }
+            elsif ($n eq 'ocsp' && !$stop) { start_ocsp(); }
         }
         delete $worker{$p};
     }
@@ -570,7 +569,7 @@ while (!$stop && time < $TEND) {
     }
     if ($httpd_check && $now >= $httpd_check) {
         $httpd_check = 0;
-        unless (httpd_alive()) { $httpd_restarts++; start_httpd() or event('httpd-start-failed'); }
+        unless (httpd_alive() || $stop) { start_httpd() or event('httpd-start-failed'); }
     }
     if ($now >= $next{graceful}) {
         # every other restart happens while the CRL file on disk is bad (finding 10's moment); the others
