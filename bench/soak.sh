@@ -10,8 +10,10 @@
 #                   9103 OCSP responder, 9104 memcached, 9105 redis)
 #   --seed N        repeat a run's fault schedule and request mix
 #   --so PATH       the module to soak (default: mod_secure/.libs/mod_secure.so of this tree, which must be built
-#                   with ./configure --enable-sanitizers; a module without ASan is refused unless --no-asan)
-#   --dir DIR       work folder (default: a new /tmp/mod_secure-soak-XXXXXX); kept on FAIL or with --keep
+#                   with ./configure --enable-sanitizers; a module without ASan is refused unless --no-asan, and
+#                   such a run never passes: "0 sanitizer reports" would mean nothing)
+#   --dir DIR       work folder, new or empty (default: a new /tmp/mod_secure-soak-XXXXXX); kept on FAIL or
+#                   with --keep
 # Environment: HTTPD (default /usr/sbin/apache2), SANITIZER_RUNTIME (default gcc 12's libasan.so), SOAK_USER.
 #
 # What runs (all on 127.0.0.1, all started and stopped here, by process id):
@@ -84,7 +86,14 @@ busy=$(perl -MIO::Socket::INET -e 'for (1 .. 5) { my $p = $ARGV[0] + $_;
 [ -z "$busy" ] || { echo "soak.sh: port(s) $busy in use on 127.0.0.1 (choose --port)" >&2; exit 2; }
 
 # ------------------------------------------------------------------ the work folder
-if [ -z "$DIR" ]; then DIR=$(mktemp -d /tmp/mod_secure-soak-XXXXXX); else mkdir -p "$DIR"; fi
+if [ -z "$DIR" ]; then
+    DIR=$(mktemp -d /tmp/mod_secure-soak-XXXXXX)
+elif [ -e "$DIR" ] && [ -n "$(ls -A "$DIR" 2>/dev/null)" ]; then
+    echo "soak.sh: $DIR is not empty (a run's records would mix with another's)" >&2
+    exit 2
+else
+    mkdir -p "$DIR"
+fi
 DIR=$(cd "$DIR" && pwd)
 mkdir -p "$DIR/pki" "$DIR/crl" "$DIR/deny" "$DIR/conf" "$DIR/run" "$DIR/logs" "$DIR/data" "$DIR/sanitizer" \
     "$DIR/htdocs" "$DIR/bin"
@@ -119,6 +128,7 @@ trap 'cleanup' EXIT
 trap 'echo "soak.sh: interrupted" >&2; exit 2' INT TERM
 
 echo "soak.sh: work folder $DIR, module $SO, ${DURATION} s"
+printf 'so\t%s\nasan\t%s\n' "$SO" "$([ -n "$ASAN_RT" ] && echo yes || echo NO)" > "$DIR/data/module.tsv"
 "$SRC/bench/soak/pki.sh" "$DIR/pki" "http://127.0.0.1:$((PORT + 3))/ocsp"
 cp "$SRC/bench/soak/ocsp-responder.pl" "$DIR/bin/"
 echo "soak ok" > "$DIR/htdocs/index.html"

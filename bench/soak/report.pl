@@ -1,9 +1,10 @@
 #!/usr/bin/perl
-# bench/soak/report.pl --dir DIR [--so PATH] — judges a soak run (bench/soak.sh) from what driver.pl recorded:
+# bench/soak/report.pl --dir DIR — judges a soak run (bench/soak.sh) from what driver.pl recorded:
 # prints the summary table and exits 0 on PASS, 1 on FAIL. It can be run again on a kept DIR.
 #
 # The rules (each printed with its numbers at the end):
-#  1. no sanitizer report (DIR/sanitizer/*, or ASan/UBSan text in the error log);
+#  1. the module is built with ASan, and no sanitizer report (DIR/sanitizer/*, or ASan/UBSan text in the error
+#     log);
 #  2. no crash: no "exit signal" / AH00060 in the error log, httpd never died, every graceful restart completed;
 #  3. never admitted (200), whatever the faults: revoked.crt and denied.crt on both vhosts, unknown.crt and
 #     ocsprevoked.crt on the "deny" vhost, and ocsprevoked.crt on the "allow" vhost while OCSP was healthy;
@@ -237,7 +238,9 @@ my $fds_ok = $m{second}{fds} <= $m{first}{fds} * 1.10 + 2;
 my @pt = sort { $a <=> $b } grep { $_ >= $T0 + 15 } keys %parent;
 
 # ---------------------------------------------------------------- print
-my $sanitized = defined $o{so} ? (`nm -D '$o{so}' 2>/dev/null` =~ /__asan_init/ ? 'yes' : 'NO') : '?';
+my %module = map { split /\t/, $_, 2 } lines("$D/data/module.tsv");    # written by bench/soak.sh
+$o{so} //= $module{so};
+my $sanitized = $module{asan} // (defined $o{so} && `nm -D '$o{so}' 2>/dev/null` =~ /__asan_init/ ? 'yes' : 'NO');
 printf "\n== mod_secure soak: %.0f s, seed %s, module %s (ASan: %s) ==\n", $tstop - $T0, $p{seed},
     $o{so} // '?', $sanitized;
 print "\nclient-certificate requests (h1: IO::Socket::SSL, TLS 1.2/1.3, some resumed; h2: curl --http2)\n";
@@ -344,6 +347,7 @@ print causes(@adm) if @adm;
 my $n = @req;
 my $adm_tol = max(2, int(0.01 * $n_admit));
 my @checks = (
+    ['the module is built with ASan (the ASan runtime was preloaded)', $sanitized eq 'yes', $sanitized],
     ['0 sanitizer reports', !@san_files && !@san_text, sprintf('%d', @san_files + @san_text)],
     ['0 child crashes, httpd alive throughout', !@crash && !@died,
      sprintf('%d crash lines, %d deaths', scalar @crash, scalar @died)],
