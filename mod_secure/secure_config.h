@@ -1,5 +1,6 @@
-/* secure_config — per-server (vhost) and per-directory configuration, directive table, and the small
- * argument parsers every concern's directive handlers share (each names the directive and the bad value). */
+/* secure_config — the per-server (vhost) and per-directory configuration structs, SecureEngine /
+ * SecureExportVars, the resolved vhosts (secure_vhost_t) and the argument parsers every concern's directive
+ * handlers share (each names the directive and the bad value). The directive table is assembled in mod_secure.c. */
 #ifndef SECURE_CONFIG_H
 #define SECURE_CONFIG_H
 
