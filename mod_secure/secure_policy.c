@@ -19,6 +19,7 @@
 #include "secure_config.h"
 #include "secure_conn.h"
 #include "secure_log.h"
+#include "secure_ossl.h"
 #include "secure_policy.h"
 #include "secure_profiles.h"
 #include "secure_status.h"
@@ -125,16 +126,14 @@ static int ratelimit_pass(secure_ratelimit_t *rl, apr_uint32_t *held)
     return 1;
 }
 
-/* Drains OpenSSL's error queue into the log (why a setting was refused). */
-static void log_openssl_errors(server_rec *s)
+/* Drains OpenSSL's error queue into one log line (why a setting was refused); nothing when it is empty. */
+static void log_openssl_errors(server_rec *s, apr_pool_t *p)
 {
-    unsigned long e;
-    char buf[256];
+    const char *errs = secure_ossl_errors(p);
 
-    while ((e = ERR_get_error()) != 0) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(10209) "OpenSSL: %s", buf);
-    }
+    if (*errs)
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(10209) "vhost %s: OpenSSL: %s", secure_config_vhost_name(s),
+                     errs);
 }
 
 static secure_policy_state_t *policy_state(const server_rec *s)
@@ -541,7 +540,7 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
             || (strcasecmp(st->ssl.engine.value, "on") && strcasecmp(st->ssl.engine.value, "optional")))
             continue;
         if ((scratch = SSL_CTX_new(TLS_server_method())) == NULL) {
-            log_openssl_errors(s);
+            log_openssl_errors(s, ptemp);
             continue;
         }
         ERR_set_mark();
@@ -553,7 +552,8 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
             (void)SSL_CTX_set_ciphersuites(scratch, st->ssl.suites.value);
         ERR_pop_to_mark();      /* a value mod_ssl itself refuses is mod_ssl's to report */
         why = secure_rules_narrow(scratch, &st->rules, st->ssl.groups.value, NULL);
-        ERR_clear_error();
+        secure_ossl_discard("OpenSSL refusing a setting on the scratch context is reported by init_server on "
+                            "the real one (SEC10211)");
         SSL_CTX_free(scratch);
         if (why != SECURE_EMPTY_NONE && why != SECURE_EMPTY_OPENSSL) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
@@ -614,7 +614,19 @@ static int policy_cert_cb(SSL *ssl, void *arg)
     }
     else if (SSL_set1_groups_list(ssl, st->rules.groups) != 1) {
         /* cannot happen for a list check_config accepted; refuse rather than negotiate outside the policy */
-        ERR_clear_error();
+        secure_conn_t *sc = secure_conn_from_ssl(ssl);
+        secure_status_count(SECURE_CTR_POLICY_REJECTED);
+        if (sc == NULL) {
+            secure_ossl_discard("no connection state to log with; SEC11301 says what was refused");
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(11301) "vhost %s: a client refused at the "
+                         "handshake: OpenSSL refused to narrow its TLS <= 1.2 key-exchange groups to "
+                         "SecurePolicy %s's %s", secure_config_vhost_name(s), st->profile->name, st->rules.groups);
+        }
+        else
+            ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, sc->c, SECTAG(11300) "vhost %s: client %s refused at the "
+                          "handshake: OpenSSL refused to narrow its TLS <= 1.2 key-exchange groups to "
+                          "SecurePolicy %s's %s (%s)", secure_config_vhost_name(s), sc->c->client_ip,
+                          st->profile->name, st->rules.groups, secure_ossl_errors(sc->c->pool));
         return 0;
     }
     return 1;
@@ -643,7 +655,7 @@ apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
                      "%s); widen that mod_ssl directive, choose another SecurePolicy, or use SecurePolicyMode report",
                      secure_config_vhost_name(s), st->profile->name, conflict_text(p, &st->ssl, why, ctx),
                      empty_what(why), allowed_text(p, st, why));
-        log_openssl_errors(s);
+        log_openssl_errors(s, p);
         return APR_EGENERAL;
     }
     SSL_CTX_set_cert_cb(ctx, policy_cert_cb, st);
@@ -654,11 +666,6 @@ apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
                      secure_protocol_name(nw->min_version), secure_protocol_name(nw->max_version),
                      *nw->ciphers ? nw->ciphers : "(none)", *nw->suites ? nw->suites : "(none)", nw->groups);
     return APR_SUCCESS;
-}
-
-static int is_self_signed(X509 *x)
-{
-    return (X509_get_extension_flags(x) & EXFLAG_SS) != 0;
 }
 
 int secure_policy_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *ctx)
@@ -672,9 +679,9 @@ int secure_policy_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
     if (st == NULL || st->report || cert == NULL)
         return 1;       /* report mode: the request-time check records what this would refuse */
     /* the trust anchor is the operator's choice (SSLCACertificateFile), not the client's */
-    if (chain != NULL && depth == sk_X509_num(chain) - 1 && is_self_signed(cert))
+    if (chain != NULL && depth == sk_X509_num(chain) - 1 && secure_self_signed(cert))
         return 1;
-    mask = secure_rules_check_cert(&st->rules, cert, !is_self_signed(cert), what, sizeof(what));
+    mask = secure_rules_check_cert(&st->rules, cert, !secure_self_signed(cert), what, sizeof(what));
     if (mask == 0)
         return 1;
     X509_STORE_CTX_set_error(ctx, mask == SECURE_RULE_CLIENT_SIG ? X509_V_ERR_CA_MD_TOO_WEAK
