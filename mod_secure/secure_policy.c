@@ -590,7 +590,7 @@ static void log_refusal(secure_policy_state_t *st, server_rec *s, secure_conn_t 
 static int policy_cert_cb(SSL *ssl, void *arg)
 {
     secure_policy_state_t *st = arg;
-    server_rec *s = secure_conn_ctx_server(ssl);
+    server_rec *s = secure_conn_ctx_server(ssl);        /* NULL: logged under the main server */
     int v = SSL_version(ssl);
     char group[64], detail[128];
 
@@ -598,8 +598,7 @@ static int policy_cert_cb(SSL *ssl, void *arg)
         apr_snprintf(detail, sizeof(detail), "protocol:%s", SSL_get_version(ssl));
         count_violation(SECURE_RULE_PROTOCOL);
         secure_status_count(SECURE_CTR_POLICY_REJECTED);
-        if (s)
-            log_refusal(st, s, secure_conn_from_ssl(ssl), SECURE_RULE_PROTOCOL, 1, detail);
+        log_refusal(st, s, secure_conn_from_ssl(ssl), SECURE_RULE_PROTOCOL, 1, detail);
         return 0;
     }
     if (v >= TLS1_3_VERSION) {
@@ -607,8 +606,7 @@ static int policy_cert_cb(SSL *ssl, void *arg)
             apr_snprintf(detail, sizeof(detail), "group:%s", group);
             count_violation(SECURE_RULE_GROUP);
             secure_status_count(SECURE_CTR_POLICY_REJECTED);
-            if (s)
-                log_refusal(st, s, secure_conn_from_ssl(ssl), SECURE_RULE_GROUP, 1, detail);
+            log_refusal(st, s, secure_conn_from_ssl(ssl), SECURE_RULE_GROUP, 1, detail);
             return 0;
         }
     }

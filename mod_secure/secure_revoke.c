@@ -705,7 +705,8 @@ static const char *verdict_words(const secure_verdict_t *v, apr_pool_t *p)
     return apr_psprintf(p, "source %s%s%s%s%s; %s", v->source ? v->source : "none",
                         v->status == SECURE_REV_REVOKED && v->reason >= 0 ? ", reason " : "",
                         v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_ossl_crl_reason(v->reason) : "",
-                        v->revoked_at ? ", revoked " : "", v->revoked_at ? secure_ossl_iso_time(v->revoked_at, when, sizeof(when)) : "",
+                        v->revoked_at ? ", revoked " : "",
+                        v->revoked_at ? secure_ossl_iso_time(v->revoked_at, when, sizeof(when)) : "",
                         v->detail ? v->detail : "no detail");
 }
 

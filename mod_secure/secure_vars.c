@@ -324,17 +324,8 @@ static const char *var_client_cert(secure_var_ctx_t *vc)
 static const char *var_client_serial(secure_var_ctx_t *vc)
 {
     X509 *x = peer_cert(vc);
-    BIGNUM *bn;
-    char *hex;
-    const char *out;
 
-    if (x == NULL || (bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) == NULL)
-        return NULL;
-    hex = BN_bn2hex(bn);                       /* upper case, as mod_ssl's SSL_CLIENT_M_SERIAL */
-    out = hex ? apr_pstrdup(vc->p, hex) : NULL;
-    OPENSSL_free(hex);
-    BN_free(bn);
-    return out;
+    return x ? secure_ossl_serial(x, vc->p) : NULL;   /* upper-case hex, as mod_ssl's SSL_CLIENT_M_SERIAL */
 }
 
 static const char *var_client_sha256(secure_var_ctx_t *vc)
