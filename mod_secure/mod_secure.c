@@ -218,7 +218,6 @@ static int secure_post_read_request(request_rec *r)
     if (!secure_config_engine_on(r->server) || (sc = secure_conn_get(r->connection)) == NULL
         || sc->ssl == NULL)
         return DECLINED;
-    sc->facts_done = 1;
     rc = secure_policy_check_request(r, sc);
     if (rc != OK && rc != DECLINED)
         return rc;

@@ -30,6 +30,7 @@
 #include "secure_cacherec.h"
 #include "secure_config.h"
 #include "secure_log.h"
+#include "secure_ossl.h"
 #include "secure_status.h"
 
 APLOG_USE_MODULE(secure);
@@ -505,22 +506,17 @@ static void cache_invalid(server_rec *s, conn_rec *c, X509 *cert, const char *id
                           apr_pool_t *p)
 {
     apr_uint32_t held = 0;
-    char issuer[256], *serial;
-    BIGNUM *bn;
+    const char *serial;
 
     secure_status_count(SECURE_CTR_CACHE_INVALID);
     if (!invalid_log_pass(&held))
         return;
-    X509_NAME_oneline(X509_get_issuer_name(cert), issuer, sizeof(issuer));
-    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-    serial = bn ? BN_bn2hex(bn) : NULL;
+    serial = secure_ossl_serial(cert, p);
     cache_log(s, c, p, SECTAG(11003) "%s: client %s: revocation verdict cache %s: ignored the record for the "
               "certificate with serial %s from %s (cache id %s): %s; asking the revocation sources instead "
               "(%u similar lines held back; at most one every %d s)", secure_config_vhost_name(s),
-              c ? c->client_ip : "-", cache_spec, serial ? serial : "?", issuer, id,
-              secure_cacherec_strerror(rc), held, SECURE_CACHE_LOG_INTERVAL);
-    OPENSSL_free(serial);
-    BN_free(bn);
+              c ? c->client_ip : "-", cache_spec, serial ? serial : "?", secure_ossl_dn(X509_get_issuer_name(cert), p),
+              id, secure_cacherec_strerror(rc), held, SECURE_CACHE_LOG_INTERVAL);
 }
 
 static secure_rev_status_t status_of(char letter)

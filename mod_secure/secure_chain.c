@@ -2,17 +2,17 @@
 #include "httpd.h"
 #include "apr_strings.h"
 
-#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include <string.h>
 
 #include "secure_chain.h"
+#include "secure_ossl.h"
 
 /* What starts mod_secure's appdata in a session: anything else there belongs to someone else. */
 static const unsigned char carry_magic[4] = { 'M', 'S', 'C', '1' };
 
-int secure_chain_carry(SSL *ssl, X509_STORE_CTX *xctx)
+int secure_chain_carry(SSL *ssl, X509_STORE_CTX *xctx, const char **why, apr_pool_t *p)
 {
     STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xctx);
     SSL_SESSION *sess = SSL_get_session(ssl);
@@ -22,29 +22,42 @@ int secure_chain_carry(SSL *ssl, X509_STORE_CTX *xctx)
     int n = chain != NULL ? sk_X509_num(chain) : 0, i, len;
 
     /* leaf + anchor: the anchor is in the trust store, where a new verification finds it again */
+    *why = NULL;
     if (n < 3)
         return 1;
-    if (sess == NULL || n - 2 > SECURE_CHAIN_CARRY_CERTS)
+    if (sess == NULL) {
+        *why = "the connection has no TLS session";
         return 0;
+    }
+    if (n - 2 > SECURE_CHAIN_CARRY_CERTS) {
+        *why = apr_psprintf(p, "%d intermediates, more than the %d stored", n - 2, SECURE_CHAIN_CARRY_CERTS);
+        return 0;
+    }
     if (SSL_SESSION_get0_ticket_appdata(sess, &old, &old_len) && old_len > 0
-        && (old_len < sizeof(carry_magic) || memcmp(old, carry_magic, sizeof(carry_magic)) != 0))
+        && (old_len < sizeof(carry_magic) || memcmp(old, carry_magic, sizeof(carry_magic)) != 0)) {
+        *why = "the session's application data belongs to another module";
         return 0;
+    }
     memcpy(buf, carry_magic, sizeof(carry_magic));
     for (i = 1; i < n - 1; i++) {
         X509 *x = sk_X509_value(chain, i);
-        if ((len = i2d_X509(x, NULL)) <= 0 || (size_t)len > sizeof(buf) - used) {
-            ERR_clear_error();
+        if ((len = i2d_X509(x, NULL)) <= 0) {
+            *why = apr_psprintf(p, "intermediate %d does not encode (%s)", i, secure_ossl_errors(p));
+            return 0;
+        }
+        if ((size_t)len > sizeof(buf) - used) {
+            *why = apr_psprintf(p, "more than the %d bytes stored", SECURE_CHAIN_CARRY_BYTES);
             return 0;
         }
         w = buf + used;
         if (i2d_X509(x, &w) != len) {
-            ERR_clear_error();
+            *why = apr_psprintf(p, "intermediate %d does not encode (%s)", i, secure_ossl_errors(p));
             return 0;
         }
         used += (size_t)len;
     }
     if (!SSL_SESSION_set1_ticket_appdata(sess, buf, used)) {
-        ERR_clear_error();
+        *why = apr_psprintf(p, "OpenSSL cannot store them in the session (%s)", secure_ossl_errors(p));
         return 0;
     }
     return 1;
@@ -75,9 +88,9 @@ static STACK_OF(X509) *carried(SSL *ssl, const char **bad, apr_pool_t *p)
     while (q < end) {
         X509 *x;
         if (++count > SECURE_CHAIN_CARRY_CERTS || (x = d2i_X509(NULL, &q, (long)(end - q))) == NULL) {
-            *bad = count > SECURE_CHAIN_CARRY_CERTS ? "more certificates than mod_secure stores"
-                                                    : apr_psprintf(p, "certificate %d does not decode", count);
-            ERR_clear_error();
+            *bad = count > SECURE_CHAIN_CARRY_CERTS
+                   ? "more certificates than mod_secure stores"
+                   : apr_psprintf(p, "certificate %d does not decode: %s", count, secure_ossl_errors(p));
             sk_X509_pop_free(sk, X509_free);
             return NULL;
         }
@@ -122,13 +135,13 @@ STACK_OF(X509) *secure_chain_verified(SSL *ssl, X509 *leaf, const char **why, co
     helpers = carried(ssl, bad_carried, p);
     if ((xs = X509_STORE_CTX_new()) == NULL || !X509_STORE_CTX_init(xs, trust, leaf, helpers)
         || !X509_STORE_CTX_set_default(xs, "ssl_client")) {
-        *why = "cannot set up a certificate verification (out of memory?)";
+        *why = apr_psprintf(p, "cannot set up a certificate verification (%s)", secure_ossl_errors(p));
         goto cleanup;
     }
     param = X509_STORE_CTX_get0_param(xs);
     X509_VERIFY_PARAM_set_auth_level(param, SSL_get_security_level(ssl));
     if (!X509_VERIFY_PARAM_set1(param, SSL_get0_param(ssl))) {
-        *why = "cannot copy the connection's verify parameters";
+        *why = apr_psprintf(p, "cannot copy the connection's verify parameters (%s)", secure_ossl_errors(p));
         goto cleanup;
     }
     if (X509_verify_cert(xs) != 1) {
@@ -143,7 +156,8 @@ STACK_OF(X509) *secure_chain_verified(SSL *ssl, X509 *leaf, const char **why, co
         *why = "out of memory";
 
 cleanup:
-    ERR_clear_error();
+    /* a failure above took the errors into *why; X509_verify_cert reports through the context, not the queue */
+    secure_ossl_discard("every failure above is in *why");
     X509_STORE_CTX_free(xs);
     sk_X509_pop_free(helpers, X509_free);
     return out;

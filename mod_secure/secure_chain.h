@@ -18,9 +18,9 @@
 
 /* Verify wrapper at depth 0 of a chain that verified: stores the intermediates of xctx's chain (between
  * the leaf and the trust anchor) in ssl's session. 1 when stored or when there are none, 0 when they
- * could not be (more than the limits above, no session, the session's appdata taken by someone else,
- * out of memory). */
-int secure_chain_carry(SSL *ssl, X509_STORE_CTX *xctx);
+ * could not be, with *why (static or from p): more than the limits above, no session, the session's
+ * appdata taken by someone else, an OpenSSL failure (its errors). */
+int secure_chain_carry(SSL *ssl, X509_STORE_CTX *xctx, const char **why, apr_pool_t *p);
 
 /* The verified chain of leaf, the connection's current client certificate, leaf first: a new stack of new
  * references (free with sk_X509_pop_free), or NULL with *why in operator words. *bad_carried is set (from

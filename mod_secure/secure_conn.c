@@ -106,7 +106,6 @@ static void secure_msg_cb(int write_p, int version, int content_type, const void
     if (content_type != SSL3_RT_HANDSHAKE || len < 4)
         return;
     if (b[0] == SSL3_MT_CLIENT_HELLO) {
-        sc->hello_count++;
         if (sc->hello_capture != SECURE_HELLO_NONE)
             return;     /* the second hello after a HelloRetryRequest: JA3/JA4 use the first */
         if (len > SECURE_HELLO_MAX_LEN) {

@@ -53,15 +53,12 @@ typedef struct secure_conn {
     unsigned char *hello;
     apr_size_t hello_len;
     apr_size_t hello_oversize_len;      /* length of a hello too large to keep */
-    unsigned hello_count;               /* ClientHellos of the first handshake (2 after a HelloRetryRequest) */
 
     /* memoised variable values, indexed by secure_vars' table; done[i] set once computed */
     const char **vals;
     unsigned char *done;
     struct secure_hello *hello_parsed;  /* parsed once on demand; NULL if absent or bad */
     int hello_parse_done;
-
-    int facts_done;                     /* post_read_request ran its once-per-connection work */
 
     /* Client-certificate revocation verdicts (secure_revoke). A verdict belongs to one certificate and one
      * set of revocation rules (the merged config of the vhost that judged it): the handshake's vhost

@@ -24,6 +24,7 @@
 #include "secure_breaker.h"
 #include "secure_fetch.h"
 #include "secure_log.h"
+#include "secure_ossl.h"
 #include "secure_status.h"
 
 APLOG_USE_MODULE(secure);
@@ -50,7 +51,7 @@ const char *secure_fetch_url_problem(const char *url)
                ? "https is not supported (OCSP responses and CRLs carry their own signature); use http://"
                : "only http:// URLs are fetched";
     parsed = OSSL_HTTP_parse_url(url, &use_ssl, &user, NULL, NULL, NULL, NULL, NULL, NULL);
-    ERR_clear_error();
+    secure_ossl_discard("a URL that does not parse is refused below in operator words");
     if (!parsed || use_ssl) {
         OPENSSL_free(user);
         return "the URL does not parse as http://host[:port]/path";
@@ -86,23 +87,6 @@ const char *secure_fetch_uri(const GENERAL_NAME *gn, apr_pool_t *p)
 
 /* ---- OpenSSL errors ----------------------------------------------------------------------------- */
 
-const char *secure_fetch_ssl_errors(apr_pool_t *p)
-{
-    const char *out = "", *data = NULL;
-    char buf[256];
-    unsigned long e;
-    int flags = 0;
-
-    while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-        out = apr_pstrcat(p, out, *out ? "; " : "", buf,
-                          (flags & ERR_TXT_STRING) && data && *data ? " (" : "",
-                          (flags & ERR_TXT_STRING) && data && *data ? data : "",
-                          (flags & ERR_TXT_STRING) && data && *data ? ")" : "", NULL);
-    }
-    return out;
-}
-
 /* OpenSSL's HTTP client checks the body against its DER header, the Content-Length, the Content-Type and
  * our size cap before it hands the body over. These reasons mean the peer did answer, with bytes that
  * are not what we asked for: the same verdict as a body d2i rejects. Which check sees the bytes first
@@ -119,7 +103,7 @@ typedef struct {
     int bad_body;
 } fetch_errs_t;
 
-static int is_redirect_error(unsigned long e, const char *data, int flags)
+static int is_redirect_error(unsigned long e, const char *data)
 {
     int reason = ERR_GET_REASON(e);
 
@@ -128,33 +112,21 @@ static int is_redirect_error(unsigned long e, const char *data, int flags)
         return 1;
     /* any other 3xx: OpenSSL reports the status code in the error data ("code=307") */
     return (reason == HTTP_R_STATUS_CODE_UNSUPPORTED || reason == HTTP_R_RECEIVED_ERROR)
-           && (flags & ERR_TXT_STRING) && data != NULL && strncmp(data, "code=3", 6) == 0;
+           && data != NULL && strncmp(data, "code=3", 6) == 0;
 }
 
-/* Drains the error queue like secure_fetch_ssl_errors and classifies it into *fe. */
-static const char *transfer_errors(apr_pool_t *p, fetch_errs_t *fe)
+/* Classifies one error of a failed exchange into the fetch_errs_t baton (secure_ossl_errors_seen). */
+static void transfer_error_seen(void *baton, unsigned long e, const char *data)
 {
-    const char *out = "", *data = NULL;
-    char buf[256];
-    unsigned long e;
-    int flags = 0;
+    fetch_errs_t *fe = baton;
     size_t i;
 
-    memset(fe, 0, sizeof(*fe));
-    while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-        if (ERR_GET_LIB(e) == ERR_LIB_HTTP) {
-            for (i = 0; i < sizeof(bad_body_reasons) / sizeof(*bad_body_reasons); i++)
-                if (ERR_GET_REASON(e) == bad_body_reasons[i])
-                    fe->bad_body = 1;
-            fe->redirect |= is_redirect_error(e, data, flags);
-        }
-        ERR_error_string_n(e, buf, sizeof(buf));
-        out = apr_pstrcat(p, out, *out ? "; " : "", buf,
-                          (flags & ERR_TXT_STRING) && data && *data ? " (" : "",
-                          (flags & ERR_TXT_STRING) && data && *data ? data : "",
-                          (flags & ERR_TXT_STRING) && data && *data ? ")" : "", NULL);
-    }
-    return out;
+    if (ERR_GET_LIB(e) != ERR_LIB_HTTP)
+        return;
+    for (i = 0; i < sizeof(bad_body_reasons) / sizeof(*bad_body_reasons); i++)
+        if (ERR_GET_REASON(e) == bad_body_reasons[i])
+            fe->bad_body = 1;
+    fe->redirect |= is_redirect_error(e, data);
 }
 
 /* ---- the exchange ------------------------------------------------------------------------------- */
@@ -203,13 +175,13 @@ BIO *secure_fetch(const secure_fetch_req_t *rq, secure_fetch_result_t *res, cons
     if (!OSSL_HTTP_parse_url(rq->url, &use_ssl, NULL, &host, &port, NULL, &path, &query, NULL)) {
         *res = SECURE_FETCH_REFUSED;
         *why = apr_psprintf(p, "%s URL %s is refused: it does not parse (%s)", rq->what, rq->url,
-                            secure_fetch_ssl_errors(p));
+                            secure_ossl_errors(p));
         goto cleanup;
     }
     fullpath = (query && *query) ? apr_pstrcat(p, path, "?", query, NULL) : path;
     /* our own connection, so no proxy from httpd's environment either */
     if ((cbio = peer_connect(host, port, max_time, &timed_out)) == NULL) {
-        const char *errs = secure_fetch_ssl_errors(p);
+        const char *errs = secure_ossl_errors(p);
 
         *res = timed_out ? SECURE_FETCH_TIMEOUT : SECURE_FETCH_CONNECT;
         *why = timed_out ? apr_psprintf(p, "%s %s timed out after %d s while connecting (%s)", rq->what, rq->url,
@@ -228,8 +200,8 @@ BIO *secure_fetch(const secure_fetch_req_t *rq, secure_fetch_result_t *res, cons
                               rq->req_type, rq->req, rq->resp_type, 1, rq->max_bytes, left > 0 ? left : 1, 0);
     if (body == NULL) {
         apr_time_t spent = apr_time_now() - t0;
-        fetch_errs_t fe;
-        const char *errs = transfer_errors(p, &fe);
+        fetch_errs_t fe = { 0, 0 };
+        const char *errs = secure_ossl_errors_seen(p, transfer_error_seen, &fe);
 
         if (fe.redirect) {
             *res = SECURE_FETCH_REDIRECT;
@@ -259,7 +231,8 @@ cleanup:
     OPENSSL_free(port);
     OPENSSL_free(path);
     OPENSSL_free(query);
-    ERR_clear_error();
+    /* every failure above took the errors into *why; what is left came from a success (e.g. a retried connect) */
+    secure_ossl_discard("left over from an exchange that succeeded or was reported in *why");
     return body;
 }
 

@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "secure_breaker.h"
+#include "secure_ossl.h"
 
 /* Slots of the breaker table (URLs with recent failures, shared by the server's processes). */
 #define SECURE_FETCH_BREAKER_SLOTS 128
@@ -60,8 +61,9 @@ const char *secure_fetch_uri(const GENERAL_NAME *gn, apr_pool_t *p);
  * with *res and *why (operator words naming the URL; memory from p). Never follows a redirection. */
 BIO *secure_fetch(const secure_fetch_req_t *rq, secure_fetch_result_t *res, const char **why, apr_pool_t *p);
 
-/* The OpenSSL error queue, drained, as one line (memory from p; "" when empty). */
-const char *secure_fetch_ssl_errors(apr_pool_t *p);
+/* Transitional: secure_crlfetch.c still calls the fetch's old error drain; it is secure_ossl_errors now.
+ * Remove this line once that file calls secure_ossl_errors itself. */
+#define secure_fetch_ssl_errors(p) secure_ossl_errors(p)
 
 /* Circuit breaker. 1 when url may be tried now; 0 when not, with *why (memory from p): its circuit is
  * open (then *until = when it closes), the breaker cannot track one more URL, or is unavailable. */

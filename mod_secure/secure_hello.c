@@ -7,8 +7,11 @@
 #include "secure_hello.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/objects.h>
 #include <pthread.h>
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -768,68 +771,85 @@ int secure_hello_groups(const secure_hello_t *h, char *buf, size_t bufsz)
     return sb_finish(&s);
 }
 
-/* Names as OpenSSL's TLS group list spells them (so they match SSL_CONF "Groups" settings and
- * `openssl list -tls-groups`), for the IANA registry entries a client may plausibly send. */
+/* The one table of TLS supported groups: the IANA code point, the name as OpenSSL's TLS group list spells
+ * it (so it matches SSL_CONF "Groups" settings and `openssl list -tls-groups`), for the registry entries a
+ * client may plausibly send; and the NID under which OpenSSL reports a negotiated group, for the groups
+ * whose variable value is this name (others keep OpenSSL's short name: NID_undef here). */
+static const struct {
+    uint16_t id;
+    int nid;
+    const char *name;
+} secure_groups[] = {
+    { 1, NID_undef, "sect163k1" },          { 2, NID_undef, "sect163r1" },
+    { 3, NID_undef, "sect163r2" },          { 4, NID_undef, "sect193r1" },
+    { 5, NID_undef, "sect193r2" },          { 6, NID_undef, "sect233k1" },
+    { 7, NID_undef, "sect233r1" },          { 8, NID_undef, "sect239k1" },
+    { 9, NID_undef, "sect283k1" },          { 10, NID_undef, "sect283r1" },
+    { 11, NID_undef, "sect409k1" },         { 12, NID_undef, "sect409r1" },
+    { 13, NID_undef, "sect571k1" },         { 14, NID_undef, "sect571r1" },
+    { 15, NID_undef, "secp160k1" },         { 16, NID_undef, "secp160r1" },
+    { 17, NID_undef, "secp160r2" },         { 18, NID_undef, "secp192k1" },
+    { 19, NID_undef, "secp192r1" },         { 20, NID_undef, "secp224k1" },
+    { 21, NID_undef, "secp224r1" },         { 22, NID_undef, "secp256k1" },
+    { 23, NID_X9_62_prime256v1, "secp256r1" },
+    { 24, NID_secp384r1, "secp384r1" },
+    { 25, NID_secp521r1, "secp521r1" },
+    { 26, NID_brainpoolP256r1, "brainpoolP256r1" },
+    { 27, NID_brainpoolP384r1, "brainpoolP384r1" },
+    { 28, NID_brainpoolP512r1, "brainpoolP512r1" },
+    { 29, NID_X25519, "x25519" },
+    { 30, NID_X448, "x448" },
+    { 31, NID_undef, "brainpoolP256r1tls13" },
+    { 32, NID_undef, "brainpoolP384r1tls13" },
+    { 33, NID_undef, "brainpoolP512r1tls13" },
+    { 34, NID_undef, "GC256A" },            { 35, NID_undef, "GC256B" },
+    { 36, NID_undef, "GC256C" },            { 37, NID_undef, "GC256D" },
+    { 38, NID_undef, "GC512A" },            { 39, NID_undef, "GC512B" },
+    { 40, NID_undef, "GC512C" },            { 41, NID_undef, "curveSM2" },
+    { 0x0100, NID_ffdhe2048, "ffdhe2048" },
+    { 0x0101, NID_ffdhe3072, "ffdhe3072" },
+    { 0x0102, NID_ffdhe4096, "ffdhe4096" },
+    { 0x0103, NID_ffdhe6144, "ffdhe6144" },
+    { 0x0104, NID_ffdhe8192, "ffdhe8192" },
+    { 0x0200, NID_undef, "MLKEM512" },      { 0x0201, NID_undef, "MLKEM768" },
+    { 0x0202, NID_undef, "MLKEM1024" },
+    { 0x11eb, NID_undef, "SecP256r1MLKEM768" },
+    { 0x11ec, NID_undef, "X25519MLKEM768" },
+    { 0x11ed, NID_undef, "SecP384r1MLKEM1024" },
+    { 0x11ee, NID_undef, "curveSM2MLKEM768" },
+    { 0x6399, NID_undef, "X25519Kyber768Draft00" },
+    { 0x639a, NID_undef, "SecP256r1Kyber768Draft00" },
+};
+#define SECURE_GROUPS_N (sizeof(secure_groups) / sizeof(secure_groups[0]))
+
 const char *secure_hello_group_name(uint16_t id)
 {
-    switch (id) {
-    case 1:  return "sect163k1";
-    case 2:  return "sect163r1";
-    case 3:  return "sect163r2";
-    case 4:  return "sect193r1";
-    case 5:  return "sect193r2";
-    case 6:  return "sect233k1";
-    case 7:  return "sect233r1";
-    case 8:  return "sect239k1";
-    case 9:  return "sect283k1";
-    case 10: return "sect283r1";
-    case 11: return "sect409k1";
-    case 12: return "sect409r1";
-    case 13: return "sect571k1";
-    case 14: return "sect571r1";
-    case 15: return "secp160k1";
-    case 16: return "secp160r1";
-    case 17: return "secp160r2";
-    case 18: return "secp192k1";
-    case 19: return "secp192r1";
-    case 20: return "secp224k1";
-    case 21: return "secp224r1";
-    case 22: return "secp256k1";
-    case 23: return "secp256r1";
-    case 24: return "secp384r1";
-    case 25: return "secp521r1";
-    case 26: return "brainpoolP256r1";
-    case 27: return "brainpoolP384r1";
-    case 28: return "brainpoolP512r1";
-    case 29: return "x25519";
-    case 30: return "x448";
-    case 31: return "brainpoolP256r1tls13";
-    case 32: return "brainpoolP384r1tls13";
-    case 33: return "brainpoolP512r1tls13";
-    case 34: return "GC256A";
-    case 35: return "GC256B";
-    case 36: return "GC256C";
-    case 37: return "GC256D";
-    case 38: return "GC512A";
-    case 39: return "GC512B";
-    case 40: return "GC512C";
-    case 41: return "curveSM2";
-    case 0x0100: return "ffdhe2048";
-    case 0x0101: return "ffdhe3072";
-    case 0x0102: return "ffdhe4096";
-    case 0x0103: return "ffdhe6144";
-    case 0x0104: return "ffdhe8192";
-    case 0x0200: return "MLKEM512";
-    case 0x0201: return "MLKEM768";
-    case 0x0202: return "MLKEM1024";
-    case 0x11eb: return "SecP256r1MLKEM768";
-    case 0x11ec: return "X25519MLKEM768";
-    case 0x11ed: return "SecP384r1MLKEM1024";
-    case 0x11ee: return "curveSM2MLKEM768";
-    case 0x6399: return "X25519Kyber768Draft00";
-    case 0x639a: return "SecP256r1Kyber768Draft00";
-    default: return NULL;
-    }
+    size_t i;
+
+    for (i = 0; i < SECURE_GROUPS_N; i++)
+        if (secure_groups[i].id == id)
+            return secure_groups[i].name;
+    return NULL;
+}
+
+const char *secure_group_name_of_nid(int nid)
+{
+    size_t i;
+
+    for (i = 0; nid != NID_undef && i < SECURE_GROUPS_N; i++)
+        if (secure_groups[i].nid == nid)
+            return secure_groups[i].name;
+    return NULL;
+}
+
+int secure_group_nid_of_name(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < SECURE_GROUPS_N; i++)
+        if (secure_groups[i].nid != NID_undef && !strcasecmp(secure_groups[i].name, name))
+            return secure_groups[i].nid;
+    return NID_undef;
 }
 
 const char *secure_hello_strerror(int rc)

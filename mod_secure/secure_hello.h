@@ -58,9 +58,14 @@ int secure_hello_versions(const secure_hello_t *h, char *buf, size_t bufsz);    
 int secure_hello_alpn(const secure_hello_t *h, char *buf, size_t bufsz);         /* "h2,http/1.1" (non-printable bytes as \xNN) */
 int secure_hello_groups(const secure_hello_t *h, char *buf, size_t bufsz);       /* "x25519,secp256r1,0x11ec" */
 
-/* IANA TLS supported-group name for a code point as OpenSSL spells it ("x25519", "secp256r1", "ffdhe2048",
- * "X25519MLKEM768"), or NULL when unknown. */
+/* The one table of TLS supported groups (secure_hello.c). IANA name for a code point as OpenSSL spells it
+ * ("x25519", "secp256r1", "ffdhe2048", "X25519MLKEM768"), or NULL when unknown. */
 const char *secure_hello_group_name(uint16_t id);
+/* The same name for the NID OpenSSL reports a negotiated group under (NID_X25519 -> "x25519"), or NULL for
+ * a NID the table does not name. */
+const char *secure_group_name_of_nid(int nid);
+/* The NID of a group's IANA name, case-insensitive ("secp256r1" -> NID_X9_62_prime256v1), or NID_undef. */
+int secure_group_nid_of_name(const char *name);
 
 /* Static name of a secure_hello_parse() result code ("ok", "truncated", ...). */
 const char *secure_hello_strerror(int rc);

@@ -20,6 +20,7 @@
 #include "secure_fetch.h"
 #include "secure_log.h"
 #include "secure_ocsp.h"
+#include "secure_ossl.h"
 #include "secure_status.h"
 #include "secure_util.h"
 
@@ -171,7 +172,7 @@ const char *secure_ocsp_cmd_responder_cert(cmd_parms *cmd, void *dconf, const ch
     while ((x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL)
         if (!sk_X509_push(certs, x))
             X509_free(x);
-    ERR_clear_error();   /* the loop ends on "no start line" */
+    secure_ossl_discard("PEM read loop ends with no start line");
     if (sk_X509_num(certs) == 0) {
         err = apr_psprintf(cmd->pool, "%s: '%s' holds no PEM certificate; use a PEM file of responder "
                            "certificates", cmd->cmd->name, arg);
@@ -237,20 +238,13 @@ static void ocsp_log(server_rec *s, conn_rec *c, apr_pool_t *p, int level, const
 
 static const char *cert_subject(X509 *x, apr_pool_t *p)
 {
-    char buf[512];
-    X509_NAME_oneline(X509_get_subject_name(x), buf, sizeof(buf));
-    return apr_pstrdup(p, buf);
+    return secure_ossl_dn(X509_get_subject_name(x), p);
 }
 
 static const char *cert_serial(X509 *x, apr_pool_t *p)
 {
-    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-    char *hex = bn ? BN_bn2hex(bn) : NULL;
-    const char *out = apr_pstrdup(p, hex ? hex : "?");
-
-    OPENSSL_free(hex);
-    BN_free(bn);
-    return out;
+    const char *serial = secure_ossl_serial(x, p);
+    return serial ? serial : "?";
 }
 
 /* Seconds from now to t (negative in the past); 0 when t cannot be read. */
@@ -325,7 +319,8 @@ static const char *aia_ocsp_url(X509 *cert, apr_pool_t *p)
             url = secure_fetch_uri(ad->location, p);
     }
     AUTHORITY_INFO_ACCESS_free(aia);
-    ERR_clear_error();
+    /* an AIA that does not decode is a certificate without a responder URL: the caller says so (SEC10501) */
+    secure_ossl_discard("an undecodable AIA extension reads as no OCSP URL");
     return url;
 }
 
@@ -347,7 +342,7 @@ static OCSP_RESPONSE *ocsp_transfer(const char *url, OCSP_REQUEST *req, int time
     OCSP_RESPONSE *resp = NULL;
 
     if ((rq.req = ASN1_item_i2d_mem_bio(ASN1_ITEM_rptr(OCSP_REQUEST), (const ASN1_VALUE *)req)) == NULL) {
-        *why = apr_psprintf(p, "cannot encode the request (%s)", secure_fetch_ssl_errors(p));
+        *why = apr_psprintf(p, "cannot encode the request (%s)", secure_ossl_errors(p));
         goto cleanup;
     }
     secure_status_count(SECURE_CTR_OCSP_QUERIES);
@@ -357,7 +352,7 @@ static OCSP_RESPONSE *ocsp_transfer(const char *url, OCSP_REQUEST *req, int time
     }
     if ((resp = d2i_OCSP_RESPONSE_bio(rspbio, NULL)) == NULL) {
         *why = apr_psprintf(p, "responder %s sent bytes that are not a DER OCSPResponse (%s)", url,
-                            secure_fetch_ssl_errors(p));
+                            secure_ossl_errors(p));
         secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
     }
 cleanup:
@@ -367,6 +362,23 @@ cleanup:
 }
 
 
+/* The reasons OCSP_check_validity raised (it checks them all). */
+typedef struct {
+    int future, expired, too_old;
+} validity_errs_t;
+
+static void validity_error_seen(void *baton, unsigned long e, const char *data)
+{
+    validity_errs_t *ve = baton;
+
+    (void)data;
+    if (ERR_GET_LIB(e) != ERR_LIB_OCSP)
+        return;
+    ve->future |= ERR_GET_REASON(e) == OCSP_R_STATUS_NOT_YET_VALID;
+    ve->expired |= ERR_GET_REASON(e) == OCSP_R_STATUS_EXPIRED;
+    ve->too_old |= ERR_GET_REASON(e) == OCSP_R_STATUS_TOO_OLD;
+}
+
 /* Why OCSP_check_validity refused thisUpdate / nextUpdate, from the reasons it raised (it checks them
  * all): an operator fixes a clock for a future thisUpdate, the responder for an expired nextUpdate. The
  * message, and its counter in *ctr. */
@@ -374,34 +386,27 @@ static const char *validity_problem(const char *url, const ASN1_GENERALIZEDTIME 
                                     const ASN1_GENERALIZEDTIME *nextupd, long max_age, secure_counter_t *ctr,
                                     apr_pool_t *p)
 {
-    int future = 0, expired = 0, too_old = 0;
-    unsigned long e;
+    validity_errs_t ve = { 0, 0, 0 };
+    const char *errs = secure_ossl_errors_seen(p, validity_error_seen, &ve);
 
-    while ((e = ERR_get_error()) != 0) {
-        if (ERR_GET_LIB(e) != ERR_LIB_OCSP)
-            continue;
-        future |= ERR_GET_REASON(e) == OCSP_R_STATUS_NOT_YET_VALID;
-        expired |= ERR_GET_REASON(e) == OCSP_R_STATUS_EXPIRED;
-        too_old |= ERR_GET_REASON(e) == OCSP_R_STATUS_TOO_OLD;
-    }
     *ctr = SECURE_CTR_OCSP_STALE;
-    if (future) {
+    if (ve.future) {
         *ctr = SECURE_CTR_OCSP_FUTURE;
         return apr_psprintf(p, "response from %s is dated in the future: its thisUpdate is %ld s from now, "
                             "more than the %ld s of clock skew allowed (check the responder's clock and "
                             "ours)", url, seconds_from_now(thisupd), SECURE_OCSP_SKEW);
     }
-    if (expired)
+    if (ve.expired)
         return apr_psprintf(p, "response from %s has expired: its nextUpdate passed %ld s ago (%ld s of "
                             "clock skew allowed); the responder serves outdated responses", url,
                             -seconds_from_now(nextupd), SECURE_OCSP_SKEW);
-    if (too_old)
+    if (ve.too_old)
         return apr_psprintf(p, "response from %s is not fresh: its thisUpdate is %ld s old, more than "
                             "SecureOCSPMaxAge %ld s", url, -seconds_from_now(thisupd), max_age);
     *ctr = SECURE_CTR_OCSP_BAD_RESPONSE;
     return apr_psprintf(p, "response from %s has an invalid validity period: thisUpdate %ld s, nextUpdate "
-                        "%s%ld s from now", url, seconds_from_now(thisupd), nextupd ? "" : "absent, ",
-                        nextupd ? seconds_from_now(nextupd) : 0L);
+                        "%s%ld s from now (%s)", url, seconds_from_now(thisupd), nextupd ? "" : "absent, ",
+                        nextupd ? seconds_from_now(nextupd) : 0L, *errs ? errs : "no OpenSSL detail");
 }
 
 /* Checks a response against our request; fills v (GOOD / REVOKED / UNKNOWN). 1 when the responder
@@ -427,7 +432,7 @@ static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, O
     }
     if ((bs = OCSP_response_get1_basic(resp)) == NULL) {
         verdict_unknown(v, apr_psprintf(p, "responder %s sent no basic OCSP response (%s)", url,
-                                        secure_fetch_ssl_errors(p)));
+                                        secure_ossl_errors(p)));
         secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
         goto cleanup;
     }
@@ -464,7 +469,7 @@ static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, O
     if (OCSP_basic_verify(bs, certs, trust, OCSP_TRUSTOTHER) <= 0) {
         verdict_unknown(v, apr_psprintf(p, "response from %s is not signed by the issuer, a delegated "
                                         "responder of the issuer or a SecureOCSPResponderCert (%s)", url,
-                                        secure_fetch_ssl_errors(p)));
+                                        secure_ossl_errors(p)));
         secure_status_count(SECURE_CTR_OCSP_BAD_SIGNATURE);
         goto cleanup;
     }
@@ -474,7 +479,8 @@ static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, O
         secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
         goto cleanup;
     }
-    ERR_clear_error();   /* validity_problem reads the reasons OCSP_check_validity raises */
+    /* validity_problem reads the reasons OCSP_check_validity raises: start from an empty queue */
+    secure_ossl_discard("left over from OCSP_resp_find_status, which succeeded");
     if (!OCSP_check_validity(thisupd, nextupd, SECURE_OCSP_SKEW, max_age > 0 ? max_age : -1)) {
         secure_counter_t ctr;
 
@@ -497,7 +503,7 @@ static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, O
         v->reason = reason >= 0 ? reason : -1;
         v->revoked_at = rev ? now + apr_time_from_sec(seconds_from_now(rev)) : 0;
         v->detail = apr_psprintf(p, "responder %s: revoked (%s)", url,
-                                 reason >= 0 ? OCSP_crl_reason_str(reason) : "no reason given");
+                                 reason >= 0 ? secure_ossl_crl_reason(reason) : "no reason given");
         break;
     default:
         v->status = SECURE_REV_UNKNOWN;
@@ -513,7 +519,7 @@ cleanup:
     sk_X509_free(certs);   /* the certificates belong to the caller and the config */
     X509_STORE_free(own_store);
     OCSP_BASICRESP_free(bs);
-    ERR_clear_error();
+    secure_ossl_discard("every failure above took the errors into the verdict's detail");
     return worked;
 }
 
@@ -556,19 +562,19 @@ static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X50
         goto cleanup;
     }
     if ((id = OCSP_cert_to_id(NULL, cert, issuer)) == NULL || (req = OCSP_REQUEST_new()) == NULL) {
-        why = apr_psprintf(p, "cannot build the request (%s)", secure_fetch_ssl_errors(p));
+        why = apr_psprintf(p, "cannot build the request (%s)", secure_ossl_errors(p));
         goto failed;
     }
     {
         OCSP_CERTID *copy = OCSP_CERTID_dup(id);
         if (copy == NULL || OCSP_request_add0_id(req, copy) == NULL) {
             OCSP_CERTID_free(copy);
-            why = apr_psprintf(p, "cannot build the request (%s)", secure_fetch_ssl_errors(p));
+            why = apr_psprintf(p, "cannot build the request (%s)", secure_ossl_errors(p));
             goto failed;
         }
     }
     if (conf->nonce != 0 && !OCSP_request_add1_nonce(req, NULL, -1)) {
-        why = apr_psprintf(p, "cannot add a nonce (%s)", secure_fetch_ssl_errors(p));
+        why = apr_psprintf(p, "cannot add a nonce (%s)", secure_ossl_errors(p));
         goto failed;
     }
     if ((resp = ocsp_transfer(url, req, lim->timeout, &why, p)) == NULL)
@@ -596,20 +602,27 @@ cleanup:
     OCSP_RESPONSE_free(resp);
     OCSP_REQUEST_free(req);
     OCSP_CERTID_free(id);
-    ERR_clear_error();
+    secure_ossl_discard("every failure above took the errors into the logged reason");
 }
 
 /* The issuer handed to the online sources signs their answers' trust: its key verifies a fetched CRL and
  * it is trusted as OCSP signer as it is (OCSP_TRUSTOTHER). It must be the certificate that issued cert,
  * not merely one that claims to (a client-sent certificate with a matching name and key identifier):
- * its key must verify cert's signature. 1 when it does. */
-static int issuer_signed(X509 *cert, X509 *issuer)
+ * its key must verify cert's signature. NULL when it does, else why not (from p). */
+static const char *issuer_unsigned(X509 *cert, X509 *issuer, apr_pool_t *p)
 {
     EVP_PKEY *key = X509_get0_pubkey(issuer);
-    int ok = key != NULL && X509_check_issued(issuer, cert) == X509_V_OK && X509_verify(cert, key) == 1;
+    int rc;
 
-    ERR_clear_error();
-    return ok;
+    if (key == NULL)
+        return apr_psprintf(p, "its key cannot be read (%s)", secure_ossl_errors(p));
+    if ((rc = X509_check_issued(issuer, cert)) != X509_V_OK) {
+        secure_ossl_discard("X509_check_issued's answer is its return code, printed instead");
+        return X509_verify_cert_error_string(rc);
+    }
+    if (X509_verify(cert, key) != 1)
+        return apr_psprintf(p, "its key does not verify the signature (%s)", secure_ossl_errors(p));
+    return NULL;
 }
 
 void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust, int verified,
@@ -617,6 +630,7 @@ void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X
 {
     const struct secure_ocsp_conf *conf = ocsp_conf(s);
     secure_fetch_limits_t lim = online_limits(conf);
+    const char *why;
 
     v->status = SECURE_REV_NONE;
     v->source = NULL;
@@ -634,10 +648,11 @@ void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X
         v->detail = "certificate did not verify";
         return;
     }
-    if (!issuer_signed(cert, issuer)) {
+    if ((why = issuer_unsigned(cert, issuer, p)) != NULL) {
         v->status = SECURE_REV_UNKNOWN;
         v->source = "none";
-        v->detail = "the issuer certificate at hand did not sign this certificate; no online source is asked";
+        v->detail = apr_psprintf(p, "the issuer certificate at hand did not sign this certificate (%s); no online "
+                                 "source is asked", why);
         v->expires = 0;
         secure_status_count(SECURE_CTR_ONLINE_REFUSED);
         ocsp_log(s, c, p, APLOG_WARNING, SECTAG(11055) "%s: client %s certificate %s (serial %s): %s",

@@ -19,6 +19,7 @@
 #include "secure_config.h"
 #include "secure_conn.h"
 #include "secure_log.h"
+#include "secure_ossl.h"
 #include "secure_policy.h"
 #include "secure_profiles.h"
 #include "secure_sslconf.h"
@@ -112,16 +113,14 @@ static int ratelimit_pass(secure_ratelimit_t *rl, apr_uint32_t *held)
     return 1;
 }
 
-/* Drains OpenSSL's error queue into the log (why a setting was refused). */
-static void log_openssl_errors(server_rec *s)
+/* Drains OpenSSL's error queue into one log line (why a setting was refused); nothing when it is empty. */
+static void log_openssl_errors(server_rec *s, apr_pool_t *p)
 {
-    unsigned long e;
-    char buf[256];
+    const char *errs = secure_ossl_errors(p);
 
-    while ((e = ERR_get_error()) != 0) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(10209) "OpenSSL: %s", buf);
-    }
+    if (*errs)
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(10209) "vhost %s: OpenSSL: %s", secure_config_vhost_name(s),
+                     errs);
 }
 
 /* The vhost's policy state (its resolved object's), or NULL when it enforces none. */
@@ -404,7 +403,7 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
             || (strcasecmp(st->ssl.engine.value, "on") && strcasecmp(st->ssl.engine.value, "optional")))
             continue;
         if ((scratch = SSL_CTX_new(TLS_server_method())) == NULL) {
-            log_openssl_errors(s);
+            log_openssl_errors(s, ptemp);
             continue;
         }
         ERR_set_mark();
@@ -416,7 +415,8 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
             (void)SSL_CTX_set_ciphersuites(scratch, st->ssl.suites.value);
         ERR_pop_to_mark();      /* a value mod_ssl itself refuses is mod_ssl's to report */
         why = secure_rules_narrow(scratch, &st->rules, st->ssl.groups.value, NULL);
-        ERR_clear_error();
+        secure_ossl_discard("OpenSSL refusing a setting on the scratch context is reported by init_server on "
+                            "the real one (SEC10211)");
         SSL_CTX_free(scratch);
         if (why != SECURE_EMPTY_NONE && why != SECURE_EMPTY_OPENSSL) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
@@ -453,7 +453,7 @@ static void log_refusal(secure_policy_state_t *st, server_rec *s, secure_conn_t 
 static int policy_cert_cb(SSL *ssl, void *arg)
 {
     secure_policy_state_t *st = arg;
-    server_rec *s = secure_conn_ctx_server(ssl);
+    server_rec *s = secure_conn_ctx_server(ssl);        /* NULL: logged under the main server */
     int v = SSL_version(ssl);
     char group[64], detail[128];
 
@@ -461,8 +461,7 @@ static int policy_cert_cb(SSL *ssl, void *arg)
         apr_snprintf(detail, sizeof(detail), "protocol:%s", SSL_get_version(ssl));
         count_violation(SECURE_RULE_PROTOCOL);
         secure_status_count(SECURE_CTR_POLICY_REJECTED);
-        if (s)
-            log_refusal(st, s, secure_conn_from_ssl(ssl), SECURE_RULE_PROTOCOL, 1, detail);
+        log_refusal(st, s, secure_conn_from_ssl(ssl), SECURE_RULE_PROTOCOL, 1, detail);
         return 0;
     }
     if (v >= TLS1_3_VERSION) {
@@ -470,14 +469,25 @@ static int policy_cert_cb(SSL *ssl, void *arg)
             apr_snprintf(detail, sizeof(detail), "group:%s", group);
             count_violation(SECURE_RULE_GROUP);
             secure_status_count(SECURE_CTR_POLICY_REJECTED);
-            if (s)
-                log_refusal(st, s, secure_conn_from_ssl(ssl), SECURE_RULE_GROUP, 1, detail);
+            log_refusal(st, s, secure_conn_from_ssl(ssl), SECURE_RULE_GROUP, 1, detail);
             return 0;
         }
     }
     else if (SSL_set1_groups_list(ssl, st->rules.groups) != 1) {
         /* cannot happen for a list check_config accepted; refuse rather than negotiate outside the policy */
-        ERR_clear_error();
+        secure_conn_t *sc = secure_conn_from_ssl(ssl);
+        secure_status_count(SECURE_CTR_POLICY_REJECTED);
+        if (sc == NULL) {
+            secure_ossl_discard("no connection state to log with; SEC11301 says what was refused");
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(11301) "vhost %s: a client refused at the "
+                         "handshake: OpenSSL refused to narrow its TLS <= 1.2 key-exchange groups to "
+                         "SecurePolicy %s's %s", secure_config_vhost_name(s), st->profile->name, st->rules.groups);
+        }
+        else
+            ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, sc->c, SECTAG(11300) "vhost %s: client %s refused at the "
+                          "handshake: OpenSSL refused to narrow its TLS <= 1.2 key-exchange groups to "
+                          "SecurePolicy %s's %s (%s)", secure_config_vhost_name(s), sc->c->client_ip,
+                          st->profile->name, st->rules.groups, secure_ossl_errors(sc->c->pool));
         return 0;
     }
     return 1;
@@ -506,7 +516,7 @@ apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
                      "%s); widen that mod_ssl directive, choose another SecurePolicy, or use SecurePolicyMode report",
                      secure_config_vhost_name(s), st->profile->name, secure_sslconf_conflict(p, &st->ssl, why, ctx),
                      empty_what(why), allowed_text(p, st, why));
-        log_openssl_errors(s);
+        log_openssl_errors(s, p);
         return APR_EGENERAL;
     }
     SSL_CTX_set_cert_cb(ctx, policy_cert_cb, st);
@@ -517,11 +527,6 @@ apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
                      secure_protocol_name(nw->min_version), secure_protocol_name(nw->max_version),
                      *nw->ciphers ? nw->ciphers : "(none)", *nw->suites ? nw->suites : "(none)", nw->groups);
     return APR_SUCCESS;
-}
-
-static int is_self_signed(X509 *x)
-{
-    return (X509_get_extension_flags(x) & EXFLAG_SS) != 0;
 }
 
 int secure_policy_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *ctx)
@@ -535,9 +540,9 @@ int secure_policy_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
     if (st == NULL || st->report || cert == NULL)
         return 1;       /* report mode: the request-time check records what this would refuse */
     /* the trust anchor is the operator's choice (SSLCACertificateFile), not the client's */
-    if (chain != NULL && depth == sk_X509_num(chain) - 1 && is_self_signed(cert))
+    if (chain != NULL && depth == sk_X509_num(chain) - 1 && secure_self_signed(cert))
         return 1;
-    mask = secure_rules_check_cert(&st->rules, cert, !is_self_signed(cert), what, sizeof(what));
+    mask = secure_rules_check_cert(&st->rules, cert, !secure_self_signed(cert), what, sizeof(what));
     if (mask == 0)
         return 1;
     X509_STORE_CTX_set_error(ctx, mask == SECURE_RULE_CLIENT_SIG ? X509_V_ERR_CA_MD_TOO_WEAK

@@ -1,6 +1,7 @@
 /* secure_profiles — the profile table, rule sets built from it, SSL_CTX narrowing and handshake checks. */
 #include "secure_profiles.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +12,8 @@
 #include <openssl/x509v3.h>
 
 #include "secure_compat.h"
+#include "secure_hello.h"
+#include "secure_util.h"
 
 #define SECURE_PROFILE_ROW(name, source, lo, hi, ciphers, suites, groups) \
     { #name, source, lo, hi, ciphers, suites, groups },
@@ -63,24 +66,20 @@ const char *secure_protocol_name(int version)
     return NULL;
 }
 
-/* Spellings of the same group that OpenSSL's object table does not map to one short name. */
-static const struct { const char *alias, *sn; } secure_group_aliases[] = {
-    { "secp256r1", "prime256v1" },
-    { "P-256", "prime256v1" },
-    { "P-384", "secp384r1" },
-    { "P-521", "secp521r1" },
-    { "x25519", "X25519" },
-    { "x448", "X448" },
-};
-
 int secure_group_nid(const char *name)
 {
+    char nist[8];
     size_t i;
     int nid = OBJ_sn2nid(name);
 
-    for (i = 0; nid == NID_undef && i < sizeof(secure_group_aliases) / sizeof(secure_group_aliases[0]); i++)
-        if (!strcasecmp(name, secure_group_aliases[i].alias))
-            nid = OBJ_sn2nid(secure_group_aliases[i].sn);
+    if (nid == NID_undef)
+        nid = secure_group_nid_of_name(name);          /* the IANA spelling: secp256r1, x25519 */
+    if (nid == NID_undef && strlen(name) < sizeof(nist)) {
+        for (i = 0; name[i]; i++)                       /* the NIST spelling in any case: P-256 */
+            nist[i] = (char)toupper((unsigned char)name[i]);
+        nist[i] = '\0';
+        nid = EC_curve_nist2nid(nist);
+    }
     return nid;
 }
 
@@ -470,12 +469,6 @@ static void add_violation(char *buf, size_t bufsz, const char *rule, const char 
         snprintf(buf + used, bufsz - used, "%s%s:%s", used ? " " : "", rule, value);
 }
 
-/* Self-signed: its own issuer and signature (the trust anchor when a client sends it). */
-static int self_signed(X509 *x)
-{
-    return (X509_get_extension_flags(x) & EXFLAG_SS) != 0;
-}
-
 int secure_rules_check(const secure_rules_t *rules, SSL *ssl, int check_client, char *buf, size_t bufsz)
 {
     const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
@@ -505,13 +498,13 @@ int secure_rules_check(const secure_rules_t *rules, SSL *ssl, int check_client, 
         STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);   /* server side: without the leaf */
         int i, m;
 
-        if (leaf != NULL && (m = secure_rules_check_cert(rules, leaf, !self_signed(leaf), what, sizeof(what)))) {
+        if (leaf != NULL && (m = secure_rules_check_cert(rules, leaf, !secure_self_signed(leaf), what, sizeof(what)))) {
             mask |= m;
             add_violation(buf, bufsz, m == SECURE_RULE_CLIENT_KEY ? "client_key" : "client_sig", what);
         }
         for (i = 0; leaf != NULL && chain != NULL && i < sk_X509_num(chain); i++) {
             X509 *x = sk_X509_value(chain, i);
-            if (x == leaf || X509_cmp(x, leaf) == 0 || self_signed(x))
+            if (x == leaf || X509_cmp(x, leaf) == 0 || secure_self_signed(x))
                 continue;
             if ((m = secure_rules_check_cert(rules, x, 1, what, sizeof(what))) != 0) {
                 mask |= m;

@@ -128,12 +128,11 @@ const char *secure_rule_name(int index);
  * (NUL-terminated, truncated to bufsz). */
 int secure_rules_check(const secure_rules_t *rules, SSL *ssl, int check_client, char *buf, size_t bufsz);
 
-/* Checks one client certificate against the key floors and the signature rule. self_signed_anchor: the
- * certificate is the trust anchor at the top of the chain (its own signature is not checked). Returns a
- * mask of SECURE_RULE_CLIENT_KEY / SECURE_RULE_CLIENT_SIG; what (may be NULL) gets "rsa:1024" or
- * "sha1WithRSAEncryption". */
-int secure_rules_check_cert(const secure_rules_t *rules, X509 *cert, int self_signed_anchor, char *what,
-                            size_t what_len);
+/* Checks one client certificate against the key floors and, when check_sig is true, the signature rule.
+ * Pass check_sig 0 for a self-signed certificate (a trust anchor: its own signature proves nothing, so its
+ * algorithm is not held against it), 1 for every other. Returns a mask of SECURE_RULE_CLIENT_KEY /
+ * SECURE_RULE_CLIENT_SIG; what (may be NULL) gets "rsa:1024" or "sha1WithRSAEncryption". */
+int secure_rules_check_cert(const secure_rules_t *rules, X509 *cert, int check_sig, char *what, size_t what_len);
 
 /* True when the group ssl negotiated is one the rules allow; no group (RSA key exchange, or not negotiated
  * yet) is allowed. name (may be NULL) gets the group's name for the log. */

@@ -36,7 +36,9 @@
 #include "secure_denylist.h"
 #include "secure_fetch.h"
 #include "secure_log.h"
+#include "secure_gen.h"
 #include "secure_ocsp.h"
+#include "secure_ossl.h"
 #include "secure_revoke.h"
 #include "secure_status.h"
 #include "secure_util.h"
@@ -59,19 +61,14 @@ static const char *const unknown_words[] = { "deny", "allow", "defer", NULL };
 
 /* ---- the deny list holder: one reloadable, reference-counted parsed file ------------------------ */
 
-typedef struct {
-    apr_uint32_t refs;
-    secure_denylist_t *dl;
-} deny_gen_t;
-
-/* Readers take a reference on cur under `mutex` (held only for that and for the swap). Reloads come from
- * mod_watchdog's thread, child_init and startup, and may overlap (mod_watchdog's child_init runs before
- * ours): `reload` lets one reloader at a time in, and only that reloader touches the fields below it. */
+/* Readers take a reference on the parsed list in force (gen: secure_gen, whose data is a
+ * secure_denylist_t). Reloads come from mod_watchdog's thread, child_init and startup, and may overlap
+ * (mod_watchdog's child_init runs before ours): `reload` lets one reloader at a time in, and only that
+ * reloader touches the fields below it. */
 typedef struct {
     server_rec *s;
     const char *path;
-    apr_thread_mutex_t *mutex;   /* guards cur */
-    deny_gen_t *cur;
+    secure_gen_holder_t gen;
     apr_thread_mutex_t *reload;  /* held by the one reloader; guards inode .. loaded */
     apr_ino_t inode;             /* what was last read (or refused for good), to notice a change */
     apr_time_t mtime;
@@ -106,7 +103,6 @@ typedef struct secure_revoke_rt {
  * HTTP/2 connection (doc/revoke.md), so every later stream for a vhost with those rules is refused too. */
 enum { SECURE_LEAF_CHECKING = 0, SECURE_LEAF_ACCEPTED, SECURE_LEAF_REFUSED };
 
-static const char *iso_time(apr_time_t t, apr_pool_t *p);
 
 static revoke_rt_t *revoke_rt(const server_rec *s)
 {
@@ -243,41 +239,9 @@ const char *secure_revoke_cmd_unknown(cmd_parms *cmd, void *dconf, const char *a
 
 /* ---- deny list ---------------------------------------------------------------------------------- */
 
-static void deny_gen_release(deny_gen_t *g)
+static void deny_free(void *dl)
 {
-    if (g == NULL || apr_atomic_dec32(&g->refs) != 0)
-        return;
-    secure_denylist_free(g->dl);
-    free(g);
-}
-
-static deny_gen_t *deny_acquire(deny_holder_t *h)
-{
-    deny_gen_t *g;
-
-    apr_thread_mutex_lock(h->mutex);
-    if ((g = h->cur) != NULL)
-        apr_atomic_inc32(&g->refs);
-    apr_thread_mutex_unlock(h->mutex);
-    return g;
-}
-
-/* Publishes g (its reference passes to the holder) and drops the holder's reference on the previous one. */
-static void deny_publish(deny_holder_t *h, deny_gen_t *g)
-{
-    deny_gen_t *old;
-
-    apr_thread_mutex_lock(h->mutex);
-    old = h->cur;
-    h->cur = g;
-    apr_thread_mutex_unlock(h->mutex);
-    deny_gen_release(old);
-}
-
-static apr_status_t deny_cleanup(void *data)
-{
-    deny_publish(data, NULL);
-    return APR_SUCCESS;
+    secure_denylist_free(dl);
 }
 
 typedef struct {
@@ -315,7 +279,8 @@ static void deny_reload_locked(deny_holder_t *h)
     apr_file_t *fd = NULL;
     char *buf = NULL;
     apr_size_t got = 0;
-    deny_gen_t *g = NULL;
+    secure_denylist_t *dl = NULL;
+    secure_gen_t *g = NULL;
     deny_report_t rep = { h, 0 };
     apr_status_t rv;
     int had = h->loaded;
@@ -356,18 +321,17 @@ static void deny_reload_locked(deny_holder_t *h)
         goto cleanup;
     }
     /* all or nothing: out of memory while parsing gives no list at all, never a partial one */
-    if ((g = calloc(1, sizeof(*g))) == NULL
-        || (g->dl = secure_denylist_parse(buf, got, deny_report_line, &rep)) == NULL) {
-        free(g);
+    if ((dl = secure_denylist_parse(buf, got, deny_report_line, &rep)) == NULL
+        || (g = secure_gen_new(dl, deny_free)) == NULL) {
+        secure_denylist_free(dl);
         deny_reload_failed(h, APR_ENOMEM, "out of memory while parsing it (nothing of this version is used)");
         goto cleanup;
     }
-    g->refs = 1;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, h->s,
                  SECTAG(10314) "%s: SecureDenyList %s %s: %lu entries, %u bad lines",
                  secure_config_vhost_name(h->s), h->path, had ? "reloaded" : "loaded",
-                 (unsigned long)secure_denylist_count(g->dl), rep.bad);
-    deny_publish(h, g);
+                 (unsigned long)secure_denylist_count(dl), rep.bad);
+    secure_gen_publish(&h->gen, g);
     h->loaded = 1;
     secure_status_count(SECURE_CTR_DENYLIST_RELOADS);
 
@@ -407,39 +371,14 @@ static deny_holder_t *deny_create(server_rec *s, apr_pool_t *p, const char *path
 
     h->s = s;
     h->path = path;
-    if (apr_thread_mutex_create(&h->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
+    if (secure_gen_holder_init(&h->gen, p) != APR_SUCCESS
         || apr_thread_mutex_create(&h->reload, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
         return NULL;
-    apr_pool_cleanup_register(p, h, deny_cleanup, apr_pool_cleanup_null);
     deny_refresh(h);
     return h;
 }
 
 /* ---- one certificate through the pipeline ------------------------------------------------------- */
-
-static const char *name_rfc2253(const X509_NAME *n, unsigned long flags, apr_pool_t *p)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long len;
-    const char *out = "";
-
-    if (b != NULL && X509_NAME_print_ex(b, n, 0, flags) >= 0 && (len = BIO_get_mem_data(b, &data)) >= 0)
-        out = apr_pstrmemdup(p, data, (apr_size_t)len);
-    BIO_free(b);
-    return out;
-}
-
-static const char *serial_hex(X509 *cert, apr_pool_t *p)
-{
-    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-    char *hex = bn ? BN_bn2hex(bn) : NULL;
-    const char *out = hex ? apr_pstrdup(p, hex) : "?";
-
-    OPENSSL_free(hex);
-    BN_free(bn);
-    return out;
-}
 
 /* One spelling of the issuer DN for the deny list (pool copy), or NULL when OpenSSL could not print it. */
 static const char *deny_issuer_spelling(const X509_NAME *n, unsigned long flags, apr_pool_t *p)
@@ -460,24 +399,14 @@ static const char *deny_issuer_legacy(const X509_NAME *n, apr_pool_t *p)
     return out;
 }
 
-static const char *deny_serial_hex(X509 *cert, apr_pool_t *p)
-{
-    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-    char *hex = bn ? BN_bn2hex(bn) : NULL;
-    const char *out = hex ? apr_pstrdup(p, hex) : NULL;
-
-    OPENSSL_free(hex);
-    BN_free(bn);
-    return out;
-}
-
 /* Whether cert is refused by the deny list; fills *v then. A certificate the list cannot be checked against is
  * refused too: the file was never read (unreadable, too large or out of memory at startup), or the certificate's
  * SHA-256, serial or issuer name could not be computed while entries of that kind exist. A deny list must not
  * let a certificate through because of an error. */
 static int deny_lookup(deny_holder_t *h, X509 *cert, secure_verdict_t *v, apr_pool_t *p)
 {
-    deny_gen_t *g = deny_acquire(h);
+    secure_gen_t *g = secure_gen_acquire(&h->gen);
+    const secure_denylist_t *dl = g != NULL ? g->data : NULL;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     const char *dns[4];
@@ -490,12 +419,12 @@ static int deny_lookup(deny_holder_t *h, X509 *cert, secure_verdict_t *v, apr_po
     memset(&dc, 0, sizeof(dc));
     if (g == NULL)
         res = SECURE_DENYLIST_UNDECIDED;
-    else if (secure_denylist_count(g->dl) > 0) {
+    else if (secure_denylist_count(dl) > 0) {
         if (X509_digest(cert, EVP_sha256(), md, &mdlen) && mdlen == 32)
             dc.sha256 = md;
-        if (secure_denylist_count(g->dl) > secure_denylist_count_sha256(g->dl)) {
+        if (secure_denylist_count(dl) > secure_denylist_count_sha256(dl)) {
             /* serial entries: the spellings an operator may have pasted (see secure_denylist.h) */
-            dc.serial_hex = deny_serial_hex(cert, p);
+            dc.serial_hex = secure_ossl_serial(cert, p);
             dc.issuer_hash = X509_NAME_hash_ex(in, NULL, NULL, &hash_ok);
             dc.has_issuer_hash = hash_ok;
             dns[0] = deny_issuer_spelling(in, XN_FLAG_RFC2253, p);
@@ -505,7 +434,7 @@ static int deny_lookup(deny_holder_t *h, X509 *cert, secure_verdict_t *v, apr_po
             dc.issuer_dns = dns;
             dc.n_issuer_dns = 4;
         }
-        res = secure_denylist_check(g->dl, &dc, &line);
+        res = secure_denylist_check(dl, &dc, &line);
     }
     if (res == SECURE_DENYLIST_NOT_LISTED)
         goto cleanup;
@@ -525,21 +454,19 @@ static int deny_lookup(deny_holder_t *h, X509 *cert, secure_verdict_t *v, apr_po
                                  "when it was loaded); client certificates are refused until it is", h->path);
     }
     else {
-        unsigned long e = ERR_peek_last_error();
-        char err[256] = "no OpenSSL error";
-        if (e != 0)
-            ERR_error_string_n(e, err, sizeof(err));
-        ERR_clear_error();
+        const char *err = secure_ossl_errors(p);
         v->detail = apr_psprintf(p, "SecureDenyList %s could not be checked: the certificate's %s could not be "
                                  "computed (%s); refused rather than let through", h->path,
                                  dc.sha256 == NULL ? "SHA-256" : dc.serial_hex == NULL ? "serial number"
-                                                               : "issuer name", err);
+                                                               : "issuer name", *err ? err : "no OpenSSL error");
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, h->s, SECTAG(11201) "%s: %s", secure_config_vhost_name(h->s),
                      v->detail);
     }
 
 cleanup:
-    deny_gen_release(g);
+    /* a lookup error was taken into the refusal above; any other was about a value the list did not need */
+    secure_ossl_discard("a value that could not be computed was not needed: the list has no entry of its kind");
+    secure_gen_release(g);
     return res != SECURE_DENYLIST_NOT_LISTED;
 }
 
@@ -600,7 +527,7 @@ static void revoke_check_cert(server_rec *s, const revoke_rt_t *rt, conn_rec *c,
     v->source = "none";
     v->detail = stale ? stale
                       : apr_psprintf(p, "no fresh CRL from '%s' is loaded%s",
-                                     name_rfc2253(X509_get_subject_name(issuer), XN_FLAG_RFC2253, p),
+                                     secure_ossl_dn(X509_get_subject_name(issuer), p),
                                      secure_online_enabled(s) ? " and OCSP gave no answer" : "");
 }
 
@@ -663,15 +590,10 @@ static void memo_merge(secure_rev_memo_t *m, const secure_verdict_t *v)
         return;
     m->status = v->status;
     apr_cpystrn(m->source, v->source ? v->source : "none", sizeof(m->source));
-    m->reason = v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_crl_reason_name(v->reason) : NULL;
+    m->reason = v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_ossl_crl_reason(v->reason) : NULL;
     m->date[0] = '\0';
-    if (v->status == SECURE_REV_REVOKED && v->revoked_at > 0) {
-        apr_time_exp_t xt;
-        apr_size_t n;
-        if (apr_time_exp_gmt(&xt, v->revoked_at) != APR_SUCCESS
-            || apr_strftime(m->date, &n, sizeof(m->date), "%Y-%m-%dT%H:%M:%SZ", &xt) != APR_SUCCESS)
-            apr_cpystrn(m->date, "?", sizeof(m->date));
-    }
+    if (v->status == SECURE_REV_REVOKED && v->revoked_at > 0)
+        secure_ossl_iso_time(v->revoked_at, m->date, sizeof(m->date));
     apr_cpystrn(m->detail, v->detail ? v->detail : "", sizeof(m->detail));
 }
 
@@ -776,7 +698,8 @@ static void remember_leaf(secure_conn_t *sc, X509 *leaf)
     unsigned int n = 0;
 
     if (!X509_digest(leaf, EVP_sha256(), md, &n) || n != 32) {
-        ERR_clear_error();
+        secure_ossl_discard("the leaf stays unjudged: the first request hashes it again and refuses with the "
+                            "errors if that fails too");
         return;
     }
     secure_conn_lock(sc);
@@ -789,29 +712,21 @@ static void remember_leaf(secure_conn_t *sc, X509 *leaf)
 
 static const char *describe(X509 *cert, apr_pool_t *p)
 {
-    return apr_psprintf(p, "'%s' (serial %s, issuer '%s')",
-                        name_rfc2253(X509_get_subject_name(cert), XN_FLAG_RFC2253, p), serial_hex(cert, p),
-                        name_rfc2253(X509_get_issuer_name(cert), XN_FLAG_RFC2253, p));
-}
+    const char *serial = secure_ossl_serial(cert, p);
 
-static const char *iso_time(apr_time_t t, apr_pool_t *p)
-{
-    apr_time_exp_t xt;
-    char buf[32];
-    apr_size_t n;
-
-    apr_time_exp_gmt(&xt, t);
-    if (apr_strftime(buf, &n, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &xt) != APR_SUCCESS)
-        return "?";
-    return apr_pstrdup(p, buf);
+    return apr_psprintf(p, "'%s' (serial %s, issuer '%s')", secure_ossl_dn(X509_get_subject_name(cert), p),
+                        serial ? serial : "?", secure_ossl_dn(X509_get_issuer_name(cert), p));
 }
 
 static const char *verdict_words(const secure_verdict_t *v, apr_pool_t *p)
 {
+    char when[SECURE_OSSL_ISO_LEN];
+
     return apr_psprintf(p, "source %s%s%s%s%s; %s", v->source ? v->source : "none",
                         v->status == SECURE_REV_REVOKED && v->reason >= 0 ? ", reason " : "",
-                        v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_crl_reason_name(v->reason) : "",
-                        v->revoked_at ? ", revoked " : "", v->revoked_at ? iso_time(v->revoked_at, p) : "",
+                        v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_ossl_crl_reason(v->reason) : "",
+                        v->revoked_at ? ", revoked " : "",
+                        v->revoked_at ? secure_ossl_iso_time(v->revoked_at, when, sizeof(when)) : "",
                         v->detail ? v->detail : "no detail");
 }
 
@@ -840,7 +755,7 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
     cert = sk_X509_value(chain, depth);
     if (depth + 1 < n)
         issuer = sk_X509_value(chain, depth + 1);
-    else if (X509_check_issued(cert, cert) == X509_V_OK)
+    else if (secure_self_signed(cert))
         issuer = cert;
     revoke_check_cert(s, rt, c, cert, issuer, X509_STORE_CTX_get0_store(ctx),
                       X509_STORE_CTX_get_error(ctx) == X509_V_OK, &v, c->pool);
@@ -942,7 +857,7 @@ static int refuse_again(request_rec *r)
  * up (deny list, cache), so the request is refused rather than let through unchecked. */
 static int refuse_unhashable(request_rec *r, X509 *leaf)
 {
-    const char *errs = secure_fetch_ssl_errors(r->pool);
+    const char *errs = secure_ossl_errors(r->pool);
 
     secure_status_count(SECURE_CTR_REV_HASH_FAILED);
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,

@@ -44,7 +44,7 @@ void secure_status_count(secure_counter_t ctr)
         apr_atomic_inc32(&secure_counters[ctr]);
 }
 
-apr_uint32_t secure_status_get(secure_counter_t ctr)
+static apr_uint32_t status_get(secure_counter_t ctr)
 {
     if (secure_counters == NULL || ctr >= SECURE_CTR_MAX)
         return 0;
@@ -65,7 +65,7 @@ int secure_status_handler(request_rec *r)
         ap_rputs("{", r);
         for (i = 0; i < SECURE_CTR_MAX; i++)
             ap_rprintf(r, "%s\"%s\":%u", i ? "," : "", secure_counter_names[i],
-                       (unsigned)secure_status_get((secure_counter_t)i));
+                       (unsigned)status_get((secure_counter_t)i));
         ap_rputs("}\n", r);
         return OK;
     }
@@ -74,7 +74,7 @@ int secure_status_handler(request_rec *r)
              "<h1>mod_secure status</h1>\n<table>\n<tr><th>counter</th><th>value</th></tr>\n", r);
     for (i = 0; i < SECURE_CTR_MAX; i++)
         ap_rprintf(r, "<tr><td>%s</td><td>%u</td></tr>\n", secure_counter_names[i],
-                   (unsigned)secure_status_get((secure_counter_t)i));
+                   (unsigned)status_get((secure_counter_t)i));
     ap_rputs("</table>\n<p>Machine-readable: <a href=\"?json\">?json</a></p>\n</body></html>\n", r);
     return OK;
 }

@@ -65,8 +65,6 @@ typedef enum { SECURE_COUNTERS(SECURE_CTR_ENUM) SECURE_CTR_MAX } secure_counter_
 apr_status_t secure_status_init(apr_pool_t *pconf, server_rec *s);
 /* Adds one to a counter; a no-op before secure_status_init. Safe from any process or thread. */
 void secure_status_count(secure_counter_t ctr);
-/* Current value. */
-apr_uint32_t secure_status_get(secure_counter_t ctr);
 /* The `secure-status` handler. */
 int secure_status_handler(request_rec *r);
 

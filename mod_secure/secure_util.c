@@ -69,6 +69,16 @@ char *secure_hex_lower(const unsigned char *in, size_t n, char *out)
     return out;
 }
 
+int secure_self_signed(X509 *x)
+{
+    int rc;
+
+    ERR_set_mark();
+    rc = X509_self_signed(x, 0);
+    ERR_pop_to_mark();
+    return rc == 1;
+}
+
 /* ---- certificate data as text ---------------------------------------------------------------------------- */
 
 static const char hex_upper[] = "0123456789ABCDEF";

@@ -16,6 +16,10 @@ int secure_parse_seconds(const char *s, long *out);
 int secure_parse_long(const char *s, long *out);
 /* Lower-case hex of n bytes into out (2n+1 bytes). Returns out. */
 char *secure_hex_lower(const unsigned char *in, size_t n, char *out);
+/* 1 when x is self-signed as OpenSSL's chain building sees it (X509_self_signed without the signature
+ * check: its own issuer by name and key identifier, keyCertSign allowed); 0 otherwise, also when its key
+ * cannot be read (what OpenSSL queued then is dropped). */
+int secure_self_signed(X509 *x);
 
 /* ---- certificate data as text for variables ------------------------------------------------------------
  * One escaping rule for every value taken from a certificate (as mod_ssl's, RFC 2253 / RFC 4514): UTF-8 is

@@ -7,7 +7,6 @@
 #include "apr_strings.h"
 
 #include <openssl/bio.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -18,6 +17,7 @@
 #include "secure_conn.h"
 #include "secure_hello.h"
 #include "secure_log.h"
+#include "secure_ossl.h"
 #include "secure_policy.h"
 #include "secure_revoke.h"
 #include "secure_status.h"
@@ -84,34 +84,15 @@ static const char *var_cipher_bits(secure_var_ctx_t *vc)
     return ciph ? apr_itoa(vc->p, SSL_CIPHER_get_bits(ciph, NULL)) : NULL;
 }
 
-/* OpenSSL's group NIDs to the IANA names (x25519, secp256r1 ...), which is what clients and the
- * Mozilla guidelines print. */
-static const struct { int nid; const char *name; } secure_group_names[] = {
-    { NID_X25519, "x25519" },
-    { NID_X448, "x448" },
-    { NID_X9_62_prime256v1, "secp256r1" },
-    { NID_secp384r1, "secp384r1" },
-    { NID_secp521r1, "secp521r1" },
-    { NID_ffdhe2048, "ffdhe2048" },
-    { NID_ffdhe3072, "ffdhe3072" },
-    { NID_ffdhe4096, "ffdhe4096" },
-    { NID_ffdhe6144, "ffdhe6144" },
-    { NID_ffdhe8192, "ffdhe8192" },
-    { NID_brainpoolP256r1, "brainpoolP256r1" },
-    { NID_brainpoolP384r1, "brainpoolP384r1" },
-    { NID_brainpoolP512r1, "brainpoolP512r1" },
-};
-
 static const char *var_kex_group(secure_var_ctx_t *vc)
 {
     int nid = SSL_get_negotiated_group(vc->ssl);
-    size_t i;
+    const char *name;
 
     if (nid == 0 || nid == NID_undef)
         return "";
-    for (i = 0; i < sizeof(secure_group_names) / sizeof(secure_group_names[0]); i++)
-        if (secure_group_names[i].nid == nid)
-            return secure_group_names[i].name;
+    if ((name = secure_group_name_of_nid(nid)) != NULL)
+        return name;                /* the IANA name, which is what clients and the Mozilla guidelines print */
     if (nid & TLSEXT_nid_unknown) {
         /* a group OpenSSL's NID table does not name (a provider group such as an ML-KEM hybrid) */
         const char *n = secure_hello_group_name((uint16_t)(nid & 0xffff));
@@ -197,7 +178,8 @@ static const char *var_handshake_usec(secure_var_ctx_t *vc)
 
 static secure_hello_t *hello_parse(secure_conn_t *sc);
 
-const struct secure_hello *secure_vars_hello(conn_rec *c)
+/* The parsed ClientHello of the connection (parsed once, on demand), or NULL (absent or malformed). */
+static const struct secure_hello *vars_hello(conn_rec *c)
 {
     secure_conn_t *sc = secure_conn_get(c);
 
@@ -248,7 +230,7 @@ typedef int secure_hello_fmt_fn(const secure_hello_t *h, char *buf, size_t bufsz
 
 static const char *hello_format(secure_var_ctx_t *vc, secure_hello_fmt_fn *fmt, size_t bufsz)
 {
-    const secure_hello_t *h = secure_vars_hello(vc->c);
+    const secure_hello_t *h = vars_hello(vc->c);
     char *buf;
 
     if (h == NULL)
@@ -342,17 +324,8 @@ static const char *var_client_cert(secure_var_ctx_t *vc)
 static const char *var_client_serial(secure_var_ctx_t *vc)
 {
     X509 *x = peer_cert(vc);
-    BIGNUM *bn;
-    char *hex;
-    const char *out;
 
-    if (x == NULL || (bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) == NULL)
-        return NULL;
-    hex = BN_bn2hex(bn);                       /* upper case, as mod_ssl's SSL_CLIENT_M_SERIAL */
-    out = hex ? apr_pstrdup(vc->p, hex) : NULL;
-    OPENSSL_free(hex);
-    BN_free(bn);
-    return out;
+    return x ? secure_ossl_serial(x, vc->p) : NULL;   /* upper-case hex, as mod_ssl's SSL_CLIENT_M_SERIAL */
 }
 
 static const char *var_client_sha256(secure_var_ctx_t *vc)
@@ -389,28 +362,16 @@ static const char *var_client_spki_sha256(secure_var_ctx_t *vc)
     return b64;
 }
 
-static const char *asn1_time_iso(apr_pool_t *p, const ASN1_TIME *t)
-{
-    struct tm tm;
-    char buf[32];
-
-    if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
-        return NULL;
-    if (strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        return NULL;
-    return apr_pstrdup(p, buf);
-}
-
 static const char *var_client_not_before(secure_var_ctx_t *vc)
 {
     X509 *x = peer_cert(vc);
-    return x ? asn1_time_iso(vc->p, X509_get0_notBefore(x)) : NULL;
+    return x ? secure_ossl_asn1_iso(X509_get0_notBefore(x), NULL, vc->p) : NULL;
 }
 
 static const char *var_client_not_after(secure_var_ctx_t *vc)
 {
     X509 *x = peer_cert(vc);
-    return x ? asn1_time_iso(vc->p, X509_get0_notAfter(x)) : NULL;
+    return x ? secure_ossl_asn1_iso(X509_get0_notAfter(x), NULL, vc->p) : NULL;
 }
 
 /* Whole days until notAfter, rounded down; negative once expired. Not memoised: it changes with time. */
@@ -494,9 +455,9 @@ static int san_collect(secure_var_ctx_t *vc, apr_array_header_t *out[SECURE_SAN_
         return -1;
     names = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
     if (names == NULL && crit != -1) {
-        ERR_clear_error();
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, vc->c, "mod_secure: the client certificate's subjectAltName "
-                      "cannot be decoded (or is there twice); the SECURE_CLIENT_SAN_* variables are unset");
+                      "cannot be decoded (or is there twice: %s); the SECURE_CLIENT_SAN_* variables are unset",
+                      secure_ossl_errors(vc->p));
         return -1;
     }
     for (k = 0; k < SECURE_SAN_N; k++)

@@ -20,7 +20,5 @@ const char *secure_vars_ssl_var_lookup(apr_pool_t *p, server_rec *s, conn_rec *c
 int secure_vars_expr_lookup(ap_expr_lookup_parms *parms);
 /* The `secure-info` handler: the visitor's SECURE_* values as JSON. */
 int secure_vars_info_handler(request_rec *r);
-/* The parsed ClientHello of the connection (parsed once, on demand), or NULL (absent or malformed). */
-const struct secure_hello *secure_vars_hello(conn_rec *c);
 
 #endif /* SECURE_VARS_H */

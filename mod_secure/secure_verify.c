@@ -5,12 +5,12 @@
 #include "http_log.h"
 #include "http_main.h"
 
-#include <openssl/err.h>
 
 #include "secure_chain.h"
 #include "secure_config.h"
 #include "secure_conn.h"
 #include "secure_log.h"
+#include "secure_ossl.h"
 #include "secure_policy.h"
 #include "secure_revoke.h"
 #include "secure_status.h"
@@ -67,6 +67,7 @@ static int secure_verify_cb(int ok, X509_STORE_CTX *xctx)
     SSL *ssl = X509_STORE_CTX_get_ex_data(xctx, SSL_get_ex_data_X509_STORE_CTX_idx());
     const secure_verify_ctx_t *vi = verify_info(ssl);
     secure_conn_t *sc = secure_conn_from_ssl(ssl);
+    const char *why = NULL;
 
     /* the callback is ours only on contexts we wrapped, and each of those carries its data; a context
      * switched in without it would leave us without mod_ssl's callback too */
@@ -90,14 +91,12 @@ static int secure_verify_cb(int ok, X509_STORE_CTX *xctx)
     /* the leaf of a clean chain: keep its intermediates in the session, for the issuers of a resumed
      * session's re-check (secure_chain), whichever vhost's rules judge it then */
     if (X509_STORE_CTX_get_error_depth(xctx) == 0 && X509_STORE_CTX_get_error(xctx) == X509_V_OK
-        && !secure_chain_carry(ssl, xctx)) {
+        && !secure_chain_carry(ssl, xctx, &why, sc->c->pool)) {
         secure_status_count(SECURE_CTR_REV_CHAIN_NOT_CARRIED);
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, sc->c,
                       "mod_secure: %s: the intermediates of client %s's chain are not stored in its TLS "
-                      "session (more than %d certificates or %d bytes, or no session); a resumed session "
-                      "verifies its certificate with the trusted CAs alone",
-                      secure_config_vhost_name(vi->s), sc->c->client_ip, SECURE_CHAIN_CARRY_CERTS,
-                      SECURE_CHAIN_CARRY_BYTES);
+                      "session (%s); a resumed session verifies its certificate with the trusted CAs alone",
+                      secure_config_vhost_name(vi->s), sc->c->client_ip, why);
     }
     return ok;
 }
@@ -120,11 +119,10 @@ apr_status_t secure_verify_wrap(server_rec *s, apr_pool_t *p, SSL_CTX *ctx)
     vi->s = s;
     vi->inner = current;
     if (!SSL_CTX_set_ex_data(ctx, secure_ctx_idx, vi)) {
-        ERR_clear_error();
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      SECTAG(11105) "%s: cannot install mod_secure's certificate checks on the vhost's TLS "
-                     "context: OpenSSL could not store their data on it (out of memory?); refusing to "
-                     "start rather than run without them", secure_config_vhost_name(s));
+                     "context: OpenSSL could not store their data on it (%s); refusing to start rather "
+                     "than run without them", secure_config_vhost_name(s), secure_ossl_errors(p));
         return APR_EGENERAL;
     }
     SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), secure_verify_cb);

@@ -9,6 +9,7 @@ void test_denylist(void);
 void test_crlcore(void);
 void test_cacherec(void);
 void test_breaker(void);
+void test_groups(void);
 
 int main(void)
 {
@@ -18,5 +19,6 @@ int main(void)
     test_crlcore();
     test_cacherec();
     test_breaker();
+    test_groups();
     return done_testing();
 }
