@@ -43,6 +43,7 @@
 #include "secure_crl.h"
 #include "secure_crlcore.h"
 #include "secure_log.h"
+#include "secure_ossl.h"
 #include "secure_status.h"
 #include "secure_util.h"
 
@@ -97,11 +98,6 @@ struct secure_crl_store {
     const char *copy_dir;       /* persisted copies (NULL: none) */
 };
 
-const char *secure_crl_reason_name(int code)
-{
-    return secure_crlcore_reason_name(code);
-}
-
 /* "YYYY-MM-DDTHH:MM:SSZ" of seconds since the epoch, from p. */
 static const char *iso_time(int64_t secs, apr_pool_t *p)
 {
@@ -111,21 +107,6 @@ static const char *iso_time(int64_t secs, apr_pool_t *p)
         return "(unreadable time)";
     return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", xt.tm_year + 1900, xt.tm_mon + 1, xt.tm_mday,
                         xt.tm_hour, xt.tm_min, xt.tm_sec);
-}
-
-static const char *name_str(const X509_NAME *n, apr_pool_t *p)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long len;
-    const char *out = "(unprintable name)";
-
-    if (b != NULL && X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0
-        && (len = BIO_get_mem_data(b, &data)) >= 0)
-        out = apr_pstrmemdup(p, data, (apr_size_t)len);
-    BIO_free(b);
-    ERR_clear_error();
-    return out;
 }
 
 static char *dup_str(const char *s)
@@ -283,7 +264,7 @@ static void sha256_hex(const void *data, apr_size_t len, char out[65])
     unsigned int mdlen = 0;
 
     if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != sizeof(md)) {
-        ERR_clear_error();
+        secure_ossl_discard("SHA-256 of a CRL file for its kept copy's name failed: an all-zero name is used");
         memset(md, 0, sizeof(md));
     }
     secure_hex_lower(md, sizeof(md), out);
@@ -577,7 +558,7 @@ static void log_loaded(secure_crl_store_t *st, const crl_file_t *f, const char *
         int64_t nu;
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, st->s,
                      SECTAG(10406) "%s: CRL %s from '%s' %s: %" APR_SIZE_T_FMT " revoked certificates, next update %s",
-                     secure_config_vhost_name(st->s), f->path, name_str(secure_crlcore_issuer(f->crls[j]), p),
+                     secure_config_vhost_name(st->s), f->path, secure_ossl_dn(secure_crlcore_issuer(f->crls[j]), p),
                      how, secure_crlcore_count(f->crls[j]),
                      secure_crlcore_next_update(f->crls[j], &nu) ? iso_time(nu, p) : "(none: never fresh)");
     }
@@ -769,7 +750,7 @@ secure_rev_status_t secure_crl_lookup(secure_crl_store_t *st, X509 *cert, X509 *
     if (secure_crlcore_answer_end(&a, cert) == SECURE_CRLCORE_NONE)
         goto cleanup;
     f = a.tag;
-    iname = name_str(secure_crlcore_issuer(a.crl), p);
+    iname = secure_ossl_dn(secure_crlcore_issuer(a.crl), p);
     from = f->copy ? apr_psprintf(p, " (its last verified copy %s: the file does not verify)", f->copy) : "";
     secure_crlcore_next_update(a.crl, &nu);
     if (a.status == SECURE_CRLCORE_REVOKED) {

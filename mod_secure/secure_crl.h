@@ -34,7 +34,5 @@ secure_rev_status_t secure_crl_lookup(secure_crl_store_t *st, X509 *cert, X509 *
                                       secure_verdict_t *v, apr_pool_t *p);
 /* Number of CRLs in the current generation (tests, status). */
 int secure_crl_count(secure_crl_store_t *st);
-/* RFC 5280 CRLReason name for a code ("keyCompromise"), or "unspecified". */
-const char *secure_crl_reason_name(int code);
 
 #endif /* SECURE_CRL_H */

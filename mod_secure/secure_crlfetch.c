@@ -21,6 +21,7 @@
 #include "secure_crlfetch.h"
 #include "secure_fetch.h"
 #include "secure_log.h"
+#include "secure_ossl.h"
 #include "secure_status.h"
 
 APLOG_USE_MODULE(secure);
@@ -179,20 +180,8 @@ static const char *cdp_http_url(X509 *cert, apr_pool_t *p)
         }
     }
     sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
-    ERR_clear_error();
+    secure_ossl_discard("a certificate without a readable CRL distribution point simply has none");
     return url;
-}
-
-static const char *serial_text(X509 *cert, apr_pool_t *p)
-{
-    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-    char *hex = bn ? BN_bn2hex(bn) : NULL;
-    const char *out = apr_pstrdup(p, hex ? hex : "?");
-
-    OPENSSL_free(hex);
-    BN_free(bn);
-    ERR_clear_error();
-    return out;
 }
 
 /* Downloads the CRL at url and checks it with the CRL core against issuer (the same rules as a SecureCRL
@@ -272,7 +261,7 @@ static crl_entry_t *crl_fetch(const char *url, X509 *issuer, int timeout, secure
 cleanup:
     secure_crlcore_free_all(crls, n);
     BIO_free(body);
-    ERR_clear_error();
+    secure_ossl_discard("a failed download's reasons are already in *why");
     return e;
 }
 
@@ -297,7 +286,7 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
         secure_status_count(SECURE_CTR_CRL_FETCH_ERRORS);
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, SECTAG(11058) "%s: client %s: CRL distribution point %s "
                      "of certificate serial %s %s", secure_config_vhost_name(s), c ? c->client_ip : "-", url,
-                     serial_text(cert, p), why);
+                     secure_ossl_serial(cert, p), why);
         goto unknown;
     }
     if (!X509_pubkey_digest(issuer, EVP_sha256(), key, &mdlen)) {

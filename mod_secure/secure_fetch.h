@@ -61,9 +61,6 @@ const char *secure_fetch_uri(const GENERAL_NAME *gn, apr_pool_t *p);
  * with *res and *why (operator words naming the URL; memory from p). Never follows a redirection. */
 BIO *secure_fetch(const secure_fetch_req_t *rq, secure_fetch_result_t *res, const char **why, apr_pool_t *p);
 
-/* Transitional: secure_crlfetch.c still calls the fetch's old error drain; it is secure_ossl_errors now.
- * Remove this line once that file calls secure_ossl_errors itself. */
-#define secure_fetch_ssl_errors(p) secure_ossl_errors(p)
 
 /* Circuit breaker. 1 when url may be tried now; 0 when not, with *why (memory from p): its circuit is
  * open (then *until = when it closes), the breaker cannot track one more URL, or is unavailable. */

@@ -18,6 +18,7 @@
 #include "secure_config.h"
 #include "secure_crlfetch.h"
 #include "secure_fetch.h"
+#include "secure_crlcore.h"
 #include "secure_log.h"
 #include "secure_ocsp.h"
 #include "secure_ossl.h"
@@ -503,7 +504,7 @@ static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, O
         v->reason = reason >= 0 ? reason : -1;
         v->revoked_at = rev ? now + apr_time_from_sec(seconds_from_now(rev)) : 0;
         v->detail = apr_psprintf(p, "responder %s: revoked (%s)", url,
-                                 reason >= 0 ? secure_ossl_crl_reason(reason) : "no reason given");
+                                 reason >= 0 ? secure_crlcore_reason_name(reason) : "no reason given");
         break;
     default:
         v->status = SECURE_REV_UNKNOWN;

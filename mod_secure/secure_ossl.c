@@ -129,23 +129,3 @@ const char *secure_ossl_asn1_iso(const ASN1_TIME *t, apr_time_t *out, apr_pool_t
     return apr_pstrdup(p, buf);
 }
 
-/* Indexed by OpenSSL's CRL_REASON_* codes. OCSP_crl_reason_str() in OpenSSL 3.0 lacks the last two. */
-static const char *const crl_reasons[] = {
-    [CRL_REASON_UNSPECIFIED] = "unspecified",
-    [CRL_REASON_KEY_COMPROMISE] = "keyCompromise",
-    [CRL_REASON_CA_COMPROMISE] = "cACompromise",
-    [CRL_REASON_AFFILIATION_CHANGED] = "affiliationChanged",
-    [CRL_REASON_SUPERSEDED] = "superseded",
-    [CRL_REASON_CESSATION_OF_OPERATION] = "cessationOfOperation",
-    [CRL_REASON_CERTIFICATE_HOLD] = "certificateHold",
-    [CRL_REASON_REMOVE_FROM_CRL] = "removeFromCRL",
-    [CRL_REASON_PRIVILEGE_WITHDRAWN] = "privilegeWithdrawn",
-    [CRL_REASON_AA_COMPROMISE] = "aACompromise",
-};
-
-const char *secure_ossl_crl_reason(int code)
-{
-    if (code < 0 || (size_t)code >= sizeof(crl_reasons) / sizeof(crl_reasons[0]) || crl_reasons[code] == NULL)
-        return "unspecified";
-    return crl_reasons[code];
-}

@@ -47,8 +47,5 @@ char *secure_ossl_iso_time(apr_time_t t, char *buf, size_t len);
 /* An ASN1_TIME (UTCTime or GeneralizedTime) in the same form, and its instant in *out (may be NULL; left
  * alone when the year is out of APR's range); NULL when OpenSSL cannot read the time. */
 const char *secure_ossl_asn1_iso(const ASN1_TIME *t, apr_time_t *out, apr_pool_t *p);
-/* RFC 5280 CRLReason name of a code (CRL_REASON_KEY_COMPROMISE -> "keyCompromise"), static; "unspecified"
- * for a code RFC 5280 does not define (including 7, which it leaves unused). */
-const char *secure_ossl_crl_reason(int code);
 
 #endif /* SECURE_OSSL_H */

@@ -35,6 +35,7 @@
 #include "secure_crl.h"
 #include "secure_denylist.h"
 #include "secure_fetch.h"
+#include "secure_crlcore.h"
 #include "secure_log.h"
 #include "secure_gen.h"
 #include "secure_ocsp.h"
@@ -590,7 +591,7 @@ static void memo_merge(secure_rev_memo_t *m, const secure_verdict_t *v)
         return;
     m->status = v->status;
     apr_cpystrn(m->source, v->source ? v->source : "none", sizeof(m->source));
-    m->reason = v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_ossl_crl_reason(v->reason) : NULL;
+    m->reason = v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_crlcore_reason_name(v->reason) : NULL;
     m->date[0] = '\0';
     if (v->status == SECURE_REV_REVOKED && v->revoked_at > 0)
         secure_ossl_iso_time(v->revoked_at, m->date, sizeof(m->date));
@@ -724,7 +725,7 @@ static const char *verdict_words(const secure_verdict_t *v, apr_pool_t *p)
 
     return apr_psprintf(p, "source %s%s%s%s%s; %s", v->source ? v->source : "none",
                         v->status == SECURE_REV_REVOKED && v->reason >= 0 ? ", reason " : "",
-                        v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_ossl_crl_reason(v->reason) : "",
+                        v->status == SECURE_REV_REVOKED && v->reason >= 0 ? secure_crlcore_reason_name(v->reason) : "",
                         v->revoked_at ? ", revoked " : "",
                         v->revoked_at ? secure_ossl_iso_time(v->revoked_at, when, sizeof(when)) : "",
                         v->detail ? v->detail : "no detail");
