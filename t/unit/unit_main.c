@@ -8,6 +8,7 @@ void test_util(void);
 void test_denylist(void);
 void test_cacherec(void);
 void test_breaker(void);
+void test_profiles(void);
 
 int main(void)
 {
@@ -16,5 +17,6 @@ int main(void)
     test_denylist();
     test_cacherec();
     test_breaker();
+    test_profiles();
     return done_testing();
 }
