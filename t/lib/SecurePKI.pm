@@ -34,7 +34,7 @@ crl_extensions   = crl_ext
 commonName       = supplied
 organizationName = optional
 [ crl_ext ]
-authorityKeyIdentifier = keyid:always
+authorityKeyIdentifier = keyid
 [ req ]
 distinguished_name = dn
 prompt           = no
