@@ -82,7 +82,7 @@ sub make_crl {
     my $db = open_ca("$d/crldb", signer => $d);
     write_file("$d/crldb/index.txt", '');
     revoke($db, "$d/$_.crt", 'keyCompromise') for @revoked;
-    gencrl($db, "$d/ca.crl", secs => $secs, der => 1);
+    gencrl($db, "$d/ca.crl", secs => $secs, der => 1, akid => 1);
 }
 
 # A SecureRevocationCacheKey file t/logs/cachekey-$name holding $text (default: 64 random hex digits and a

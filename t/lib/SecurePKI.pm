@@ -29,12 +29,11 @@ default_days     = 30
 default_crl_days = 1
 policy           = policy_any
 unique_subject   = no
-crl_extensions   = crl_ext
 [ policy_any ]
 commonName       = supplied
 organizationName = optional
 [ crl_ext ]
-authorityKeyIdentifier = keyid
+authorityKeyIdentifier = keyid:always
 [ req ]
 distinguished_name = dn
 prompt           = no
@@ -138,12 +137,14 @@ sub revoke {
            $reason ? ('-crl_reason', $reason) : ());
 }
 
-# Writes a CRL (PEM) to $out; opts: hours / secs (validity; default one day), der => 1.
+# Writes a CRL (PEM) to $out; opts: hours / secs (validity; default one day), der => 1, akid => 1 (name the
+# issuer's key in an authorityKeyIdentifier; the CA needs a subjectKeyIdentifier, which the asf CA lacks).
 sub gencrl {
     my ($ca, $out, %o) = @_;
     my @valid = defined $o{secs} ? ('-crlsec', $o{secs})
               : defined $o{hours} ? ('-crlhours', $o{hours}) : ();
-    ca_cmd('ca', '-gencrl', '-config', $ca->{cnf}, '-passin', $ca->{pass}, @valid, '-out', "$out.pem");
+    ca_cmd('ca', '-gencrl', '-config', $ca->{cnf}, '-passin', $ca->{pass}, @valid,
+           ($o{akid} ? ('-crlexts', 'crl_ext') : ()), '-out', "$out.pem");
     if ($o{der}) {
         ca_cmd('crl', '-in', "$out.pem", '-outform', 'DER', '-out', "$out.der.tmp");
         unlink "$out.pem";
