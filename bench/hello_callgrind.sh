@@ -1,7 +1,8 @@
 #!/bin/sh
 # Instructions per ClientHello for secure_hello, measured with callgrind.
 #
-# Builds a tiny driver (-O2, against mod_secure/secure_hello.c and libcrypto) that parses a real
+# Builds a tiny driver (-O2, linked with the build's core library mod_secure/libsecurecore.la, so configure
+# a plain build first: ./configure --enable-werror CFLAGS='-O2 -g'; libcrypto) that parses a real
 # Chromium ClientHello and computes its JA3 and JA4, N times (default 1000, first argument), and runs
 # it under `valgrind --tool=callgrind` with collection switched on only inside the timed loop: the
 # one-off costs (process start, OpenSSL's lazy provider loading on the first digest) stay out.
@@ -79,7 +80,13 @@ int main(int argc, char **argv)
 }
 EOC
 
-$CC -std=c11 -O2 -g -I"$top/mod_secure" "$work/driver.c" "$top/mod_secure/secure_hello.c" -lcrypto -o "$work/driver"
+make -C "$top" -s mod_secure/libsecurecore.la
+core="$top/mod_secure/.libs/libsecurecore.a"
+if case $(nm "$core" 2>/dev/null) in *__asan_*) true ;; *) false ;; esac; then
+    echo "$core is a sanitized build: measure a plain one (./configure --enable-werror CFLAGS='-O2 -g')" >&2
+    exit 1
+fi
+$CC -std=c11 -O2 -g -I"$top/mod_secure" "$work/driver.c" "$core" -lcrypto -o "$work/driver"
 
 valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" --toggle-collect=bench_loop \
     "$work/driver" "$n" "$hello" > "$work/driver.log" 2> "$work/valgrind.log" || {

@@ -124,6 +124,5 @@ for i in $(seq 120); do tail -n +"$((mark + 1))" logs/error_log | grep -q 'CRL s
 echo "one child alone: $(tail -n +"$((mark + 1))" logs/error_log | grep -o 'CRL set reloaded in [0-9]* ms')"
 stop
 # 4. the load and the lookup alone, without TLS noise, in the module's own CRL core
-cc -std=c11 -O2 -I"$SRC/mod_secure" -o crl_lookup "$SRC/bench/crl_lookup.c" "$SRC/mod_secure/secure_crlcore.c" \
-    -lcrypto
-./crl_lookup crl-big/big.der ca.crt 1000000
+make -C "$SRC" -s bench/crl_lookup     # linked with the core library, built with the configured flags
+"$SRC/bench/crl_lookup" crl-big/big.der ca.crt 1000000

@@ -1,5 +1,6 @@
 /* secure_breaker — the circuit breaker table (see the header). Linear scans: the table is small and is
  * consulted only before a network exchange, which costs far more. */
+#define _POSIX_C_SOURCE 200809L     /* strnlen */
 #include <string.h>
 
 #include "secure_breaker.h"

@@ -3,8 +3,12 @@
 #define SECURE_COMPAT_H
 
 #include <openssl/opensslv.h>
+/* The httpd-free core (libsecurecore, compiled with -DSECURE_CORE and no httpd include path) gets only the
+ * OpenSSL and libc macros. */
+#ifndef SECURE_CORE
 #include "ap_release.h"
 #include "ap_mmn.h"
+#endif
 
 #if OPENSSL_VERSION_NUMBER < 0x30000000L
 #error "mod_secure needs OpenSSL >= 3.0"
@@ -20,8 +24,10 @@
 /* The minimum httpd, stated once: the core ssl_var_lookup hook and http_ssl.h (MMN 20120211.104, in the
  * 2.4.47 development line; 2.4.48 is the first release that has them). build/m4/secure.m4 only checks
  * that http_ssl.h exists, to fail early with the package name. */
+#ifndef SECURE_CORE
 #if !AP_MODULE_MAGIC_AT_LEAST(20120211, 104)
 #error "mod_secure needs httpd >= 2.4.48 (http_ssl.h, the core ssl_var_lookup hook)"
+#endif
 #endif
 
 /* glibc's malloc_trim() returns freed heap to the system (after a big CRL is replaced). */

@@ -21,8 +21,8 @@ use IO::Select ();
 use IO::Socket::INET ();
 use JSON::PP ();
 use Time::HiRes ();
-use SecureTest qw(tls_request info_json cert_file key_file config_test run_cmd);
-use SecureOCSP qw(query_count responder_url start_instance start_memcached stop_all t_logs spare_port_base
+use SecureTest qw(tls_request info_json cert_file key_file config_test run_cmd t_logs client);
+use SecureOCSP qw(query_count responder_url start_instance start_memcached stop_all spare_port_base
                   instance_vhost cache_key_file);
 use SecurePolicy qw(start_fails);
 
@@ -126,7 +126,7 @@ sub old_cache_id {
 sub req {
     my ($name, $cert) = @_;
     return tls_request(port => $port{$name}, path => '/info', timeout => 15,
-                       ssl => { SSL_cert_file => cert_file($cert), SSL_key_file => key_file($cert),
+                       ssl => { client($cert),
                                 SSL_version => 'TLSv1_2' });
 }
 sub counters {

@@ -14,9 +14,8 @@ use Apache::Test qw(-withtestmore);
 use File::Path ();
 use JSON::PP ();
 use Time::HiRes ();
-use SecureTest qw(tls_request client_ctx cert_file key_file sslca run_cmd httpd_bin s_client);
+use SecureTest qw(tls_request client_ctx cert_file key_file sslca run_cmd httpd_bin s_client alert_of client);
 use SecureOCSP ();
-use SecureRevoke qw(alert_of);
 
 plan tests => 14, need_module('mod_ssl.c', 'mod_secure.c');
 
@@ -111,7 +110,7 @@ sub stop {
     SecureOCSP::wait_port($port, 0, 5);
 }
 sub fault { my ($name, $on) = @_; my $f = "$root/faults/$name"; if ($on) { open my $fh, '>', $f or die; close $fh } else { unlink $f } }
-my %client_ok = (SSL_cert_file => cert_file('client_ok'), SSL_key_file => key_file('client_ok'));
+my %client_ok = (client('client_ok'));
 
 # ---- no ex_data index for the verify wrapper: startup fails ----------------------------------------
 my $up = start(SECURE_FAULT_NO_CTX_INDEX => 1);

@@ -10,9 +10,9 @@ use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
 use Time::HiRes ();
-use SecureTest qw(tls_request info_json cert_file key_file);
-use SecureOCSP qw(query_count responder_url make_pki make_crl gen_dir start_instance start_memcached
-                  stop_all t_logs spare_port_base instance_vhost);
+use SecureTest qw(tls_request info_json cert_file key_file t_logs client);
+use SecureOCSP qw(query_count responder_url make_pki make_crl gen_dir start_instance start_memcached stop_all
+                  spare_port_base instance_vhost);
 
 plan tests => 23, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c', 'mod_socache_memcache.c');
 
@@ -118,14 +118,12 @@ for my $name ('c', 'd') {
 {
     my $asf = SecureTest::sslca();
     my $before = query_count('fleet');
-    my $r = tls_request(port => $port{c}, path => '/info', ssl => { SSL_cert_file => cert_file('client_ok'),
-                        SSL_key_file => key_file('client_ok'), SSL_version => 'TLSv1_2' });
+    my $r = tls_request(port => $port{c}, path => '/info', ssl => { client('client_ok'), SSL_version => 'TLSv1_2' });
     my $v = info_json($r);
     is($v->{SECURE_CLIENT_REVOCATION}, 'GOOD', 'fleet: server c asks the responder: GOOD');
     is($v->{SECURE_CLIENT_REVOCATION_SOURCE}, 'ocsp', '... from OCSP');
     is(query_count('fleet'), $before + 1, '... one query');
-    $r = tls_request(port => $port{d}, path => '/info', ssl => { SSL_cert_file => cert_file('client_ok'),
-                     SSL_key_file => key_file('client_ok'), SSL_version => 'TLSv1_2' });
+    $r = tls_request(port => $port{d}, path => '/info', ssl => { client('client_ok'), SSL_version => 'TLSv1_2' });
     $v = info_json($r);
     is($v->{SECURE_CLIENT_REVOCATION}, 'GOOD', 'fleet: server d answers GOOD');
     is($v->{SECURE_CLIENT_REVOCATION_SOURCE}, 'cache', "... from the shared memcached (c's verdict)");

@@ -7,9 +7,8 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
-use SecureTest qw(tls_request info_json cert_file key_file run_cmd);
-use SecureOCSP qw(query_count responder_url start_instance start_redis stop_all t_logs spare_port_base
-                  instance_vhost);
+use SecureTest qw(tls_request info_json cert_file key_file run_cmd t_logs client);
+use SecureOCSP qw(query_count responder_url start_instance start_redis stop_all spare_port_base instance_vhost);
 
 my $have_redis = grep { -x "$_/redis-server" } split /:/, ($ENV{PATH} || '');
 plan tests => 12, need { 'redis-server is not installed (build/deps installs it)' => $have_redis },
@@ -31,7 +30,7 @@ for my $name ('c', 'd') {
 sub req {
     my ($name, $cert) = @_;
     return tls_request(port => $port{$name}, path => '/info', timeout => 15,
-                       ssl => { SSL_cert_file => cert_file($cert), SSL_key_file => key_file($cert),
+                       ssl => { client($cert),
                                 SSL_version => 'TLSv1_2' });
 }
 

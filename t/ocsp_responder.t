@@ -10,7 +10,7 @@ use JSON::PP ();
 use IO::Socket::INET ();
 use Socket qw(PF_INET SOCK_STREAM inet_aton pack_sockaddr_in);
 use Time::HiRes ();
-use SecureTest qw(tls_request info_json cert_file key_file error_log_mark error_log_since run_cmd);
+use SecureTest qw(tls_request info_json cert_file key_file error_log_mark error_log_since run_cmd client test_config);
 use SecureOCSP qw(query_count responder_url make_pki);
 
 plan tests => 75, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
@@ -21,7 +21,7 @@ make_pki();
 sub with_cert {
     my ($vhost, $cert, %o) = @_;
     return tls_request(vhost => $vhost, path => '/info', timeout => 15,
-                       ssl => { SSL_cert_file => cert_file($cert), SSL_key_file => key_file($cert),
+                       ssl => { client($cert),
                                 SSL_version => $o{version} || 'TLSv1_2' });
 }
 
@@ -112,7 +112,7 @@ unknown_case('ocsp_error500', 'e500', qr/SEC10503: .*HTTP exchange with responde
 # a responder that never answers the connection: a listener with a full accept queue (backlog 0 and one
 # connection nobody accepts), so the kernel drops the SYNs of ours; connecting is bounded by the timeout
 {
-    open my $fh, '<', SecureOCSP::t_conf() . '/ocsp.conf' or die "ocsp.conf: $!";
+    open my $fh, '<', test_config()->{vars}->{t_conf} . '/ocsp.conf' or die "ocsp.conf: $!";
     my $conf = do { local $/; <$fh> };
     my ($port) = $conf =~ m{http://127\.0\.0\.1:(\d+)/blackhole} or die 'no blackhole port in ocsp.conf';
     socket(my $l, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
@@ -208,7 +208,7 @@ unknown_case('ocsp_error500', 'e500', qr/SEC10503: .*HTTP exchange with responde
 # counters (shared by every process) on the status page
 {
     my $r = tls_request(vhost => 'ocsp_good', path => '/status?json',
-                        ssl => { SSL_cert_file => cert_file('client_ok'), SSL_key_file => key_file('client_ok') });
+                        ssl => { client('client_ok') });
     my $c = eval { JSON::PP->new->decode($r->{body}) } || {};
     $c = $c->{counters} if ref $c->{counters};
     cmp_ok($c->{ocsp_bad_response} // 0, '>=', 2, 'counter ocsp_bad_response (both garbage framings)');

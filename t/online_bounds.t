@@ -10,8 +10,8 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use File::Path ();
 use SecureListener qw(start_listener accepted requests_of);
-use SecureOCSP qw(start_instance stop_all t_logs spare_port_base instance_vhost);
-use SecureTest qw(tls_request info_json cert_file key_file run_cmd sslca);
+use SecureOCSP qw(start_instance stop_all spare_port_base instance_vhost);
+use SecureTest qw(tls_request info_json cert_file key_file run_cmd sslca t_logs run_ok);
 
 use constant { TABLE => 64, CERTS => 65 };
 
@@ -22,13 +22,6 @@ my %port = (server => $base, cdp => $base + 1);
 my $dir = t_logs() . '/online-bounds';
 File::Path::remove_tree($dir);
 File::Path::make_path($dir);
-
-sub run_ok {
-    my @cmd = @_;
-    my ($rc, $out) = run_cmd(\@cmd, '', 30);
-    die "command failed ($rc): @cmd\n$out" if $rc != 0;
-    return $out;
-}
 
 # the asf CA's CRL, as a distribution point serves it (DER); it revokes client_revoked only
 run_ok('openssl', 'crl', '-in', sslca() . '/crl/ca-bundle.crl', '-outform', 'DER', '-out', "$dir/asf.crl");

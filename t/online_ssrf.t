@@ -19,8 +19,8 @@ use File::Path ();
 use IO::Socket::INET ();
 use JSON::PP ();
 use SecureListener qw(start_listener accepted requests_of);
-use SecureTest qw(tls_request info_json cert_file key_file error_log_mark error_log_since run_cmd client_ctx);
-use SecureOCSP qw(t_logs spare_port_base);
+use SecureTest qw(tls_request info_json cert_file key_file error_log_mark error_log_since run_cmd client_ctx t_logs run_ok write_file);
+use SecureOCSP qw(spare_port_base);
 
 my @codes = (301, 302, 303, 307, 308);
 plan tests => 32 + 6 * @codes, need_module('mod_ssl.c', 'mod_secure.c');
@@ -32,20 +32,6 @@ File::Path::remove_tree($dir);
 File::Path::make_path($dir);
 
 # ---- certificates ------------------------------------------------------------------------------------
-
-sub run_ok {
-    my @cmd = @_;
-    my ($rc, $out) = run_cmd(\@cmd, '', 30);
-    die "command failed ($rc): @cmd\n$out" if $rc != 0;
-    return $out;
-}
-
-sub write_file {
-    my ($path, $text) = @_;
-    open my $fh, '>', $path or die "write $path: $!";
-    print $fh $text;
-    close $fh;
-}
 
 # serials unique per run, so that no verdict cached by an earlier run answers for these certificates
 my $serial = sprintf('0x%x%04x', time, $$ & 0xffff);

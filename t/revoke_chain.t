@@ -7,8 +7,9 @@ use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
 use Time::HiRes ();
-use SecureTest qw(tls_request info_json s_client error_log_mark error_log_since);
-use SecureRevoke qw(scratch_ca new_ca issue revoke gencrl install_file alert_of serial_of);
+use SecureTest qw(tls_request info_json s_client error_log_mark error_log_since alert_of client);
+use SecureRevoke qw(install_file);
+use SecurePKI qw(scratch_ca new_ca issue revoke gencrl serial_of);
 
 plan tests => 8, need_module('mod_ssl.c', 'mod_secure.c');
 

@@ -4,12 +4,11 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
-use SecureTest qw(tls_request info_json s_client cert_file key_file error_log_mark error_log_since config_test);
-use SecureRevoke qw(alert_of serial_of);
+use SecureTest qw(tls_request info_json s_client cert_file key_file error_log_mark error_log_since config_test alert_of client);
+use SecurePKI qw(serial_of);
 
 plan tests => 31, need_module('mod_ssl.c', 'mod_secure.c');
 
-sub client { my $n = shift; return (SSL_cert_file => cert_file($n), SSL_key_file => key_file($n)) }
 
 # openssl s_client with a client certificate: (exit status, output, alert number the client received)
 sub sclient {

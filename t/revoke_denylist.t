@@ -12,8 +12,8 @@ use Apache::Test qw(-withtestmore);
 use File::Path ();
 use Time::HiRes ();
 use SecureTest qw(s_client tls_request info_json run_cmd sslca cert_file key_file error_log_mark
-                  error_log_since);
-use SecureRevoke qw(install_file alert_of);
+                  error_log_since alert_of client write_file);
+use SecureRevoke qw(install_file);
 
 plan tests => 18, need_module('mod_ssl.c', 'mod_secure.c');
 
@@ -29,7 +29,6 @@ sub openssl {
     die "openssl @_: $out" if $rc;
     return $out;
 }
-sub write_file { my ($f, $t) = @_; open my $fh, '>', $f or die "$f: $!"; print $fh $t; close $fh }
 
 write_file("$dir/ca.cnf", "basicConstraints = critical, CA:true\nkeyUsage = critical, keyCertSign, cRLSign\n"
                           . "subjectKeyIdentifier = hash\n");
@@ -137,5 +136,5 @@ is($r->{status}, 200, '... a connection without a client certificate is still se
 chmod 0644, $unread or die "chmod: $!";
 Time::HiRes::sleep(2.5);
 $r = tls_request(vhost => 'revoke_denylist_unread', path => '/info',
-                 ssl => { SSL_cert_file => cert_file('client_ok'), SSL_key_file => key_file('client_ok') });
+                 ssl => { client('client_ok') });
 is(info_json($r)->{SECURE_CLIENT_REVOCATION}, 'UNKNOWN', 'the file made readable: loaded at the next check, client_ok admitted (UNKNOWN, allow)');

@@ -10,14 +10,15 @@ use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
 use Time::HiRes ();
-use SecureTest qw(cert_file key_file error_log_mark error_log_since client_ctx s_client);
-use SecureRevoke qw(h2_requests install_file fingerprint_of alert_of);
+use SecureTest qw(cert_file key_file error_log_mark error_log_since client_ctx s_client alert_of client);
+use SecureRevoke qw(h2_requests install_file);
+use SecurePKI qw(fingerprint_of);
 
 plan tests => 12, need_module('mod_ssl.c', 'mod_secure.c', 'mod_http2.c');
 
 my $cfg = Apache::Test::config();
 my $deny = $cfg->{vars}->{t_logs} . '/revoke/h2-deny.txt';
-my %client_ok = (SSL_cert_file => cert_file('client_ok'), SSL_key_file => key_file('client_ok'));
+my %client_ok = (client('client_ok'));
 sub revocation_of { my $r = shift; return ($r->{body} // '') =~ /"SECURE_CLIENT_REVOCATION"\s*:\s*"(\w+)"/ ? $1 : '' }
 
 # a full handshake over h2 with client_ok; the client context keeps the session

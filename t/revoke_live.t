@@ -8,8 +8,9 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Time::HiRes ();
 use SecureTest qw(tls_request info_json env_lines s_client cert_file key_file error_log_mark error_log_since
-                  client_ctx);
-use SecureRevoke qw(scratch_ca revoke gencrl install_file alert_of serial_of fingerprint_of crl_text);
+                  client_ctx alert_of client);
+use SecureRevoke qw(install_file);
+use SecurePKI qw(scratch_ca revoke gencrl serial_of fingerprint_of crl_text);
 
 plan tests => 26, need_module('mod_ssl.c', 'mod_secure.c');
 
@@ -19,7 +20,6 @@ my $live = "$rv/live/asf.crl";
 my $deny = "$rv/deny.txt";
 my $settle = 2.5;            # SecureCRLCheckInterval 1: every child has looked after 2 s
 
-sub client { my $n = shift; return (SSL_cert_file => cert_file($n), SSL_key_file => key_file($n)) }
 sub info { my ($n, %o) = @_; my $r = tls_request(vhost => 'revoke_live', path => '/info', ssl => { client($n), %{ $o{ssl} || {} } }, %o); return ($r, info_json($r)) }
 # several new connections (spread over the children) with client_ok: how many got a response / what alerts
 sub probe {

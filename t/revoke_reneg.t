@@ -9,12 +9,11 @@ use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
 use Time::HiRes ();
-use SecureTest qw(s_client info_json cert_file key_file error_log_mark error_log_since);
+use SecureTest qw(s_client info_json cert_file key_file error_log_mark error_log_since client);
 use SecureRevoke qw(keepalive_requests);
 
 plan tests => 16, need_module('mod_ssl.c', 'mod_secure.c');
 
-sub client { my $n = shift; return (SSL_cert_file => cert_file($n), SSL_key_file => key_file($n)) }
 sub json_of { my $r = shift; return info_json({ body => $r ? $r->{body} : undef }) }
 
 # ---- TLS 1.2 renegotiation (IO::Socket::SSL holds the certificate and sends it when asked) ----------

@@ -19,9 +19,9 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use File::Path ();
 use Time::HiRes ();
-use SecureTest qw(info_json s_client tls_request client_ctx error_log_mark error_log_since);
-use SecureRevoke qw(scratch_ca new_ca issue revoke gencrl install_file ca_cmd serial_of keepalive_requests
-                    alert_of);
+use SecureTest qw(info_json s_client tls_request client_ctx error_log_mark error_log_since alert_of client);
+use SecureRevoke qw(install_file keepalive_requests);
+use SecurePKI qw(scratch_ca new_ca issue revoke gencrl ca_cmd serial_of);
 
 plan tests => 20, need_module('mod_ssl.c', 'mod_secure.c');
 

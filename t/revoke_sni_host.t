@@ -13,13 +13,14 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Time::HiRes ();
 use SecureTest qw(tls_request info_json s_client cert_file key_file vhost_port run_cmd error_log_mark
-                  error_log_since);
-use SecureRevoke qw(install_file fingerprint_of alert_of);
+                  error_log_since alert_of client);
+use SecureRevoke qw(install_file);
+use SecurePKI qw(fingerprint_of);
 
 plan tests => 26, need_module('mod_ssl.c', 'mod_secure.c');
 
 my $deny = Apache::Test::config()->{vars}->{t_logs} . '/revoke/request/admin-deny.txt';
-my %client_ok = (SSL_cert_file => cert_file('client_ok'), SSL_key_file => key_file('client_ok'));
+my %client_ok = (client('client_ok'));
 my $port = vhost_port('revoke_sni');
 
 install_file($deny, data => 'sha256 ' . fingerprint_of(cert_file('client_ok')) . "\n");
@@ -79,11 +80,9 @@ $r = get(sni => 'crl.revoke', host => 'crl.revoke', path => '/good');
 is($r->{status}, 200, "SNI and Host crl.revoke, 'Require secure-revocation good': 200");
 
 # ---- the same on one keep-alive connection: www, then admin (refused), in that order --------------------
-$r = get(sni => 'www.revoke', host => 'www.revoke', ssl => { SSL_cert_file => cert_file('client_revoked'),
-                                                           SSL_key_file => key_file('client_revoked') });
+$r = get(sni => 'www.revoke', host => 'www.revoke', ssl => { client('client_revoked') });
 is($r->{status}, 200, 'client_revoked (not on the deny list) over SNI www.revoke, Host www.revoke: 200');
-$r = get(sni => 'www.revoke', host => 'admin.revoke', ssl => { SSL_cert_file => cert_file('client_revoked'),
-                                                             SSL_key_file => key_file('client_revoked') });
+$r = get(sni => 'www.revoke', host => 'admin.revoke', ssl => { client('client_revoked') });
 is($r->{status}, 200, '... and Host admin.revoke: 200 (admin refuses only its deny list; a re-check is no blanket refusal)');
 
 # ---- HTTP/2 connection coalescing: one connection (SNI www.revoke), a request for admin.revoke ---------

@@ -12,7 +12,7 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Digest::SHA ();
 use MIME::Base64 ();
-use SecureTest qw(tls_request cert_file key_file error_log_mark error_log_since);
+use SecureTest qw(tls_request cert_file key_file error_log_mark error_log_since client);
 use SecureRevoke qw(keepalive_requests);
 
 plan tests => 14, need_module('mod_ssl.c', 'mod_secure.c', 'mod_include.c', 'mod_auth_basic.c',
@@ -31,11 +31,10 @@ sub dechunk {
     }
     return $out;
 }
-sub client { my $n = shift; return (SSL_version => 'TLSv1_2', SSL_cert_file => cert_file($n), SSL_key_file => key_file($n)) }
 
 # ---- SSI include virtual: the certificate arrives in the subrequest --------------------------------
 my ($err, $resp) = keepalive_requests(vhost => 'revoke_subreq', paths => ['/revoke_request/ssi/page.shtml'],
-                                      ssl => { client('client_ok') });
+                                      ssl => { SSL_version => 'TLSv1_2', client('client_ok') });
 like(dechunk($resp->[0]{body}), qr/page-start\s+SECRET-SUBREQUEST-CONTENT\s+page-end/,
      'client_ok: the SSI page includes the content that asked for its certificate (renegotiation in a subrequest)')
     or diag($err // $resp->[0]{error} // explain($resp));
@@ -43,7 +42,7 @@ like(dechunk($resp->[0]{body}), qr/page-start\s+SECRET-SUBREQUEST-CONTENT\s+page
 my $mark = error_log_mark();
 ($err, $resp) = keepalive_requests(vhost => 'revoke_subreq', paths => ['/revoke_request/ssi/page.shtml',
                                                                        '/revoke_request/ssi/page.shtml'],
-                                   ssl => { client('client_revoked') });
+                                   ssl => { SSL_version => 'TLSv1_2', client('client_revoked') });
 my $body = dechunk($resp->[0]{body});
 like($body, qr/page-start/, 'client_revoked: the SSI page itself is served') or diag($err // explain($resp));
 unlike($body, qr/SECRET-SUBREQUEST-CONTENT/, '... without the content of the subrequest that got the revoked certificate');
@@ -66,13 +65,13 @@ like(error_log_since($mark), qr/SEC10304: \S+: client 127\.0\.0\.1 refused \(403
 my %auth = (Authorization => 'Basic ' . MIME::Base64::encode_base64('alice:wonderland', ''));
 
 my $r = tls_request(vhost => 'revoke_subreq', path => '/revoke_request/satisfy/secret.txt', headers => \%auth,
-                    ssl => { client('client_ok') });
+                    ssl => { SSL_version => 'TLSv1_2', client('client_ok') });
 is($r->{status}, 200, "Satisfy Any: client_ok with valid credentials gets 200") or diag($r->{error} // '');
 like($r->{body} // '', qr/SECRET-SATISFY-CONTENT/, '... and the content');
 
 $mark = error_log_mark();
 $r = tls_request(vhost => 'revoke_subreq', path => '/revoke_request/satisfy/secret.txt', headers => \%auth,
-                 ssl => { client('client_revoked') });
+                 ssl => { SSL_version => 'TLSv1_2', client('client_revoked') });
 is($r->{status}, 403, "Satisfy Any: client_revoked with valid credentials gets 403, not 200")
     or diag($r->{error} // '');
 unlike($r->{body} // '', qr/SECRET-SATISFY-CONTENT/, '... and no content');
@@ -83,5 +82,5 @@ like($log, qr/SEC11101: \S+: client 127\.0\.0\.1 refused \(403\) before the hand
      '... and again before the handler, where Satisfy Any cannot reach (SEC11101)');
 
 $r = tls_request(vhost => 'revoke_subreq', path => '/revoke_request/satisfy/secret.txt',
-                 ssl => { client('client_revoked') });
+                 ssl => { SSL_version => 'TLSv1_2', client('client_revoked') });
 isnt($r->{status} // 0, 200, 'Satisfy Any: client_revoked without credentials is not served either');

@@ -6,32 +6,29 @@ package SecureOCSP;
 use strict;
 use warnings FATAL => 'all';
 
-use Apache::Test ();
 use Fcntl ();
+use File::Copy ();
 use File::Path ();
 use IO::Socket::INET ();
 use POSIX ();
 use Time::HiRes ();
 
-use SecureTest qw(run_cmd sslca);
+use SecureTest qw(run_cmd sslca test_config t_logs write_file);
+use SecurePKI qw(new_ca open_ca issue revoke gencrl);
 
 use Exporter 'import';
-our @EXPORT_OK = qw(t_logs main_port responder_url query_count make_pki gen_dir start_instance
+our @EXPORT_OK = qw(main_port responder_url query_count make_pki gen_dir start_instance
                     stop_instance start_memcached stop_all wait_port make_crl spare_port_base
                     start_redis instance_vhost cache_key_file);
 
-my $config;
-sub _config { $config ||= Apache::Test::config(); $config }
-sub t_logs { return _config()->{vars}->{t_logs} }
-sub t_conf { return _config()->{vars}->{t_conf} }
-sub main_port { return _config()->{vars}->{port} }
+sub main_port { return test_config()->{vars}->{port} }
 sub gen_dir { return t_logs() . '/ocsp-pki' }
 
 # First of ten ports for extra servers: right above every port Apache::Test handed out (the main server,
 # its vhosts, @NextAvailablePort@; its port counter holds the last one), so that copies of the suite run
 # side by side when their SECURE_TEST_PORT values are far enough apart (50 is).
 sub spare_port_base {
-    my $c = _config();
+    my $c = test_config();
     my $max = $c->{server} && $c->{server}->{port_counter} ? $c->{server}->{port_counter} : main_port();
     for my $v (values %{ $c->{vhosts} || {} }) {
         $max = $v->{port} if ref $v && ($v->{port} // 0) > $max;
@@ -53,108 +50,39 @@ sub query_count {
     return scalar @l;
 }
 
-sub _run {
-    my @cmd = @_;
-    my ($rc, $out) = run_cmd(\@cmd, '', 30);
-    die "command failed ($rc): @cmd\n$out" if $rc != 0;
-    return $out;
-}
-
-sub _write {
-    my ($path, $text) = @_;
-    open my $fh, '>', $path or die "write $path: $!";
-    print $fh $text;
-    close $fh;
-}
-
-# openssl ca's database line for a certificate: V|R, expiry, revocation, serial, subject.
-sub _index_line {
-    my ($crt, $revoked) = @_;
-    my $out = _run('openssl', 'x509', '-in', $crt, '-noout', '-serial', '-enddate', '-subject',
-                   '-nameopt', 'compat');
-    my ($serial) = $out =~ /serial=(\w+)/;
-    my ($end) = $out =~ /notAfter=(.+)/;
-    my ($subj) = $out =~ /subject=\s*(.+)/;
-    my @t = gmtime(_parse_date($end));
-    my $exp = POSIX::strftime('%y%m%d%H%M%SZ', @t);
-    my $rev = $revoked ? POSIX::strftime('%y%m%d%H%M%SZ', gmtime(time - 3600)) . ',keyCompromise' : '';
-    return join("\t", $revoked ? 'R' : 'V', $exp, $rev, $serial, 'unknown', $subj) . "\n";
-}
-
-sub _parse_date {
-    my $d = shift;   # "Jan  2 03:04:05 2030 GMT"
-    my %m; @m{qw(Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec)} = 0 .. 11;
-    my ($mon, $day, $h, $mi, $s, $y) = $d =~ /(\w+)\s+(\d+)\s+(\d+):(\d+):(\d+)\s+(\d+)/ or die "date $d";
-    local $ENV{TZ} = 'UTC';
-    POSIX::tzset();
-    return POSIX::mktime($s, $mi, $h, $day, $m{$mon}, $y - 1900);
-}
-
-# Generates the CA under t/logs/ocsp-pki: ca, wrong (an unrelated self-signed signer), responder (a
-# delegated OCSP signer of ca) and one leaf per entry of %leaves: name => { aia => url, cdp => url,
-# revoked => 0|1 }. Writes index.txt for `openssl ocsp` and ca.crl (DER) revoking the revoked leaves.
+# Generates the CA under t/logs/ocsp-pki (SecurePKI: ca.crt, ca.key, the index.txt `openssl ocsp -index`
+# reads): wrong.crt/.key (an unrelated self-signed signer), responder (a delegated OCSP signer of ca) and
+# one leaf per entry of %leaves: name => { aia => url, cdp => url, revoked => 0|1 }. EC P-256 keys.
 sub make_pki {
     my %leaves = @_;
     my $d = gen_dir();
-    File::Path::remove_tree($d);
-    File::Path::make_path($d);
-    my @ec = ('-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes');
-    _write("$d/ca.ext", "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
-                        . "subjectKeyIdentifier=hash\n");
-    _run('openssl', 'req', '-x509', @ec, '-keyout', "$d/ca.key", '-out', "$d/ca.crt", '-days', '2',
-         '-subj', '/O=mod_secure tests/CN=OCSP test CA', '-addext', 'basicConstraints=critical,CA:TRUE',
-         '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-    _run('openssl', 'req', '-x509', @ec, '-keyout', "$d/wrong.key", '-out', "$d/wrong.crt", '-days', '2',
-         '-subj', '/O=mod_secure tests/CN=unrelated OCSP signer');
-    _sign($d, 'responder', '/O=mod_secure tests/CN=delegated OCSP responder', 100,
-          "basicConstraints=CA:FALSE\nextendedKeyUsage=OCSPSigning\nkeyUsage=critical,digitalSignature\n");
-    my ($serial, $index) = (200, '');
+    my %ec = (key => 'ec:P-256', days => 1);
+    my $ca = new_ca($d, 'OCSP test CA', undef, key => 'ec:P-256', days => 2);
+    my $wrong = new_ca("$d/wrong-ca", 'unrelated OCSP signer', undef, key => 'ec:P-256', days => 2);
+    File::Copy::copy("$wrong->{dir}/ca.crt", "$d/wrong.crt") or die "copy: $!";
+    File::Copy::copy("$wrong->{dir}/ca.key", "$d/wrong.key") or die "copy: $!";
+    issue($ca, 'responder', %ec, subj => '/O=mod_secure test/CN=delegated OCSP responder',
+          ext => "basicConstraints=CA:FALSE\nextendedKeyUsage=OCSPSigning\nkeyUsage=critical,digitalSignature\n");
     for my $name (sort keys %leaves) {
         my $l = $leaves{$name};
         my $ext = "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n";
         $ext .= "authorityInfoAccess=OCSP;URI:$l->{aia}\n" if $l->{aia};
         $ext .= "crlDistributionPoints=URI:$l->{cdp}\n" if $l->{cdp};
-        _sign($d, $name, "/O=mod_secure tests/CN=$name", $serial++, $ext);
-        $index .= _index_line("$d/$name.crt", $l->{revoked});
+        my ($crt) = issue($ca, $name, %ec, ext => $ext);
+        revoke($ca, $crt, 'keyCompromise') if $l->{revoked};
     }
-    _write("$d/index.txt", $index);
-    _write("$d/index.txt.attr", "unique_subject = no\n");
     return $d;
 }
 
-sub _sign {
-    my ($d, $name, $subj, $serial, $ext) = @_;
-    _write("$d/$name.ext", $ext);
-    _run('openssl', 'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-         '-keyout', "$d/$name.key", '-out', "$d/$name.csr", '-subj', $subj);
-    _run('openssl', 'x509', '-req', '-in', "$d/$name.csr", '-CA', "$d/ca.crt", '-CAkey', "$d/ca.key",
-         '-set_serial', $serial, '-days', '1', '-extfile', "$d/$name.ext", '-out', "$d/$name.crt");
-}
-
-# Writes t/logs/ocsp-pki/ca.crl (DER) revoking the named leaves, valid for $secs seconds.
+# Writes t/logs/ocsp-pki/ca.crl (DER) revoking the named leaves, valid for $secs seconds. Its own database
+# (ocsp-pki/crldb, signed by the same CA), so that it lists exactly these leaves; CRL numbers keep rising.
 sub make_crl {
     my ($secs, @revoked) = @_;
     my $d = gen_dir();
-    my $db = "$d/crldb";
-    File::Path::make_path($db);
-    my $index = '';
-    $index .= _index_line("$d/$_.crt", 1) for @revoked;
-    _write("$db/index.txt", $index);
-    _write("$db/index.txt.attr", "unique_subject = no\n");
-    _write("$db/ca.cnf", <<"CNF");
-[ca]
-default_ca = gen
-[gen]
-database = $db/index.txt
-default_md = sha256
-crl_extensions = crl_ext
-[crl_ext]
-authorityKeyIdentifier = keyid:always
-CNF
-    _run('openssl', 'ca', '-batch', '-config', "$db/ca.cnf", '-gencrl', '-keyfile', "$d/ca.key", '-cert',
-         "$d/ca.crt", '-crlsec', $secs, '-out', "$db/ca.crl.pem");
-    _run('openssl', 'crl', '-in', "$db/ca.crl.pem", '-outform', 'DER', '-out', "$d/ca.crl.new");
-    rename "$d/ca.crl.new", "$d/ca.crl" or die "rename: $!";
+    my $db = open_ca("$d/crldb", signer => $d);
+    write_file("$d/crldb/index.txt", '');
+    revoke($db, "$d/$_.crt", 'keyCompromise') for @revoked;
+    gencrl($db, "$d/ca.crl", secs => $secs, der => 1, akid => 1);
 }
 
 # A SecureRevocationCacheKey file t/logs/cachekey-$name holding $text (default: 64 random hex digits and a
@@ -224,7 +152,7 @@ sub start_instance {
     File::Path::remove_tree($root);
     File::Path::make_path("$root/logs", "$root/htdocs");
     my $mods = '';
-    open my $base, '<', _config()->{vars}->{t_conf} . '/httpd-base.conf' or die "httpd-base.conf: $!";
+    open my $base, '<', test_config()->{vars}->{t_conf} . '/httpd-base.conf' or die "httpd-base.conf: $!";
     while (<$base>) {
         next unless /^LoadModule\s+(\w+)_module/;
         next if $1 =~ /^mpm_/;
@@ -246,7 +174,7 @@ sub start_instance {
     $conf =~ s/\@ROOT\@/$root/g;
     $conf =~ s/\@SSLCA\@/$sslca/g;
     $conf =~ s/\@GEN\@/$gen/g;
-    _write("$root/httpd.conf", <<"CONF" . $conf);
+    write_file("$root/httpd.conf", <<"CONF" . $conf);
 ServerRoot "$root"
 ServerName localhost
 DefaultRuntimeDir "$root/logs"

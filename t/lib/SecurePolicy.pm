@@ -4,39 +4,26 @@ package SecurePolicy;
 use strict;
 use warnings FATAL => 'all';
 
-use Apache::Test ();
-use File::Path ();
 use IO::Socket::INET ();
 use JSON::PP ();
-use SecureTest qw(tls_request run_cmd sslca httpd_bin);
+use SecureTest qw(tls_request run_cmd httpd_bin t_logs);
+use SecurePKI qw(scratch_ca open_ca issue);
 
 use Exporter 'import';
 our @EXPORT_OK = qw(client_cert status_json start_fails free_port);
 
-sub _config { Apache::Test::config() }
-
-# A client certificate for the asf CA, made once per run under t/logs/policy-pki/:
+# A client certificate for the asf CA (issued through a SecurePKI scratch copy of it under
+# t/logs/policy-pki/), made once per run:
 #   client_cert('rsa1024', key => 'rsa:1024', md => 'sha256')
 #   client_cert('ec256',   key => 'ec:P-256')
 # Returns (certificate path, key path); dies with openssl's words when it cannot.
-my $serial = 7100;
+my $ca;
 sub client_cert {
     my ($name, %o) = @_;
-    my $dir = _config()->{vars}->{t_logs} . '/policy-pki';
-    File::Path::make_path($dir);
-    my ($crt, $key, $csr) = ("$dir/$name.crt", "$dir/$name.key", "$dir/$name.csr");
-    return ($crt, $key) if -s $crt && -s $key;
-    my @newkey = $o{key} =~ /^ec:(.+)$/ ? ('-newkey', 'ec', '-pkeyopt', "ec_paramgen_curve:$1")
-                                         : ('-newkey', $o{key});
-    my ($rc, $out) = run_cmd(['openssl', 'req', '-new', @newkey, '-nodes', '-keyout', $key, '-out', $csr,
-                              '-subj', "/C=US/O=ASF/CN=policy-$name"], '', 60);
-    die "openssl req ($name): $out" if $rc;
-    my $ca = sslca();
-    ($rc, $out) = run_cmd(['openssl', 'x509', '-req', '-in', $csr, '-CA', "$ca/certs/ca.crt",
-                           '-CAkey', "$ca/keys/ca.pem", '-passin', 'pass:httpd', '-set_serial', $serial++,
-                           '-days', '30', '-' . ($o{md} || 'sha256'), '-out', $crt], '', 60);
-    die "openssl x509 ($name): $out" if $rc;
-    return ($crt, $key);
+    my $dir = t_logs() . '/policy-pki';
+    return ("$dir/$name.crt", "$dir/$name.key") if -s "$dir/$name.crt" && -s "$dir/$name.key";
+    $ca ||= -s "$dir/ca.crt" ? open_ca($dir) : scratch_ca($dir);
+    return issue($ca, $name, key => $o{key}, md => $o{md}, subj => "/O=ASF/CN=policy-$name");
 }
 
 # The secure-status counters of a vhost that has /status, as a hash.

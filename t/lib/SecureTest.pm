@@ -13,10 +13,16 @@ use Time::HiRes ();
 
 use Exporter 'import';
 our @EXPORT_OK = qw(vhost_port tls_request info_json env_lines s_client sslca cert_file key_file
-                    error_log_since error_log_mark wait_until openssl_cmd httpd_bin config_test run_cmd client_ctx);
+                    error_log_since error_log_mark wait_until openssl_cmd httpd_bin config_test run_cmd client_ctx
+                    test_config t_logs run_ok write_file client alert_of alert_name);
 
+# The Apache::Test configuration of this run (ports, vhosts, paths), read once.
 my $config;
-sub _config { $config ||= Apache::Test::config(); $config }
+sub test_config { $config ||= Apache::Test::config(); $config }
+sub _config { return test_config() }
+
+# The test server's log folder (scratch files of the tests go below it).
+sub t_logs { return _config()->{vars}->{t_logs} }
 
 # Port Apache::Test gave the <VirtualHost NAME>.
 sub vhost_port {
@@ -29,6 +35,53 @@ sub vhost_port {
 sub sslca { return _config()->{vars}->{sslca} . '/asf' }
 sub cert_file { my $n = shift; return sslca() . "/certs/$n.crt" }
 sub key_file  { my $n = shift; return sslca() . "/keys/$n.pem" }
+
+# IO::Socket::SSL options that present the asf CA's client certificate $name (client_ok, client_revoked, ...):
+#   tls_request(vhost => ..., ssl => { client('client_ok'), SSL_version => 'TLSv1_2' })
+sub client { my $n = shift; return (SSL_cert_file => cert_file($n), SSL_key_file => key_file($n)) }
+
+# TLS alerts by number, named as OpenSSL prints them ("sslv3 alert certificate revoked", "tlsv13 alert
+# certificate required"; RFC 8446 section 6).
+my %ALERT = (10 => 'unexpected message', 20 => 'bad record mac', 40 => 'handshake failure',
+             42 => 'bad certificate', 43 => 'unsupported certificate', 44 => 'certificate revoked',
+             45 => 'certificate expired', 46 => 'certificate unknown', 47 => 'illegal parameter',
+             48 => 'unknown ca', 49 => 'access denied', 50 => 'decode error', 51 => 'decrypt error',
+             70 => 'protocol version', 71 => 'insufficient security', 80 => 'internal error',
+             86 => 'inappropriate fallback', 90 => 'user canceled', 109 => 'missing extension',
+             110 => 'unsupported extension', 112 => 'unrecognized name', 116 => 'certificate required',
+             120 => 'no application protocol');
+my %ALERT_NUMBER = reverse %ALERT;
+
+# The number of the TLS alert the client received, from openssl s_client's output ("... alert number 44",
+# "ssl/tls alert certificate revoked") or from a tls_request result (its error text); undef when none.
+sub alert_of {
+    my $r = shift;
+    my $text = ref $r ? $r->{error} // '' : $r // '';
+    return $1 + 0 if $text =~ /alert number (\d+)/;
+    for my $name (sort { length $b <=> length $a } keys %ALERT_NUMBER) {
+        return $ALERT_NUMBER{$name} + 0 if $text =~ /alert[ _]\Q$name\E/i || $text =~ /alert:\s*\Q$name\E/i;
+    }
+    return undef;
+}
+
+# The name of a TLS alert number (alert_name(44) is "certificate revoked"); undef for an unknown number.
+sub alert_name { my $n = shift; return defined $n ? $ALERT{$n} : undef }
+
+# Runs a command (list), bounded to 60 s, and dies with its output unless it exits 0; returns the output.
+sub run_ok {
+    my @cmd = @_;
+    my ($rc, $out) = run_cmd(\@cmd, '', 60);
+    die "command failed ($rc): @cmd\n$out" if $rc != 0;
+    return $out;
+}
+
+# Writes $text to $path (replacing it).
+sub write_file {
+    my ($path, $text) = @_;
+    open my $fh, '>', $path or die "write $path: $!";
+    print $fh $text;
+    close $fh;
+}
 
 # One HTTPS request on a new TLS connection to 127.0.0.1.
 #   tls_request(vhost => 'secure_main', path => '/info', host => 'localhost', sni => 'localhost',

@@ -10,6 +10,7 @@ void test_crlcore(void);
 void test_cacherec(void);
 void test_breaker(void);
 void test_groups(void);
+void test_profiles(void);
 
 int main(void)
 {
@@ -20,5 +21,6 @@ int main(void)
     test_cacherec();
     test_breaker();
     test_groups();
+    test_profiles();
     return done_testing();
 }
