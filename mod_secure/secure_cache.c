@@ -49,8 +49,11 @@ static ap_socache_instance_t *cache_instance;
 static const char *cache_spec;          /* what the operator wrote, for log lines */
 static const char *cache_provider_name; /* e.g. "memcache"; NULL for none */
 static int cache_configured;            /* SecureRevocationCache seen in this pass */
-static long cache_ttl = 3600;
-static long cache_unknown_ttl = 30;
+/* Each default once: SecureRevocationCacheTTL and SecureRevocationUnknownTTL, seconds. */
+#define CACHE_TTL_DEFAULT         3600
+#define CACHE_UNKNOWN_TTL_DEFAULT 30
+static long cache_ttl = CACHE_TTL_DEFAULT;
+static long cache_unknown_ttl = CACHE_UNKNOWN_TTL_DEFAULT;
 static const unsigned char *cache_secret;   /* SecureRevocationCacheKey contents (pconf, wiped at cleanup) */
 static apr_size_t cache_secret_len;
 static const char *cache_secret_file;
@@ -249,8 +252,8 @@ int secure_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     cache_spec = NULL;
     cache_provider_name = NULL;
     cache_configured = 0;
-    cache_ttl = 3600;
-    cache_unknown_ttl = 30;
+    cache_ttl = CACHE_TTL_DEFAULT;
+    cache_unknown_ttl = CACHE_UNKNOWN_TTL_DEFAULT;
     cache_secret = NULL;
     cache_secret_len = 0;
     cache_secret_file = NULL;

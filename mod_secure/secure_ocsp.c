@@ -45,6 +45,12 @@ struct secure_ocsp_conf {
 
 #define OCSP_DEFAULT(conf, field, dflt) ((conf)->field == SECURE_UNSET ? (dflt) : (conf)->field)
 
+/* Each default once (the README's directive table states the same values). */
+#define OCSP_TIMEOUT_DEFAULT  3     /* SecureOCSPTimeout, seconds */
+#define OCSP_FAILURES_DEFAULT 5     /* SecureOCSPFailures */
+#define OCSP_RETRY_DEFAULT    30    /* SecureOCSPRetry, seconds */
+#define OCSP_MAX_AGE_DEFAULT  0     /* SecureOCSPMaxAge: no limit */
+
 static struct secure_ocsp_conf *ocsp_conf(const server_rec *s)
 {
     return secure_config_srv(s)->ocsp;
@@ -213,7 +219,7 @@ const char *secure_ocsp_trust_context(const server_rec *s, apr_pool_t *p)
     }
     return apr_psprintf(p, "ocsp=%d responder=%" APR_SIZE_T_FMT ":%s nonce=%d max-age=%ld crl-fetch=%d "
                         "responder-certs=%s", conf->enabled == 1, strlen(responder), responder,
-                        conf->nonce != 0, (long)OCSP_DEFAULT(conf, max_age, 0), conf->crl_fetch == 1, certs);
+                        conf->nonce != 0, (long)OCSP_DEFAULT(conf, max_age, OCSP_MAX_AGE_DEFAULT), conf->crl_fetch == 1, certs);
 }
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
@@ -292,9 +298,9 @@ static secure_fetch_limits_t online_limits(const struct secure_ocsp_conf *conf)
 {
     secure_fetch_limits_t lim;
 
-    lim.timeout = (int)OCSP_DEFAULT(conf, timeout, 3);
-    lim.failures = OCSP_DEFAULT(conf, failures, 5);
-    lim.retry = OCSP_DEFAULT(conf, retry, 30);
+    lim.timeout = (int)OCSP_DEFAULT(conf, timeout, OCSP_TIMEOUT_DEFAULT);
+    lim.failures = OCSP_DEFAULT(conf, failures, OCSP_FAILURES_DEFAULT);
+    lim.retry = OCSP_DEFAULT(conf, retry, OCSP_RETRY_DEFAULT);
     return lim;
 }
 
@@ -421,7 +427,7 @@ static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, O
     X509_STORE *own_store = NULL;
     ASN1_GENERALIZEDTIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
     int rstatus, status = -1, reason = -1, nonce, i, worked = 0;
-    long max_age = OCSP_DEFAULT(conf, max_age, 0), next_in;
+    long max_age = OCSP_DEFAULT(conf, max_age, OCSP_MAX_AGE_DEFAULT), next_in;
     apr_time_t now = apr_time_now();
 
     rstatus = OCSP_response_status(resp);
