@@ -18,9 +18,9 @@
 #include "secure_config.h"
 #include "secure_crlfetch.h"
 #include "secure_fetch.h"
-#include "secure_crlcore.h"
 #include "secure_log.h"
 #include "secure_ocsp.h"
+#include "secure_ocspeval.h"
 #include "secure_ossl.h"
 #include "secure_status.h"
 #include "secure_util.h"
@@ -254,16 +254,6 @@ static const char *cert_serial(X509 *x, apr_pool_t *p)
     return serial ? serial : "?";
 }
 
-/* Seconds from now to t (negative in the past); 0 when t cannot be read. */
-static long seconds_from_now(const ASN1_TIME *t)
-{
-    int days = 0, secs = 0;
-
-    if (t == NULL || !ASN1_TIME_diff(&days, &secs, NULL, t))
-        return 0;
-    return (long)days * 86400L + secs;
-}
-
 /* ---- lifecycle (the breaker lives in secure_fetch, the fetched-CRL table in secure_crlfetch) ---- */
 
 int secure_online_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
@@ -369,165 +359,59 @@ cleanup:
 }
 
 
-/* The reasons OCSP_check_validity raised (it checks them all). */
-typedef struct {
-    int future, expired, too_old;
-} validity_errs_t;
-
-static void validity_error_seen(void *baton, unsigned long e, const char *data)
-{
-    validity_errs_t *ve = baton;
-
-    (void)data;
-    if (ERR_GET_LIB(e) != ERR_LIB_OCSP)
-        return;
-    ve->future |= ERR_GET_REASON(e) == OCSP_R_STATUS_NOT_YET_VALID;
-    ve->expired |= ERR_GET_REASON(e) == OCSP_R_STATUS_EXPIRED;
-    ve->too_old |= ERR_GET_REASON(e) == OCSP_R_STATUS_TOO_OLD;
-}
-
-/* Why OCSP_check_validity refused thisUpdate / nextUpdate, from the reasons it raised (it checks them
- * all): an operator fixes a clock for a future thisUpdate, the responder for an expired nextUpdate. The
- * message, and its counter in *ctr. */
-static const char *validity_problem(const char *url, const ASN1_GENERALIZEDTIME *thisupd,
-                                    const ASN1_GENERALIZEDTIME *nextupd, long max_age, secure_counter_t *ctr,
-                                    apr_pool_t *p)
-{
-    validity_errs_t ve = { 0, 0, 0 };
-    const char *errs = secure_ossl_errors_seen(p, validity_error_seen, &ve);
-
-    *ctr = SECURE_CTR_OCSP_STALE;
-    if (ve.future) {
-        *ctr = SECURE_CTR_OCSP_FUTURE;
-        return apr_psprintf(p, "response from %s is dated in the future: its thisUpdate is %ld s from now, "
-                            "more than the %ld s of clock skew allowed (check the responder's clock and "
-                            "ours)", url, seconds_from_now(thisupd), SECURE_OCSP_SKEW);
-    }
-    if (ve.expired)
-        return apr_psprintf(p, "response from %s has expired: its nextUpdate passed %ld s ago (%ld s of "
-                            "clock skew allowed); the responder serves outdated responses", url,
-                            -seconds_from_now(nextupd), SECURE_OCSP_SKEW);
-    if (ve.too_old)
-        return apr_psprintf(p, "response from %s is not fresh: its thisUpdate is %ld s old, more than "
-                            "SecureOCSPMaxAge %ld s", url, -seconds_from_now(thisupd), max_age);
-    *ctr = SECURE_CTR_OCSP_BAD_RESPONSE;
-    return apr_psprintf(p, "response from %s has an invalid validity period: thisUpdate %ld s, nextUpdate "
-                        "%s%ld s from now (%s)", url, seconds_from_now(thisupd), nextupd ? "" : "absent, ",
-                        nextupd ? seconds_from_now(nextupd) : 0L, *errs ? errs : "no OpenSSL detail");
-}
-
-/* Checks a response against our request; fills v (GOOD / REVOKED / UNKNOWN). 1 when the responder
- * worked (a verified answer, even "unknown"), 0 when it failed (breaker). */
+/* Checks a response against our request through the pure judgement (secure_ocspeval) and fills v
+ * (GOOD / REVOKED / UNKNOWN), counting the failure it names. 1 when the responder worked (a verified
+ * answer, even "unknown"), 0 when it failed (breaker). */
 static int ocsp_evaluate(const struct secure_ocsp_conf *conf, const char *url, OCSP_REQUEST *req,
                          OCSP_RESPONSE *resp, OCSP_CERTID *id, X509 *issuer, X509_STORE *trust,
                          secure_verdict_t *v, apr_pool_t *p)
 {
-    OCSP_BASICRESP *bs = NULL;
-    STACK_OF(X509) *certs = NULL;
-    X509_STORE *own_store = NULL;
-    ASN1_GENERALIZEDTIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
-    int rstatus, status = -1, reason = -1, nonce, i, worked = 0;
-    long max_age = OCSP_DEFAULT(conf, max_age, OCSP_MAX_AGE_DEFAULT), next_in;
+    static const secure_counter_t counters[] = {
+        [SECURE_OCSPEVAL_FAIL_BAD_RESPONSE] = SECURE_CTR_OCSP_BAD_RESPONSE,
+        [SECURE_OCSPEVAL_FAIL_BAD_NONCE] = SECURE_CTR_OCSP_BAD_NONCE,
+        [SECURE_OCSPEVAL_FAIL_BAD_SIGNATURE] = SECURE_CTR_OCSP_BAD_SIGNATURE,
+        [SECURE_OCSPEVAL_FAIL_STALE] = SECURE_CTR_OCSP_STALE,
+        [SECURE_OCSPEVAL_FAIL_FUTURE] = SECURE_CTR_OCSP_FUTURE,
+    };
     apr_time_t now = apr_time_now();
+    secure_ocspeval_in_t in = { url, req, id, issuer, conf->responder_certs, trust, conf->nonce != 0,
+                                OCSP_DEFAULT(conf, max_age, OCSP_MAX_AGE_DEFAULT), SECURE_OCSP_SKEW, apr_time_sec(now) };
+    secure_ocspeval_out_t out;
+    char why[SECURE_OCSPEVAL_WHY_MAX];
+    const char *detail;
+    long next_in;
 
-    rstatus = OCSP_response_status(resp);
-    if (rstatus != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
-        verdict_unknown(v, apr_psprintf(p, "responder %s answered '%s' (OCSPResponseStatus %d)", url,
-                                        OCSP_response_status_str(rstatus), rstatus));
-        secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
+    secure_ocspeval_response(resp, &in, &out, why, sizeof(why));
+    detail = out.ossl_detail ? apr_psprintf(p, "%s (%s)", why, secure_ossl_errors(p)) : apr_pstrdup(p, why);
+    if (!out.worked) {
+        verdict_unknown(v, detail);
+        if (out.fail != SECURE_OCSPEVAL_FAIL_NONE)
+            secure_status_count(counters[out.fail]);
         goto cleanup;
     }
-    if ((bs = OCSP_response_get1_basic(resp)) == NULL) {
-        verdict_unknown(v, apr_psprintf(p, "responder %s sent no basic OCSP response (%s)", url,
-                                        secure_ossl_errors(p)));
-        secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
-        goto cleanup;
-    }
-    if (conf->nonce != 0) {
-        /* 1: ours came back. -1: the responder ignored it, 0: a different one, 3: one we never sent */
-        nonce = OCSP_check_nonce(req, bs);
-        if (nonce != 1) {
-            verdict_unknown(v, apr_psprintf(p, "responder %s %s", url,
-                                            nonce == -1 ? "did not echo the request nonce (set "
-                                                          "SecureOCSPNonce off for responders that "
-                                                          "pre-sign responses)"
-                                                        : "answered with a nonce that does not match "
-                                                          "the request (replayed or mixed-up response)"));
-            secure_status_count(SECURE_CTR_OCSP_BAD_NONCE);
-            goto cleanup;
-        }
-    }
-    /* Candidate signers found in `certs` are trusted as they are (OCSP_TRUSTOTHER), so `certs` holds only
-     * certificates we trust: the issuer (from the verified chain or the trust store, and its key signed
-     * the certificate: secure_online_check) and the operator's SecureOCSPResponderCert; never a
-     * certificate the client sent. A delegated responder included in the response is chain-checked
-     * against the vhost's CA store and must be issued by that issuer with the OCSP-signing EKU
-     * (OpenSSL's ocsp_check_issuer). */
-    if ((certs = sk_X509_new_null()) == NULL || !sk_X509_push(certs, issuer))
-        goto nomem;
-    for (i = 0; conf->responder_certs && i < sk_X509_num(conf->responder_certs); i++)
-        if (!sk_X509_push(certs, sk_X509_value(conf->responder_certs, i)))
-            goto nomem;
-    if (trust == NULL) {
-        if ((own_store = X509_STORE_new()) == NULL || !X509_STORE_add_cert(own_store, issuer))
-            goto nomem;
-        trust = own_store;
-    }
-    if (OCSP_basic_verify(bs, certs, trust, OCSP_TRUSTOTHER) <= 0) {
-        verdict_unknown(v, apr_psprintf(p, "response from %s is not signed by the issuer, a delegated "
-                                        "responder of the issuer or a SecureOCSPResponderCert (%s)", url,
-                                        secure_ossl_errors(p)));
-        secure_status_count(SECURE_CTR_OCSP_BAD_SIGNATURE);
-        goto cleanup;
-    }
-    if (!OCSP_resp_find_status(bs, id, &status, &reason, &rev, &thisupd, &nextupd)) {
-        verdict_unknown(v, apr_psprintf(p, "response from %s does not cover this certificate (no "
-                                        "matching CertID)", url));
-        secure_status_count(SECURE_CTR_OCSP_BAD_RESPONSE);
-        goto cleanup;
-    }
-    /* validity_problem reads the reasons OCSP_check_validity raises: start from an empty queue */
-    secure_ossl_discard("left over from OCSP_resp_find_status, which succeeded");
-    if (!OCSP_check_validity(thisupd, nextupd, SECURE_OCSP_SKEW, max_age > 0 ? max_age : -1)) {
-        secure_counter_t ctr;
-
-        verdict_unknown(v, validity_problem(url, thisupd, nextupd, max_age, &ctr, p));
-        secure_status_count(ctr);
-        goto cleanup;
-    }
-    worked = 1;
+    v->detail = detail;
     v->expires = now + apr_time_from_sec(secure_cache_ttl());
-    if (nextupd != NULL && (next_in = seconds_from_now(nextupd)) > 0
+    if (out.next_update != 0 && (next_in = (long)(out.next_update - in.now)) > 0
         && now + apr_time_from_sec(next_in) < v->expires)
         v->expires = now + apr_time_from_sec(next_in);
-    switch (status) {
-    case V_OCSP_CERTSTATUS_GOOD:
+    switch (out.status) {
+    case SECURE_OCSPEVAL_GOOD:
         v->status = SECURE_REV_GOOD;
-        v->detail = apr_psprintf(p, "responder %s: good", url);
         break;
-    case V_OCSP_CERTSTATUS_REVOKED:
+    case SECURE_OCSPEVAL_REVOKED:
         v->status = SECURE_REV_REVOKED;
-        v->reason = reason >= 0 ? reason : -1;
-        v->revoked_at = rev ? now + apr_time_from_sec(seconds_from_now(rev)) : 0;
-        v->detail = apr_psprintf(p, "responder %s: revoked (%s)", url,
-                                 reason >= 0 ? secure_crlcore_reason_name(reason) : "no reason given");
+        v->reason = out.reason;
+        v->revoked_at = out.revoked_at != 0 ? apr_time_from_sec(out.revoked_at) : 0;
         break;
     default:
         v->status = SECURE_REV_UNKNOWN;
-        v->detail = apr_psprintf(p, "responder %s does not know this certificate", url);
         if (v->expires > now + apr_time_from_sec(secure_cache_unknown_ttl()))
             v->expires = now + apr_time_from_sec(secure_cache_unknown_ttl());
         break;
     }
-    goto cleanup;
-nomem:
-    verdict_unknown(v, "out of memory while checking the OCSP response");
 cleanup:
-    sk_X509_free(certs);   /* the certificates belong to the caller and the config */
-    X509_STORE_free(own_store);
-    OCSP_BASICRESP_free(bs);
     secure_ossl_discard("every failure above took the errors into the verdict's detail");
-    return worked;
+    return out.worked;
 }
 
 static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,

@@ -7,6 +7,7 @@ void test_hello(void);
 void test_util(void);
 void test_denylist(void);
 void test_crlcore(void);
+void test_ocspeval(void);
 void test_cacherec(void);
 void test_breaker(void);
 void test_groups(void);
@@ -18,6 +19,7 @@ int main(void)
     test_util();
     test_denylist();
     test_crlcore();
+    test_ocspeval();
     test_cacherec();
     test_breaker();
     test_groups();
