@@ -9,7 +9,7 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
-use SecureTest qw(tls_request info_json run_cmd);
+use SecureTest qw(tls_request info_json run_cmd write_file);
 use SecureOCSP qw(make_pki gen_dir start_instance stop_instance spare_port_base instance_vhost main_port);
 
 plan tests => 12, need_module('mod_ssl.c', 'mod_secure.c');
@@ -20,7 +20,6 @@ my @cases = qw(complete listed delta partition onlyca onlyuser);
 make_pki(map { ("leaf_$_" => { cdp => "$url/$_.crl" }) } @cases);
 my $gen = gen_dir();
 
-sub write_file { my ($f, $t) = @_; open my $fh, '>', $f or die "$f: $!"; print $fh $t; close $fh }
 
 # One CRL per case, signed by the generated CA, DER, with the extensions of section [$ext].
 write_file("$gen/crl.cnf", <<"CNF");
@@ -57,7 +56,7 @@ for my $case (@cases) {
         $index = "R\t301231000000Z\t250101000000Z,keyCompromise\t$serial\tunknown\t/CN=leaf_listed\n";
     }
     write_file("$gen/crl-index.txt", $index);
-    for my $cmd (['openssl', 'ca', '-batch', '-config', "$gen/crl.cnf", '-gencrl', '-keyfile', "$gen/ca.key",
+    for my $cmd (['openssl', 'ca', '-batch', '-config', "$gen/crl.cnf", '-gencrl', '-keyfile', "$gen/ca.key", '-passin', 'pass:httpd',
                   '-cert', "$gen/ca.crt", '-crlexts', $case, '-crlhours', '24', '-out', "$gen/$case.pem"],
                  ['openssl', 'crl', '-in', "$gen/$case.pem", '-outform', 'DER', '-out', "$gen/$case.crl"]) {
         my ($rc, $out) = run_cmd($cmd, '', 30);

@@ -11,8 +11,11 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use File::Path ();
 use SecureTest qw(s_client cert_file key_file sslca run_cmd httpd_bin wait_until);
-use SecureRevoke qw(scratch_ca revoke gencrl install_file alert_of);
-use SecureOCSP qw(t_logs start_instance stop_instance spare_port_base);
+use SecurePKI qw(scratch_ca revoke gencrl);
+use SecureRevoke qw(install_file);
+use SecureTest qw(alert_of);
+use SecureOCSP qw(start_instance stop_instance spare_port_base);
+use SecureTest qw(t_logs);
 
 plan tests => 14, need_module('mod_ssl.c', 'mod_secure.c');
 
