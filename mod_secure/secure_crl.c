@@ -42,6 +42,7 @@
 #include "secure_config.h"
 #include "secure_crl.h"
 #include "secure_crlcore.h"
+#include "secure_gen.h"
 #include "secure_log.h"
 #include "secure_ossl.h"
 #include "secure_status.h"
@@ -75,8 +76,8 @@ typedef struct {
     char *copy;                 /* non-NULL: the CRLs come from this persisted copy, not from path */
 } crl_file_t;
 
+/* One generation: the data of a secure_gen_t (secure_gen.h counts its references). */
 typedef struct {
-    apr_uint32_t refs;
     int n;
     crl_file_t **files;
 } crl_gen_t;
@@ -91,9 +92,8 @@ struct secure_crl_store {
     server_rec *s;
     const apr_array_header_t *paths;
     X509_STORE *trust;
-    apr_thread_mutex_t *mutex;  /* guards cur (held only to read or swap the pointer) */
+    secure_gen_holder_t cur;    /* the generation in force (crl_gen_t data) */
     apr_thread_mutex_t *reload; /* held by the one reload running; guards failed */
-    crl_gen_t *cur;
     failed_sig_t *failed;       /* versions that failed to load: not retried until they change */
     const char *copy_dir;       /* persisted copies (NULL: none) */
 };
@@ -128,11 +128,13 @@ static void file_release(crl_file_t *f)
     free(f);
 }
 
-static void gen_release(crl_gen_t *g)
+/* Frees a generation's data: its reference on each file (secure_gen calls it on the last reference). */
+static void gen_data_free(void *data)
 {
+    crl_gen_t *g = data;
     int i;
 
-    if (g == NULL || apr_atomic_dec32(&g->refs) != 0)
+    if (g == NULL)
         return;
     for (i = 0; i < g->n; i++)
         file_release(g->files[i]);
@@ -140,15 +142,12 @@ static void gen_release(crl_gen_t *g)
     free(g);
 }
 
-/* The current generation with a reference for the caller (release with gen_release), or NULL. */
-static crl_gen_t *gen_acquire(secure_crl_store_t *st)
+/* The generation in force, with a reference (secure_gen_release), and its data in *out (NULL: none). */
+static secure_gen_t *gen_acquire(secure_crl_store_t *st, crl_gen_t **out)
 {
-    crl_gen_t *g;
+    secure_gen_t *g = secure_gen_acquire(&st->cur);
 
-    apr_thread_mutex_lock(st->mutex);
-    if ((g = st->cur) != NULL)
-        apr_atomic_inc32(&g->refs);
-    apr_thread_mutex_unlock(st->mutex);
+    *out = g != NULL ? g->data : NULL;
     return g;
 }
 
@@ -163,8 +162,6 @@ static apr_status_t store_cleanup(void *data)
     secure_crl_store_t *st = data;
     failed_sig_t *f, *next;
 
-    gen_release(st->cur);
-    st->cur = NULL;
     X509_STORE_free(st->trust);
     st->trust = NULL;
     for (f = st->failed; f != NULL; f = next) {
@@ -568,7 +565,8 @@ static void log_loaded(secure_crl_store_t *st, const crl_file_t *f, const char *
 static int store_refresh_locked(secure_crl_store_t *st, apr_pool_t *p)
 {
     apr_array_header_t *names;
-    crl_gen_t *old = gen_acquire(st), *gen = NULL, *replaced;
+    crl_gen_t *old, *gen = NULL;
+    secure_gen_t *oldg = gen_acquire(st, &old), *newg;
     int i, j, changed = 0, removed = 0;
     apr_time_t t0 = apr_time_now();
 
@@ -578,8 +576,6 @@ static int store_refresh_locked(secure_crl_store_t *st, apr_pool_t *p)
     if ((gen = calloc(1, sizeof(*gen))) == NULL
         || (names->nelts > 0 && (gen->files = calloc((size_t)names->nelts, sizeof(*gen->files))) == NULL))
         goto cleanup;
-    gen->refs = 1;
-
     for (i = 0; i < names->nelts; i++) {
         const char *path = APR_ARRAY_IDX(names, i, const char *), *why;
         crl_file_t *prev = NULL, *f;
@@ -652,11 +648,10 @@ static int store_refresh_locked(secure_crl_store_t *st, apr_pool_t *p)
         }
     }
     if (old == NULL || changed || removed) {
-        apr_thread_mutex_lock(st->mutex);
-        replaced = st->cur;
-        st->cur = gen;
-        apr_thread_mutex_unlock(st->mutex);
-        gen = replaced;                 /* the store's reference: released below (readers hold their own) */
+        if ((newg = secure_gen_new(gen, gen_data_free)) == NULL)
+            goto cleanup;               /* out of memory: the generation in force stays */
+        gen = NULL;
+        secure_gen_publish(&st->cur, newg);  /* readers keep the old one alive while they use it */
         if (old != NULL)
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, st->s,
                          SECTAG(10408) "%s: CRL set reloaded in %" APR_TIME_T_FMT " ms (%d changed, %d removed)",
@@ -665,8 +660,8 @@ static int store_refresh_locked(secure_crl_store_t *st, apr_pool_t *p)
     }
 
 cleanup:
-    gen_release(gen);
-    gen_release(old);                   /* our own reference */
+    gen_data_free(gen);                 /* a candidate that was not published */
+    secure_gen_release(oldg);           /* our own reference */
     return changed + removed;
 }
 
@@ -702,7 +697,7 @@ secure_crl_store_t *secure_crl_store_create(server_rec *s, apr_pool_t *p, const 
 
     st->s = s;
     st->paths = paths;
-    if (apr_thread_mutex_create(&st->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
+    if (secure_gen_holder_init(&st->cur, p) != APR_SUCCESS
         || apr_thread_mutex_create(&st->reload, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
         return NULL;
     if (trust != NULL && X509_STORE_up_ref(trust))
@@ -717,19 +712,21 @@ secure_crl_store_t *secure_crl_store_create(server_rec *s, apr_pool_t *p, const 
 
 int secure_crl_count(secure_crl_store_t *st)
 {
-    crl_gen_t *g = gen_acquire(st);
+    crl_gen_t *g;
+    secure_gen_t *gg = gen_acquire(st, &g);
     int i, n = 0;
 
     for (i = 0; g != NULL && i < g->n; i++)
         n += (int)g->files[i]->n;
-    gen_release(g);
+    secure_gen_release(gg);
     return n;
 }
 
 secure_rev_status_t secure_crl_lookup(secure_crl_store_t *st, X509 *cert, X509 *issuer, long max_stale,
                                       secure_verdict_t *v, apr_pool_t *p)
 {
-    crl_gen_t *g = gen_acquire(st);
+    crl_gen_t *g;
+    secure_gen_t *gg = gen_acquire(st, &g);
     secure_crlcore_answer_t a;
     const crl_file_t *f;
     const char *iname = NULL, *from;
@@ -779,6 +776,6 @@ secure_rev_status_t secure_crl_lookup(secure_crl_store_t *st, X509 *cert, X509 *
                                  iso_time(secure_crlcore_this_update(a.crl), p));
 
 cleanup:
-    gen_release(g);
+    secure_gen_release(gg);
     return v->status;
 }
