@@ -114,8 +114,8 @@ static int secure_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 
 /* check_config (also `httpd -t`, which `apachectl graceful` runs first): everything that can be refused
  * before a running server is touched. 0. each vhost's resolved object (secure_vhost_t); 1. mod_ssl must
- * be there; 2. the policy must leave mod_ssl's settings
- * something (secure_sslconf emulates mod_ssl's directives); 3. a network cache needs a key. */
+ * be there; 2. the policy must leave mod_ssl's settings something (secure_sslconf emulates mod_ssl's
+ * directives); 3. a network cache needs a key. */
 static int secure_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     int rc;
