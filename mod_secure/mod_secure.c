@@ -57,6 +57,10 @@ static const command_rec secure_cmds[] = {
                   "on|off: apply mod_secure to this virtual host's TLS connections (default off)"),
     AP_INIT_TAKE1("SecureExportVars", secure_config_cmd_export_vars, NULL, RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "on|off: put the SECURE_* variables into the request environment (default on)"),
+    AP_INIT_TAKE1("SecureExportCertData", secure_config_cmd_export_cert_data, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "on|off: put SECURE_CLIENT_CERT (the client certificate in PEM) into the request environment "
+                  "too (default off)"),
     SECURE_POLICY_CMDS
     SECURE_REVOKE_CMDS
     SECURE_OCSP_CMDS

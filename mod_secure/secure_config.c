@@ -80,6 +80,12 @@ const char *secure_config_cmd_export_vars(cmd_parms *cmd, void *dconf, const cha
     return secure_arg_flag(cmd, arg, &d->export_vars);
 }
 
+const char *secure_config_cmd_export_cert_data(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    secure_dir_conf_t *d = dconf;
+    return secure_arg_flag(cmd, arg, &d->export_cert_data);
+}
+
 /* ---- create / merge ---------------------------------------------------------------------------- */
 
 void *secure_config_create_dir(apr_pool_t *p, char *dir)
@@ -87,6 +93,7 @@ void *secure_config_create_dir(apr_pool_t *p, char *dir)
     secure_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
     (void)dir;
     d->export_vars = SECURE_UNSET;
+    d->export_cert_data = SECURE_UNSET;
     return d;
 }
 
@@ -96,6 +103,7 @@ void *secure_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     secure_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
 
     SECURE_MERGE_INT(export_vars);
+    SECURE_MERGE_INT(export_cert_data);
     return conf;
 }
 
@@ -126,6 +134,12 @@ int secure_config_export_vars(const request_rec *r)
 {
     const secure_dir_conf_t *d = ap_get_module_config(r->per_dir_config, &secure_module);
     return d == NULL || d->export_vars != 0;
+}
+
+int secure_config_export_cert_data(const request_rec *r)
+{
+    const secure_dir_conf_t *d = ap_get_module_config(r->per_dir_config, &secure_module);
+    return d != NULL && d->export_cert_data == 1;
 }
 
 /* ---- the resolved vhosts ---------------------------------------------------------------------------- *

@@ -23,11 +23,13 @@ typedef struct secure_srv_conf {
 
 typedef struct secure_dir_conf {
     int export_vars;                     /* SecureExportVars: SECURE_UNSET, 0, 1 (default 1) */
+    int export_cert_data;                /* SecureExportCertData: SECURE_UNSET, 0, 1 (default 0) */
 } secure_dir_conf_t;
 
-/* SecureEngine and SecureExportVars (the directive table itself is assembled in mod_secure.c). */
+/* SecureEngine, SecureExportVars and SecureExportCertData (the directive table itself is assembled in mod_secure.c). */
 const char *secure_config_cmd_engine(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_config_cmd_export_vars(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_config_cmd_export_cert_data(cmd_parms *cmd, void *dconf, const char *arg);
 void *secure_config_create_dir(apr_pool_t *p, char *dir);
 void *secure_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
 
@@ -40,6 +42,9 @@ int secure_config_any_engine(void);
 void secure_config_set_any_engine(int on);
 /* True when SecureExportVars is on for the request's directory (default on). */
 int secure_config_export_vars(const request_rec *r);
+/* True when SecureExportCertData is on for the request's directory (default off): SECURE_CLIENT_CERT, the
+ * whole certificate in PEM, goes into the environment too. */
+int secure_config_export_cert_data(const request_rec *r);
 /* "host:port" of a vhost, for log lines (memory from pconf; before post_config named the vhosts, its
  * ServerName). */
 const char *secure_config_vhost_name(const server_rec *s);

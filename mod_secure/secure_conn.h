@@ -57,6 +57,8 @@ typedef struct secure_conn {
     /* memoised variable values, indexed by secure_vars' table; done[i] set once computed */
     const char **vals;
     unsigned char *done;
+    void *vars_san_memo;                /* secure_vars: the decoded subjectAltName, per certificate */
+    void *vars_export_memo;             /* secure_vars: the connection's export list, per certificate */
     struct secure_hello *hello_parsed;  /* parsed once on demand; NULL if absent or bad */
     int hello_parse_done;
 

@@ -48,6 +48,7 @@ typedef struct {
     const char *name;
     secure_var_fn *fn;
     secure_scope_t scope;
+    int certdata;         /* the whole certificate: in the environment only with SecureExportCertData on */
 } secure_var_t;
 
 /* A heap string from secure_util as a pool string (NULL stays NULL: the variable is then unset). */
@@ -444,7 +445,7 @@ static const struct { const char *name; int type; } secure_san_vars[] = {
 /* The escaped values (secure_san_value) of the client certificate's subjectAltName entries, one array per
  * kind of secure_san_vars, in certificate order, in vc->p. -1 without a certificate, or when its
  * subjectAltName cannot be decoded (the variables are then unset rather than claiming "none"). */
-static int san_collect(secure_var_ctx_t *vc, apr_array_header_t *out[SECURE_SAN_N])
+static int san_decode(secure_var_ctx_t *vc, apr_array_header_t *out[SECURE_SAN_N])
 {
     X509 *x = peer_cert(vc);
     GENERAL_NAMES *names;
@@ -476,6 +477,36 @@ static int san_collect(secure_var_ctx_t *vc, apr_array_header_t *out[SECURE_SAN_
     }
     GENERAL_NAMES_free(names);
     return rc;
+}
+
+/* The decoded subjectAltName of the connection's client certificate, memoised per certificate (the four
+ * list variables, the numbered ones and every request's export share one decoding). The memo lives in
+ * secure_conn_pool(); caller holds sc's lock. */
+typedef struct {
+    const void *cert;                   /* the certificate decoded; NULL: nothing memoised */
+    int rc;                             /* san_decode's answer */
+    apr_array_header_t *vals[SECURE_SAN_N];
+} secure_san_memo_t;
+
+static int san_collect(secure_var_ctx_t *vc, apr_array_header_t *out[SECURE_SAN_N])
+{
+    secure_san_memo_t *m = vc->sc->vars_san_memo;
+    const X509 *x = peer_cert(vc);
+    secure_var_ctx_t cc = *vc;
+    size_t k;
+
+    if (x == NULL)
+        return -1;
+    cc.p = secure_conn_pool(vc->sc, vc->r ? vc->r->connection : NULL);
+    if (m == NULL)
+        vc->sc->vars_san_memo = m = apr_pcalloc(cc.p, sizeof(*m));
+    if (m->cert != x) {
+        m->rc = san_decode(&cc, m->vals);
+        m->cert = x;
+    }
+    for (k = 0; k < SECURE_SAN_N; k++)
+        out[k] = m->vals[k];
+    return m->rc;
 }
 
 /* Every value of one kind, comma-separated; a comma inside a value is escaped as "\\," (secure_list_join). */
@@ -546,48 +577,48 @@ static const char *var_revocation_date(secure_var_ctx_t *vc) { return revocation
 /* ---- the table ------------------------------------------------------------------------------------ */
 
 static const secure_var_t secure_var_table[] = {
-    { "SECURE_TLS_VERSION",              var_tls_version,        SECURE_SCOPE_CONN },
-    { "SECURE_CIPHER",                   var_cipher,             SECURE_SCOPE_CONN },
-    { "SECURE_CIPHER_IANA",              var_cipher_iana,        SECURE_SCOPE_CONN },
-    { "SECURE_CIPHER_BITS",              var_cipher_bits,        SECURE_SCOPE_CONN },
-    { "SECURE_KEX_GROUP",                var_kex_group,          SECURE_SCOPE_CONN },
-    { "SECURE_SNI",                      var_sni,                SECURE_SCOPE_CONN },
-    { "SECURE_ALPN",                     var_alpn,               SECURE_SCOPE_CONN },
-    { "SECURE_SESSION_RESUMED",          var_resumed,            SECURE_SCOPE_CONN },
-    { "SECURE_SERVER_SIGALG",            var_server_sigalg,      SECURE_SCOPE_CONN },
-    { "SECURE_HANDSHAKE_USEC",           var_handshake_usec,     SECURE_SCOPE_CONN },
-    { "SECURE_JA3",                      var_ja3,                SECURE_SCOPE_CONN },
-    { "SECURE_JA3_STRING",               var_ja3_string,         SECURE_SCOPE_CONN },
-    { "SECURE_JA4",                      var_ja4,                SECURE_SCOPE_CONN },
-    { "SECURE_JA4_R",                    var_ja4_r,              SECURE_SCOPE_CONN },
-    { "SECURE_CLIENT_HELLO_VERSIONS",    var_hello_versions,     SECURE_SCOPE_CONN },
-    { "SECURE_CLIENT_HELLO_ALPN",        var_hello_alpn,         SECURE_SCOPE_CONN },
-    { "SECURE_CLIENT_HELLO_GROUPS",      var_hello_groups,       SECURE_SCOPE_CONN },
-    { "SECURE_CLIENT_VERIFY",            var_client_verify,      SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_S_DN",              var_client_s_dn,        SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_S_DN_CN",           var_client_s_dn_cn,     SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_I_DN",              var_client_i_dn,        SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_SERIAL",            var_client_serial,      SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_SHA256",            var_client_sha256,      SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_SPKI_SHA256",       var_client_spki_sha256, SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_NOT_BEFORE",        var_client_not_before,  SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_NOT_AFTER",         var_client_not_after,   SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_DAYS_LEFT",         var_client_days_left,   SECURE_SCOPE_REQ },
-    { "SECURE_CLIENT_KEY",               var_client_key,         SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_SIG_ALG",           var_client_sig_alg,     SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_SAN_DNS",           var_client_san_dns,     SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_SAN_EMAIL",         var_client_san_email,   SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_SAN_URI",           var_client_san_uri,     SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_SAN_IP",            var_client_san_ip,      SECURE_SCOPE_CERT },
-    { "SECURE_CLIENT_CERT",              var_client_cert,        SECURE_SCOPE_CERT },
-    { "SECURE_POLICY",                   var_policy,             SECURE_SCOPE_REQ },
-    { "SECURE_POLICY_MODE",              var_policy_mode,        SECURE_SCOPE_REQ },
-    { "SECURE_POLICY_RESULT",            var_policy_result,      SECURE_SCOPE_REQ },
-    { "SECURE_POLICY_VIOLATION",         var_policy_violation,   SECURE_SCOPE_REQ },
-    { "SECURE_CLIENT_REVOCATION",        var_revocation,         SECURE_SCOPE_REQ },
-    { "SECURE_CLIENT_REVOCATION_SOURCE", var_revocation_source,  SECURE_SCOPE_REQ },
-    { "SECURE_CLIENT_REVOCATION_REASON", var_revocation_reason,  SECURE_SCOPE_REQ },
-    { "SECURE_CLIENT_REVOCATION_DATE",   var_revocation_date,    SECURE_SCOPE_REQ },
+    { "SECURE_TLS_VERSION",              var_tls_version,        SECURE_SCOPE_CONN, 0 },
+    { "SECURE_CIPHER",                   var_cipher,             SECURE_SCOPE_CONN, 0 },
+    { "SECURE_CIPHER_IANA",              var_cipher_iana,        SECURE_SCOPE_CONN, 0 },
+    { "SECURE_CIPHER_BITS",              var_cipher_bits,        SECURE_SCOPE_CONN, 0 },
+    { "SECURE_KEX_GROUP",                var_kex_group,          SECURE_SCOPE_CONN, 0 },
+    { "SECURE_SNI",                      var_sni,                SECURE_SCOPE_CONN, 0 },
+    { "SECURE_ALPN",                     var_alpn,               SECURE_SCOPE_CONN, 0 },
+    { "SECURE_SESSION_RESUMED",          var_resumed,            SECURE_SCOPE_CONN, 0 },
+    { "SECURE_SERVER_SIGALG",            var_server_sigalg,      SECURE_SCOPE_CONN, 0 },
+    { "SECURE_HANDSHAKE_USEC",           var_handshake_usec,     SECURE_SCOPE_CONN, 0 },
+    { "SECURE_JA3",                      var_ja3,                SECURE_SCOPE_CONN, 0 },
+    { "SECURE_JA3_STRING",               var_ja3_string,         SECURE_SCOPE_CONN, 0 },
+    { "SECURE_JA4",                      var_ja4,                SECURE_SCOPE_CONN, 0 },
+    { "SECURE_JA4_R",                    var_ja4_r,              SECURE_SCOPE_CONN, 0 },
+    { "SECURE_CLIENT_HELLO_VERSIONS",    var_hello_versions,     SECURE_SCOPE_CONN, 0 },
+    { "SECURE_CLIENT_HELLO_ALPN",        var_hello_alpn,         SECURE_SCOPE_CONN, 0 },
+    { "SECURE_CLIENT_HELLO_GROUPS",      var_hello_groups,       SECURE_SCOPE_CONN, 0 },
+    { "SECURE_CLIENT_VERIFY",            var_client_verify,      SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_S_DN",              var_client_s_dn,        SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_S_DN_CN",           var_client_s_dn_cn,     SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_I_DN",              var_client_i_dn,        SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_SERIAL",            var_client_serial,      SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_SHA256",            var_client_sha256,      SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_SPKI_SHA256",       var_client_spki_sha256, SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_NOT_BEFORE",        var_client_not_before,  SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_NOT_AFTER",         var_client_not_after,   SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_DAYS_LEFT",         var_client_days_left,   SECURE_SCOPE_REQ, 0 },
+    { "SECURE_CLIENT_KEY",               var_client_key,         SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_SIG_ALG",           var_client_sig_alg,     SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_SAN_DNS",           var_client_san_dns,     SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_SAN_EMAIL",         var_client_san_email,   SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_SAN_URI",           var_client_san_uri,     SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_SAN_IP",            var_client_san_ip,      SECURE_SCOPE_CERT, 0 },
+    { "SECURE_CLIENT_CERT",              var_client_cert,        SECURE_SCOPE_CERT, 1 },
+    { "SECURE_POLICY",                   var_policy,             SECURE_SCOPE_REQ, 0 },
+    { "SECURE_POLICY_MODE",              var_policy_mode,        SECURE_SCOPE_REQ, 0 },
+    { "SECURE_POLICY_RESULT",            var_policy_result,      SECURE_SCOPE_REQ, 0 },
+    { "SECURE_POLICY_VIOLATION",         var_policy_violation,   SECURE_SCOPE_REQ, 0 },
+    { "SECURE_CLIENT_REVOCATION",        var_revocation,         SECURE_SCOPE_REQ, 0 },
+    { "SECURE_CLIENT_REVOCATION_SOURCE", var_revocation_source,  SECURE_SCOPE_REQ, 0 },
+    { "SECURE_CLIENT_REVOCATION_REASON", var_revocation_reason,  SECURE_SCOPE_REQ, 0 },
+    { "SECURE_CLIENT_REVOCATION_DATE",   var_revocation_date,    SECURE_SCOPE_REQ, 0 },
 };
 
 #define SECURE_VAR_N (sizeof(secure_var_table) / sizeof(secure_var_table[0]))
@@ -661,8 +692,8 @@ static const char *var_value(secure_conn_t *sc, request_rec *r, int i)
     return val;
 }
 
-/* The values of every subjectAltName kind (for the NAME_n variables), in r->pool (else the connection's); -1
- * when there is no certificate or its subjectAltName cannot be read. Not memoised: asked for rarely. */
+/* The values of every subjectAltName kind (for the NAME_n variables), memoised with the certificate; -1
+ * when there is no certificate or its subjectAltName cannot be read. */
 static int san_numbered_values(secure_conn_t *sc, request_rec *r, apr_array_header_t *vals[SECURE_SAN_N])
 {
     secure_var_ctx_t vc;
@@ -727,19 +758,86 @@ static void vars_visit(secure_conn_t *sc, request_rec *r, secure_var_visit_fn *f
                APR_ARRAY_IDX(vals[k], n, const char *));
 }
 
-static void export_one(void *baton, request_rec *r, const char *name, const char *val)
+/* What every request of a connection puts into its environment from the connection and certificate
+ * scopes (the numbered subjectAltName variables included, the whole certificate not): names and values
+ * computed once per client certificate, so a request copies pointers instead of asking the table again
+ * (issue 11). In secure_conn_pool(); caller holds sc's lock. */
+typedef struct {
+    const void *cert;                   /* the peer certificate it was made for (NULL: none) */
+    int built;
+    int n;
+    const char **names;
+    const char **vals;
+} secure_export_memo_t;
+
+static const secure_export_memo_t *export_memo(secure_conn_t *sc, request_rec *r)
 {
-    (void)baton;
-    apr_table_setn(r->subprocess_env, name, val);
+    secure_export_memo_t *m = sc->vars_export_memo;
+    const X509 *x = SSL_get0_peer_certificate(sc->ssl);
+    apr_array_header_t *san[SECURE_SAN_N];
+    apr_pool_t *p;
+    size_t i, k, max = SECURE_VAR_N;
+    int n;
+
+    if (m != NULL && m->built && m->cert == x)
+        return m;
+    p = secure_conn_pool(sc, r->connection);
+    if (san_numbered_values(sc, r, san) == 0)
+        for (k = 0; k < SECURE_SAN_N; k++)
+            max += (size_t)(san[k]->nelts <= SECURE_SAN_MAX_INDEX ? san[k]->nelts : SECURE_SAN_MAX_INDEX + 1);
+    else
+        for (k = 0; k < SECURE_SAN_N; k++)
+            san[k] = NULL;
+    if (m == NULL)
+        sc->vars_export_memo = m = apr_pcalloc(p, sizeof(*m));
+    m->names = apr_palloc(p, max * sizeof(*m->names));
+    m->vals = apr_palloc(p, max * sizeof(*m->vals));
+    m->n = 0;
+    for (i = 0; i < SECURE_VAR_N; i++) {
+        const char *val;
+        if (secure_var_table[i].scope == SECURE_SCOPE_REQ || secure_var_table[i].certdata)
+            continue;
+        if ((val = var_value(sc, r, (int)i)) != NULL) {
+            m->names[m->n] = secure_var_table[i].name;
+            m->vals[m->n++] = val;
+        }
+    }
+    for (k = 0; k < SECURE_SAN_N; k++)
+        for (n = 0; san[k] != NULL && n < san[k]->nelts && n <= SECURE_SAN_MAX_INDEX; n++) {
+            m->names[m->n] = apr_psprintf(p, "%s_%d", secure_san_vars[k].name, n);
+            m->vals[m->n++] = APR_ARRAY_IDX(san[k], n, const char *);
+        }
+    m->cert = x;
+    m->built = 1;
+    return m;
 }
 
 void secure_vars_export(request_rec *r)
 {
     secure_conn_t *sc = active_conn(r->connection, r);
+    const secure_export_memo_t *m;
+    size_t i;
+    int j, n;
+    const char **names, **vals;
 
     if (sc == NULL || !secure_config_export_vars(r))
         return;
-    vars_visit(sc, r, export_one, NULL);
+    secure_conn_lock(sc);
+    m = export_memo(sc, r);
+    n = m->n;                           /* a later rebuild makes new arrays: these stay valid */
+    names = m->names;
+    vals = m->vals;
+    secure_conn_unlock(sc);
+    for (j = 0; j < n; j++)
+        apr_table_setn(r->subprocess_env, names[j], vals[j]);
+    for (i = 0; i < SECURE_VAR_N; i++) {
+        const char *val;
+        if (secure_var_table[i].scope != SECURE_SCOPE_REQ
+            && !(secure_var_table[i].certdata && secure_config_export_cert_data(r)))
+            continue;
+        if ((val = var_value(sc, r, (int)i)) != NULL)
+            apr_table_setn(r->subprocess_env, secure_var_table[i].name, val);
+    }
 }
 
 const char *secure_vars_ssl_var_lookup(apr_pool_t *p, server_rec *s, conn_rec *c, request_rec *r,

@@ -7,7 +7,7 @@ use File::Temp ();
 use POSIX ();
 use SecureTest qw(tls_request info_json env_lines run_cmd cert_file key_file sslca);
 
-plan tests => 39, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 43, need_module('mod_ssl.c', 'mod_secure.c');
 
 sub x509 {
     my ($file, @args) = @_;
@@ -82,6 +82,18 @@ my $env = env_lines($r);
 is($env->{SECURE_CLIENT_SHA256}, lc $fp, 'CGI sees SECURE_CLIENT_SHA256');
 is($env->{SECURE_CLIENT_S_DN}, $sdn, 'CGI sees SECURE_CLIENT_S_DN');
 is($env->{SECURE_CLIENT_S_DN}, $env->{SSL_CLIENT_S_DN} // $sdn, '... mod_ssl has no StdEnvVars here, or agrees');
+ok(!exists $env->{SECURE_CLIENT_CERT}, 'SECURE_CLIENT_CERT not in the environment by default (SecureExportCertData off)');
+{
+    open my $fh, '<', $crt or die;
+    local $/;
+    my ($pem) = <$fh> =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n)/s;
+    (my $escaped = $pem) =~ s/\n/\\n/g;     # env.pl prints newlines as \n
+    $r = tls_request(vhost => 'secure_main', path => '/certdata/env.pl',
+                     ssl => { SSL_cert_file => $crt, SSL_key_file => key_file('client_ok') });
+    my $cd = env_lines($r);
+    is($cd->{SECURE_CLIENT_CERT}, $escaped, 'SecureExportCertData on: the CGI gets SECURE_CLIENT_CERT, the PEM of the file');
+    is($cd->{SECURE_CLIENT_SHA256}, lc $fp, '... and the other variables as before');
+}
 
 # An EC P-256 client certificate with DNS, URI and e-mail SANs, issued by the test CA during the test.
 my $tmp = File::Temp::tempdir('certs-XXXXXX', DIR => Apache::Test::vars('t_logs'), CLEANUP => 1);
@@ -118,6 +130,14 @@ is("$v->{SECURE_CLIENT_SAN_DNS_0} $v->{SECURE_CLIENT_SAN_DNS_1}", 'a.example b.e
 ok(!exists $v->{SECURE_CLIENT_SAN_DNS_2} && $v->{SECURE_CLIENT_SAN_IP} eq '' && !exists $v->{SECURE_CLIENT_SAN_IP_0}, '... no _2; SECURE_CLIENT_SAN_IP empty and no _0 without an IP address');
 is($v->{SECURE_CLIENT_SAN_URI}, 'spiffe://example.org/client', 'SECURE_CLIENT_SAN_URI');
 is($v->{SECURE_CLIENT_SAN_EMAIL}, 'ec@example.org', 'SECURE_CLIENT_SAN_EMAIL');
+{
+    my $e = env_lines(tls_request(vhost => 'secure_main', path => '/cgi/env.pl',
+                                  ssl => { SSL_cert_file => "$tmp/ec.crt", SSL_key_file => "$tmp/ec.key" }));
+    is(join(' ', map { $e->{$_} // '-' } qw(SECURE_CLIENT_SAN_DNS_0 SECURE_CLIENT_SAN_DNS_1 SECURE_CLIENT_SAN_DNS_2
+                                           SECURE_CLIENT_SAN_URI_0 SECURE_CLIENT_SAN_EMAIL_0)),
+       'a.example b.example - spiffe://example.org/client ec@example.org',
+       'the CGI gets the numbered subjectAltName variables (and no _2)');
+}
 ok($v->{SECURE_CLIENT_DAYS_LEFT} == 29 || $v->{SECURE_CLIENT_DAYS_LEFT} == 30,
    "SECURE_CLIENT_DAYS_LEFT of a 30-day certificate: $v->{SECURE_CLIENT_DAYS_LEFT}");
 
