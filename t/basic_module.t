@@ -6,7 +6,7 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use SecureTest qw(tls_request info_json env_lines config_test run_cmd httpd_bin);
 
-plan tests => 21, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 23, need_module('mod_ssl.c', 'mod_secure.c');
 
 my $cfg = Apache::Test::config();
 
@@ -52,6 +52,7 @@ is(scalar(keys %{ info_json($r) }), 0, 'SecureEngine off: secure-info reports no
 my $load = "LoadModule ssl_module \@MODDIR\@/mod_ssl.so\nLoadModule secure_module \@SECURE_SO\@\n";
 for my $case (['SecureEngine maybe', qr/SecureEngine: 'maybe' is not allowed; use on or off/],
               ['SecureExportVars 2', qr/SecureExportVars: '2' is not allowed; use on or off/],
+              ['SecureExportCertData pem', qr/SecureExportCertData: 'pem' is not allowed; use on or off/],
               ['SecureEngine', qr/SecureEngine takes one argument/]) {
     ($rc, $out) = config_test("$load$case->[0]\n");
     like($rc, qr/^[1-9]/, "httpd -t refuses '$case->[0]'");
@@ -64,5 +65,5 @@ like($rc, qr/^[1-9]/, 'SecureEngine on without mod_ssl is refused');
 like($out, qr/SEC10001: SecureEngine is on but mod_ssl is not loaded/, '... naming mod_ssl');
 
 # And a valid config passes.
-($rc, $out) = config_test("${load}SecureEngine on\nSecureExportVars off\n");
+($rc, $out) = config_test("${load}SecureEngine on\nSecureExportVars off\nSecureExportCertData on\n");
 is($rc, 0, "a valid mod_secure config passes httpd -t: $out");
