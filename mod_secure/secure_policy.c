@@ -655,15 +655,15 @@ int secure_policy_fixups(request_rec *r)
 
 /* ---- Require secure-policy ------------------------------------------------------------------------------ */
 
-/* The profile names, for messages. */
-static apr_array_header_t *profile_name_list(apr_pool_t *p)
+/* The profile names for a message: "modern, intermediate, ... or cnsa". */
+static const char *profile_names_text(apr_pool_t *p)
 {
-    apr_array_header_t *a = apr_array_make(p, (int)secure_profiles_count(), sizeof(const char *));
+    const char *text = secure_profile_names[0];
     size_t i;
 
-    for (i = 0; i < secure_profiles_count(); i++)
-        APR_ARRAY_PUSH(a, const char *) = secure_profiles[i].name;
-    return a;
+    for (i = 1; secure_profile_names[i] != NULL; i++)
+        text = apr_pstrcat(p, text, secure_profile_names[i + 1] ? ", " : " or ", secure_profile_names[i], NULL);
+    return text;
 }
 
 static const char *policy_authz_parse(cmd_parms *cmd, const char *line_text, const void **parsed)
@@ -673,7 +673,7 @@ static const char *policy_authz_parse(cmd_parms *cmd, const char *line_text, con
 
     if (prof == NULL || *ap_getword_conf(cmd->temp_pool, &line))
         return apr_psprintf(cmd->pool, "Require secure-policy: '%s' is not allowed; use one profile: %s", line_text,
-                            apr_array_pstrcat(cmd->temp_pool, profile_name_list(cmd->temp_pool), ','));
+                            profile_names_text(cmd->temp_pool));
     *parsed = prof;
     return NULL;
 }
