@@ -17,7 +17,7 @@ use SecureTest qw(tls_request info_json cert_file key_file run_cmd s_client erro
                   alert_of config_test);
 use SecurePolicy qw(client_cert);
 
-plan tests => 48, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 50, need_module('mod_ssl.c', 'mod_secure.c');
 
 my ($rsa3072_crt, $rsa3072_key) = client_cert('rsa3072', key => 'rsa:3072');
 my ($sha1_crt, $sha1_key) = client_cert('rsa2048sha1', key => 'rsa:2048', md => 'sha1');
@@ -132,8 +132,11 @@ $r = tls_request(vhost => 'policy2_groups', path => '/info',
                  ssl => { SSL_version => 'TLSv1_3', SSL_ecdh_curve => 'X25519:secp384r1' });
 is($r->{status}, 200, 'SecureGroups alone: a client that also offers secp384r1 gets through');
 is(info_json($r)->{SECURE_KEX_GROUP}, 'secp384r1', '... over secp384r1');
-($rc, $out) = s_client(vhost => 'policy2_groups', path => '/info', args => ['-tls1_2', '-groups', 'P-256']);
-unlike($out, qr/HTTP\/1\.1 200/, 'SecureGroups alone: a TLS 1.2 client offering only P-256 gets no answer');
+($rc, $out) = s_client(vhost => 'policy2_groups', path => '/info',
+                       args => ['-tls1_2', '-cipher', 'ECDHE', '-groups', 'P-256']);
+unlike($out, qr/HTTP\/1\.1 200/, 'SecureGroups alone: a TLS 1.2 ECDHE client offering only P-256 gets no answer');
+($rc, $out) = s_client(vhost => 'policy2_ctl', path => '/info', args => ['-tls1_2', '-cipher', 'ECDHE', '-groups', 'P-256']);
+like($out, qr/HTTP\/1\.1 200/, 'control: the same client gets 200');
 
 # --- SecureClientAllowSHA1 off alone ---
 $mark = error_log_mark();
