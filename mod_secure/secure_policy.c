@@ -504,6 +504,39 @@ static int policy_cert_cb(SSL *ssl, void *arg)
     return 1;
 }
 
+/* The profile's key sizes apply to the server's own certificates too (CNSA: RSA >= 3072, P-384); which
+ * certificate is served is mod_ssl's configuration, so a short key is a warning, not a refusal. */
+static void check_server_keys(server_rec *s, const secure_policy_state_t *st, SSL_CTX *ctx)
+{
+    X509 *current = SSL_CTX_get0_certificate(ctx);
+    secure_rules_t floors;
+    int more;
+    char what[128];
+
+    if (st->profile == &secure_profile_none || current == NULL || !log_this_pass())
+        return;
+    memset(&floors, 0, sizeof(floors));
+    floors.rsa_min = st->profile->rsa_min;
+    floors.ec_min = st->profile->ec_min;
+    floors.allow_weak_sig = 1;
+    ERR_set_mark();
+    for (more = (int)SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST); more == 1;
+         more = (int)SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT)) {
+        X509 *cert = SSL_CTX_get0_certificate(ctx);
+        if (cert != NULL && secure_rules_check_cert(&floors, cert, 0, what, sizeof(what)) != 0)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         SECTAG(11400) "vhost %s: %s asks for server keys of at least rsa:%d ec:%d, but the "
+                         "certificate mod_ssl serves has %s (SSLCertificateFile); clients are served anyway",
+                         secure_config_vhost_name(s), st->label, floors.rsa_min, floors.ec_min, what);
+    }
+    /* leave mod_ssl's current certificate as it was */
+    for (more = (int)SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST);
+         more == 1 && SSL_CTX_get0_certificate(ctx) != current;
+         more = (int)SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT))
+        ;
+    ERR_pop_to_mark();      /* walking past the last certificate is how the walk ends, not an error */
+}
+
 apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx)
 {
     secure_policy_state_t *st = policy_state(s);
@@ -512,6 +545,7 @@ apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
 
     if (st == NULL)
         return APR_SUCCESS;
+    check_server_keys(s, st, ctx);
     if (st->report) {
         if (log_this_pass())
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,

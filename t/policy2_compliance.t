@@ -15,7 +15,7 @@ use SecureTest qw(tls_request info_json vhost_port run_cmd cert_file key_file al
                   error_log_mark error_log_since);
 use SecurePolicy qw(client_cert start_fails);
 
-plan tests => 46, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 48, need_module('mod_ssl.c', 'mod_secure.c');
 
 # What the documents allow, for an RSA server certificate (OpenSSL names; see mod_secure/secure_profiles.h
 # for the sections). NIST SP 800-52 Rev. 2, 3.3.1.1.2 (RSA certificates) and 3.3.1.2; RFC 9151 section 5.
@@ -167,6 +167,13 @@ $r = with_cert('policy2_cnsa', $rsa3072_crt, $rsa3072_key);
 is($r->{status}, 200, 'cnsa: the RSA-3072 client certificate gets through');
 $r = with_cert('policy2_nist', cert_file('client_ok'), key_file('client_ok'));
 is($r->{status}, 200, 'nist-800-52r2: the RSA-2048 client certificate gets through');
+
+# --- the server's own key against the profile's sizes: a startup warning, not a refusal ---
+my $startup = error_log_since(0);
+my ($cnsa_port, $nist_port) = (vhost_port('policy2_cnsa'), vhost_port('policy2_nist'));
+like($startup, qr/SEC11400: vhost localhost:$cnsa_port: SecurePolicy cnsa asks for server keys of at least rsa:3072 ec:384, but the certificate mod_ssl serves has rsa:2048/,
+     'cnsa over the RSA-2048 server certificate: startup warns (SEC11400)');
+unlike($startup, qr/SEC11400: vhost localhost:$nist_port:/, 'nist-800-52r2 (RSA >= 2048): no warning');
 
 # --- startup refuses a profile that mod_ssl's settings leave empty ---
 my $load = "LoadModule ssl_module \@MODDIR\@/mod_ssl.so\nLoadModule secure_module \@SECURE_SO\@\n";
