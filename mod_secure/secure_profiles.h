@@ -22,8 +22,8 @@
  *              (3.3.1.1.2), in the document's order of preference: AES-GCM, AES-CCM, AES-CBC; the lists for
  *              DSA and static DH / ECDH certificates are left out (mod_ssl serves RSA and ECDSA keys)
  *   TLS 1.3    3.3.1.2: AES-GCM and AES-CCM suites (no ChaCha20-Poly1305: not a NIST-approved cipher)
- *   groups     3.3.2 / 3.4.2 (supported groups): the NIST curves P-256, P-384, P-521 and the RFC 7919
- *              groups of 2048 bits and more
+ *   groups     the supported-groups guidance of section 3.4 (TLS extensions): the NIST curves P-256, P-384,
+ *              P-521 and the RFC 7919 groups of 2048 bits and more (X25519 is not a NIST-approved curve there)
  *   keys       3.2.1 (server) and 4.2.1 (client certificates): RSA >= 2048 bits, ECDSA >= P-256 */
 #define SECURE_CIPHERS_NIST \
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-CCM:ECDHE-ECDSA-AES256-CCM:" \
