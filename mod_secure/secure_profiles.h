@@ -141,7 +141,9 @@ int secure_group_in_profiles(const char *name);
 /* Builds the rules of profile prof tightened by min_version (0: none), exclude (an OpenSSL cipher string for
  * TLS <= 1.2 whose TLS_* entries name TLS 1.3 suites; NULL: none) and groups (a ':' list; NULL: the
  * profile's). Groups this OpenSSL lacks are left out and named in *skipped (static buffer of the caller:
- * skipped/skipped_len, may be NULL). Returns SECURE_EMPTY_NONE, or what ended up empty. */
+ * skipped/skipped_len, may be NULL). A profile without groups ("", secure_profile_none) and no groups
+ * argument give any_group: no group rule at all. The key floors are the profile's. Returns SECURE_EMPTY_NONE,
+ * or what ended up empty. */
 secure_empty_t secure_rules_build(secure_rules_t *rules, const secure_profile_t *prof, int min_version,
                                   const char *exclude, const char *groups, char *skipped, size_t skipped_len);
 
@@ -155,7 +157,8 @@ typedef struct secure_narrowed {
 
 /* Narrows ctx to what both its current settings and rules allow: protocol range, TLS <= 1.2 cipher list
  * (in ctx's order), TLS 1.3 suites, groups. ssl_groups: the groups list mod_ssl was configured with (NULL: the
- * library default, which holds every profile group). Nothing is changed when the result would be empty.
+ * library default, which holds every profile group); with rules->any_group the groups are left as they are.
+ * Nothing is changed when the result would be empty.
  * Returns SECURE_EMPTY_NONE, or what would be empty; out (may be NULL) gets the result. OpenSSL errors stay
  * on the error queue for the caller to log. */
 secure_empty_t secure_rules_narrow(SSL_CTX *ctx, const secure_rules_t *rules, const char *ssl_groups,
