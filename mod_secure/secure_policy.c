@@ -292,8 +292,12 @@ static const char *allowed_text(apr_pool_t *p, const secure_policy_state_t *st, 
     case SECURE_EMPTY_PROTOCOL:
         return apr_psprintf(p, "%s to %s", secure_protocol_name(st->rules.min_version),
                             secure_protocol_name(st->rules.max_version));
-    case SECURE_EMPTY_CIPHERS:  return st->profile->ciphers;
-    case SECURE_EMPTY_SUITES:   return st->profile->suites;
+    case SECURE_EMPTY_CIPHERS:
+        return st->profile == &secure_profile_none ? "mod_ssl's ciphers except SecureCipherExclude's"
+                                                   : st->profile->ciphers;
+    case SECURE_EMPTY_SUITES:
+        return st->profile == &secure_profile_none ? "mod_ssl's TLS 1.3 suites except SecureCipherExclude's"
+                                                   : st->profile->suites;
     case SECURE_EMPTY_GROUPS:   return st->rules.groups;
     default:                    return "";
     }
