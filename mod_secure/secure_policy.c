@@ -32,9 +32,6 @@ APLOG_USE_MODULE(secure);
  * the next line says how many were held back. */
 #define SECURE_POLICY_LOG_INTERVAL 10
 
-#define SECURE_CLIENT_RSA_MIN_DEFAULT 2048
-#define SECURE_CLIENT_EC_MIN_DEFAULT  256
-
 typedef struct {
     volatile apr_uint32_t last;         /* second of the last line written, 0: never */
     volatile apr_uint32_t suppressed;   /* lines held back since */
@@ -43,7 +40,9 @@ typedef struct {
 /* A vhost's policy, built once per config pass in check_config (pconf) and read-only afterwards except for
  * the log rate limiters. */
 typedef struct secure_policy_state {
-    const secure_profile_t *profile;
+    const secure_profile_t *profile;    /* &secure_profile_none: floors without SecurePolicy */
+    const char *label;                  /* for the log: "SecurePolicy intermediate" / "the Secure* floors" */
+    const char *version;                /* SECURE_POLICY_VERSION: "mozilla-6.0 intermediate", "none" */
     int report;
     secure_rules_t rules;
     secure_sslconf_t ssl;
@@ -63,7 +62,7 @@ struct secure_policy_conf {
 /* The profiles' own rules (untightened), for `Require secure-policy`: built in check_config. */
 static secure_rules_t *secure_profile_rules;
 
-#define SECURE_PROFILE_NAME(name, source, lo, hi, ciphers, suites, groups) #name,
+#define SECURE_PROFILE_NAME(name, version, source, lo, hi, ciphers, suites, groups, rsa, ec) name,
 static const char *const secure_profile_names[] = { SECURE_PROFILES(SECURE_PROFILE_NAME) NULL };
 #undef SECURE_PROFILE_NAME
 static const char *const secure_mode_words[] = { "enforce", "report", NULL };
@@ -293,8 +292,12 @@ static const char *allowed_text(apr_pool_t *p, const secure_policy_state_t *st, 
     case SECURE_EMPTY_PROTOCOL:
         return apr_psprintf(p, "%s to %s", secure_protocol_name(st->rules.min_version),
                             secure_protocol_name(st->rules.max_version));
-    case SECURE_EMPTY_CIPHERS:  return st->profile->ciphers;
-    case SECURE_EMPTY_SUITES:   return st->profile->suites;
+    case SECURE_EMPTY_CIPHERS:
+        return st->profile == &secure_profile_none ? "mod_ssl's ciphers except SecureCipherExclude's"
+                                                   : st->profile->ciphers;
+    case SECURE_EMPTY_SUITES:
+        return st->profile == &secure_profile_none ? "mod_ssl's TLS 1.3 suites except SecureCipherExclude's"
+                                                   : st->profile->suites;
     case SECURE_EMPTY_GROUPS:   return st->rules.groups;
     default:                    return "";
     }
@@ -340,8 +343,6 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     secure_profile_rules = apr_pcalloc(pconf, sizeof(*secure_profile_rules) * n);
     for (i = 0; i < n; i++) {
         secure_rules_build(&secure_profile_rules[i], &secure_profiles[i], 0, NULL, NULL, sk, sizeof(sk));
-        secure_profile_rules[i].rsa_min = SECURE_CLIENT_RSA_MIN_DEFAULT;
-        secure_profile_rules[i].ec_min = SECURE_CLIENT_EC_MIN_DEFAULT;
         if (*sk && !strstr(skipped, sk))
             apr_cpystrn(skipped + strlen(skipped), apr_psprintf(ptemp, "%s%s", *skipped ? ", " : "", sk),
                         sizeof(skipped) - strlen(skipped));
@@ -354,6 +355,7 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     for (s = main_s; s != NULL; s = s->next) {
         struct secure_policy_conf *pc = secure_config_srv(s)->policy;
         secure_vhost_t *vh = secure_vhost_get(s);
+        const secure_profile_t *prof;
         secure_policy_state_t *st;
         secure_empty_t why;
         const char *err;
@@ -364,36 +366,49 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
         vh->policy = NULL;
         if (!secure_config_engine_on(s))
             continue;
-        if (pc->profile == NULL) {
-            if (pc->min_version != SECURE_UNSET || pc->exclude || pc->groups || pc->rsa_min != SECURE_UNSET
-                || pc->ec_min != SECURE_UNSET || pc->allow_sha1 != SECURE_UNSET)
-                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                             SECTAG(10200) "vhost %s: SecureMinProtocol / SecureCipherExclude / SecureGroups / "
-                             "SecureClientKeyMin / SecureClientAllowSHA1 have no effect without SecurePolicy",
-                             secure_config_vhost_name(s));
-            continue;
+        prof = pc->profile;
+        if (prof == NULL) {
+            /* Floors without a profile apply on their own, on top of mod_ssl's settings. */
+            if (pc->min_version == SECURE_UNSET && pc->exclude == NULL && pc->groups == NULL
+                && pc->rsa_min == SECURE_UNSET && pc->ec_min == SECURE_UNSET && pc->allow_sha1 == SECURE_UNSET) {
+                if (pc->mode != SECURE_UNSET)
+                    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                                 SECTAG(10200) "vhost %s: SecurePolicyMode has no effect without SecurePolicy or "
+                                 "a floor (SecureMinProtocol, SecureCipherExclude, SecureGroups, SecureClientKeyMin, "
+                                 "SecureClientAllowSHA1)", secure_config_vhost_name(s));
+                continue;
+            }
+            prof = &secure_profile_none;
         }
-        if ((err = groups_outside_profile(ptemp, pc)) != NULL) {
+        else if ((err = groups_outside_profile(ptemp, pc)) != NULL) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SECTAG(10202) "vhost %s: %s", secure_config_vhost_name(s), err);
             rc = HTTP_INTERNAL_SERVER_ERROR;
             continue;
         }
         st = apr_pcalloc(pconf, sizeof(*st));
-        st->profile = pc->profile;
+        st->profile = prof;
+        st->label = prof == &secure_profile_none ? "the Secure* floors (no SecurePolicy)"
+                                                 : apr_pstrcat(pconf, "SecurePolicy ", prof->name, NULL);
+        st->version = prof == &secure_profile_none ? "none" : apr_pstrcat(pconf, prof->version, " ", prof->name, NULL);
         st->report = pc->mode == 1;
-        why = secure_rules_build(&st->rules, pc->profile, pc->min_version == SECURE_UNSET ? 0 : pc->min_version,
-                                 pc->exclude, pc->groups, NULL, 0);
+        why = secure_rules_build(&st->rules, prof, pc->min_version == SECURE_UNSET ? 0 : pc->min_version,
+                                 pc->exclude, pc->groups, skipped, sizeof(skipped));
         if (why != SECURE_EMPTY_NONE) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                         SECTAG(10203) "vhost %s: SecurePolicy %s tightened by SecureMinProtocol / "
-                         "SecureCipherExclude / SecureGroups leaves %s to negotiate",
-                         secure_config_vhost_name(s), pc->profile->name, empty_what(why));
+                         SECTAG(10203) "vhost %s: %s tightened by SecureMinProtocol / SecureCipherExclude / "
+                         "SecureGroups leaves %s to negotiate%s%s", secure_config_vhost_name(s), st->label,
+                         empty_what(why), *skipped ? "; groups this OpenSSL lacks: " : "", skipped);
             rc = HTTP_INTERNAL_SERVER_ERROR;
             continue;
         }
-        st->rules.rsa_min = pc->rsa_min == SECURE_UNSET ? SECURE_CLIENT_RSA_MIN_DEFAULT : pc->rsa_min;
-        st->rules.ec_min = pc->ec_min == SECURE_UNSET ? SECURE_CLIENT_EC_MIN_DEFAULT : pc->ec_min;
-        st->rules.allow_weak_sig = pc->allow_sha1 == 1;
+        /* the profile's floors (none for secure_profile_none), unless a directive says otherwise; without a
+         * profile, SHA-1 signatures are refused only when SecureClientAllowSHA1 off is written */
+        if (pc->rsa_min != SECURE_UNSET)
+            st->rules.rsa_min = pc->rsa_min;
+        if (pc->ec_min != SECURE_UNSET)
+            st->rules.ec_min = pc->ec_min;
+        st->rules.allow_weak_sig = pc->allow_sha1 == SECURE_UNSET ? prof == &secure_profile_none
+                                                                  : pc->allow_sha1 == 1;
         st->ssl = secure_sslconf_view(pconf, s);
         vh->policy = st;
 
@@ -420,9 +435,9 @@ int secure_policy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
         SSL_CTX_free(scratch);
         if (why != SECURE_EMPTY_NONE && why != SECURE_EMPTY_OPENSSL) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                         SECTAG(10204) "vhost %s: SecurePolicy %s and %s leave %s to negotiate (the policy allows: "
+                         SECTAG(10204) "vhost %s: %s and %s leave %s to negotiate (the policy allows: "
                          "%s); widen that mod_ssl directive, choose another SecurePolicy, or use "
-                         "SecurePolicyMode report", secure_config_vhost_name(s), st->profile->name,
+                         "SecurePolicyMode report", secure_config_vhost_name(s), st->label,
                          secure_sslconf_conflict(ptemp, &st->ssl, why, NULL), empty_what(why), allowed_text(ptemp, st, why));
             rc = HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -442,9 +457,9 @@ static void log_refusal(secure_policy_state_t *st, server_rec *s, secure_conn_t 
         return;
     /* one message, two tags: refusals in the handshake and of client certificates are told apart */
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                 "%svhost %s, client %s: SecurePolicy %s refused the %s: %s (%u similar refusals held back "
+                 "%svhost %s, client %s: %s refused the %s: %s (%u similar refusals held back "
                  "in the last %d s)", tag_handshake ? SECTAG(10220) : SECTAG(10221),
-                 secure_config_vhost_name(s), sc != NULL ? sc->c->client_ip : "-", st->profile->name,
+                 secure_config_vhost_name(s), sc != NULL ? sc->c->client_ip : "-", st->label,
                  tag_handshake ? "handshake" : "client certificate", detail, held, SECURE_POLICY_LOG_INTERVAL);
 }
 
@@ -473,7 +488,7 @@ static int policy_cert_cb(SSL *ssl, void *arg)
             return 0;
         }
     }
-    else if (SSL_set1_groups_list(ssl, st->rules.groups) != 1) {
+    else if (!st->rules.any_group && SSL_set1_groups_list(ssl, st->rules.groups) != 1) {
         /* cannot happen for a list check_config accepted; refuse rather than negotiate outside the policy */
         secure_conn_t *sc = secure_conn_from_ssl(ssl);
         secure_status_count(SECURE_CTR_POLICY_REJECTED);
@@ -481,16 +496,49 @@ static int policy_cert_cb(SSL *ssl, void *arg)
             secure_ossl_discard("no connection state to log with; SEC11301 says what was refused");
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(11301) "vhost %s: a client refused at the "
                          "handshake: OpenSSL refused to narrow its TLS <= 1.2 key-exchange groups to "
-                         "SecurePolicy %s's %s", secure_config_vhost_name(s), st->profile->name, st->rules.groups);
+                         "%s (groups %s)", secure_config_vhost_name(s), st->label, st->rules.groups);
         }
         else
             ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, sc->c, SECTAG(11300) "vhost %s: client %s refused at the "
                           "handshake: OpenSSL refused to narrow its TLS <= 1.2 key-exchange groups to "
-                          "SecurePolicy %s's %s (%s)", secure_config_vhost_name(s), sc->c->client_ip,
-                          st->profile->name, st->rules.groups, secure_ossl_errors(sc->c->pool));
+                          "%s (groups %s) (%s)", secure_config_vhost_name(s), sc->c->client_ip,
+                          st->label, st->rules.groups, secure_ossl_errors(sc->c->pool));
         return 0;
     }
     return 1;
+}
+
+/* The profile's key sizes apply to the server's own certificates too (CNSA: RSA >= 3072, P-384); which
+ * certificate is served is mod_ssl's configuration, so a short key is a warning, not a refusal. */
+static void check_server_keys(server_rec *s, const secure_policy_state_t *st, SSL_CTX *ctx)
+{
+    X509 *current = SSL_CTX_get0_certificate(ctx);
+    secure_rules_t floors;
+    int more;
+    char what[128];
+
+    if (st->profile == &secure_profile_none || current == NULL || !log_this_pass())
+        return;
+    memset(&floors, 0, sizeof(floors));
+    floors.rsa_min = st->profile->rsa_min;
+    floors.ec_min = st->profile->ec_min;
+    floors.allow_weak_sig = 1;
+    ERR_set_mark();
+    for (more = (int)SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST); more == 1;
+         more = (int)SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT)) {
+        X509 *cert = SSL_CTX_get0_certificate(ctx);
+        if (cert != NULL && secure_rules_check_cert(&floors, cert, 0, what, sizeof(what)) != 0)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         SECTAG(11400) "vhost %s: %s asks for server keys of at least rsa:%d ec:%d, but the "
+                         "certificate mod_ssl serves has %s (SSLCertificateFile); clients are served anyway",
+                         secure_config_vhost_name(s), st->label, floors.rsa_min, floors.ec_min, what);
+    }
+    /* leave mod_ssl's current certificate as it was */
+    for (more = (int)SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST);
+         more == 1 && SSL_CTX_get0_certificate(ctx) != current;
+         more = (int)SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT))
+        ;
+    ERR_pop_to_mark();      /* walking past the last certificate is how the walk ends, not an error */
 }
 
 apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx)
@@ -501,20 +549,21 @@ apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
 
     if (st == NULL)
         return APR_SUCCESS;
+    check_server_keys(s, st, ctx);
     if (st->report) {
         if (log_this_pass())
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                         SECTAG(10213) "vhost %s: SecurePolicy %s in report mode: TLS settings left as mod_ssl "
-                         "made them, violations are recorded", secure_config_vhost_name(s), st->profile->name);
+                         SECTAG(10213) "vhost %s: %s in report mode: TLS settings left as mod_ssl "
+                         "made them, violations are recorded", secure_config_vhost_name(s), st->label);
         return APR_SUCCESS;
     }
     nw = apr_pcalloc(p, sizeof(*nw));
     why = secure_rules_narrow(ctx, &st->rules, st->ssl.groups.value, nw);
     if (why != SECURE_EMPTY_NONE) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                     SECTAG(10211) "vhost %s: SecurePolicy %s and %s leave %s to negotiate (the policy allows: "
+                     SECTAG(10211) "vhost %s: %s and %s leave %s to negotiate (the policy allows: "
                      "%s); widen that mod_ssl directive, choose another SecurePolicy, or use SecurePolicyMode report",
-                     secure_config_vhost_name(s), st->profile->name, secure_sslconf_conflict(p, &st->ssl, why, ctx),
+                     secure_config_vhost_name(s), st->label, secure_sslconf_conflict(p, &st->ssl, why, ctx),
                      empty_what(why), allowed_text(p, st, why));
         log_openssl_errors(s, p);
         return APR_EGENERAL;
@@ -522,8 +571,8 @@ apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
     SSL_CTX_set_cert_cb(ctx, policy_cert_cb, st);
     if (log_this_pass())
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     SECTAG(10210) "vhost %s: SecurePolicy %s (enforce): protocols %s to %s; TLS<=1.2 ciphers: %s; "
-                     "TLS 1.3 suites: %s; groups: %s", secure_config_vhost_name(s), st->profile->name,
+                     SECTAG(10210) "vhost %s: %s (enforce): protocols %s to %s; TLS<=1.2 ciphers: %s; "
+                     "TLS 1.3 suites: %s; groups: %s", secure_config_vhost_name(s), st->label,
                      secure_protocol_name(nw->min_version), secure_protocol_name(nw->max_version),
                      *nw->ciphers ? nw->ciphers : "(none)", *nw->suites ? nw->suites : "(none)", nw->groups);
     return APR_SUCCESS;
@@ -591,9 +640,9 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
             apr_uint32_t held = 0;
             if (ratelimit_pass(&st->rl[first_rule(mask)], &held))
                 ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                              SECTAG(10230) "vhost %s, client %s: SecurePolicy %s (report mode) would refuse this "
+                              SECTAG(10230) "vhost %s, client %s: %s (report mode) would refuse this "
                               "connection: %s (%u similar lines held back in the last %d s)",
-                              secure_config_vhost_name(r->server), r->useragent_ip, st->profile->name, buf, held,
+                              secure_config_vhost_name(r->server), r->useragent_ip, st->label, buf, held,
                               SECURE_POLICY_LOG_INTERVAL);
             return OK;
         }
@@ -612,17 +661,17 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
         && ((hs_st = policy_state(hs)) == NULL || secure_rules_check(&hs_st->rules, sc->ssl, 1, buf, sizeof(buf)) == 0)) {
         secure_status_count(SECURE_CTR_POLICY_MISDIRECTED);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      SECTAG(10232) "vhost %s, client %s: Host names a vhost whose SecurePolicy %s refuses this "
+                      SECTAG(10232) "vhost %s, client %s: Host names a vhost whose %s refuses this "
                       "connection (%s), negotiated with vhost %s: 421 Misdirected Request",
-                      secure_config_vhost_name(r->server), r->useragent_ip, st->profile->name, violation,
+                      secure_config_vhost_name(r->server), r->useragent_ip, st->label, violation,
                       secure_config_vhost_name(hs));
         return HTTP_MISDIRECTED_REQUEST;
     }
     secure_status_count(SECURE_CTR_POLICY_REJECTED);
     r->connection->keepalive = AP_CONN_CLOSE;
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  SECTAG(10231) "vhost %s, client %s: SecurePolicy %s refuses this connection: %s; answered 403 and "
-                  "closed", secure_config_vhost_name(r->server), r->useragent_ip, st->profile->name,
+                  SECTAG(10231) "vhost %s, client %s: %s refuses this connection: %s; answered 403 and "
+                  "closed", secure_config_vhost_name(r->server), r->useragent_ip, st->label,
                   violation);
     return HTTP_FORBIDDEN;
 }
@@ -644,14 +693,25 @@ int secure_policy_fixups(request_rec *r)
 
 /* ---- Require secure-policy ------------------------------------------------------------------------------ */
 
+/* The profile names for a message: "modern, intermediate, ... or cnsa". */
+static const char *profile_names_text(apr_pool_t *p)
+{
+    const char *text = secure_profile_names[0];
+    size_t i;
+
+    for (i = 1; secure_profile_names[i] != NULL; i++)
+        text = apr_pstrcat(p, text, secure_profile_names[i + 1] ? ", " : " or ", secure_profile_names[i], NULL);
+    return text;
+}
+
 static const char *policy_authz_parse(cmd_parms *cmd, const char *line_text, const void **parsed)
 {
     const char *line = line_text, *word = ap_getword_conf(cmd->temp_pool, &line);
     const secure_profile_t *prof = secure_profile_find(word);
 
     if (prof == NULL || *ap_getword_conf(cmd->temp_pool, &line))
-        return apr_psprintf(cmd->pool, "Require secure-policy: '%s' is not allowed; use one profile: modern, "
-                            "intermediate or old", line_text);
+        return apr_psprintf(cmd->pool, "Require secure-policy: '%s' is not allowed; use one profile: %s", line_text,
+                            profile_names_text(cmd->temp_pool));
     *parsed = prof;
     return NULL;
 }
@@ -690,6 +750,12 @@ const char *secure_policy_name(const server_rec *s)
 {
     const secure_policy_state_t *st = policy_state(s);
     return st ? st->profile->name : NULL;
+}
+
+const char *secure_policy_version(const server_rec *s)
+{
+    const secure_policy_state_t *st = policy_state(s);
+    return st ? st->version : NULL;
 }
 
 const char *secure_policy_mode_name(const server_rec *s)

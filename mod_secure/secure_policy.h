@@ -26,21 +26,26 @@ const char *secure_policy_cmd_allow_sha1(cmd_parms *cmd, void *dconf, const char
 /* Directive entries spliced into secure_cmds[] (each ends with a comma). */
 #define SECURE_POLICY_CMDS \
     AP_INIT_TAKE1("SecurePolicy", secure_policy_cmd_policy, NULL, RSRC_CONF, \
-                  "modern|intermediate|old: the TLS profile this virtual host enforces (none by default):" \
+                  "modern|intermediate|old|nist-800-52r2|cnsa: the TLS profile this virtual host enforces (none by " \
+                  "default), with its source:" \
                   SECURE_PROFILES_HELP), \
     AP_INIT_TAKE1("SecurePolicyMode", secure_policy_cmd_mode, NULL, RSRC_CONF, \
                   "enforce|report: narrow TLS and refuse violating connections, or only record violations " \
                   "(default enforce)"), \
     AP_INIT_TAKE1("SecureMinProtocol", secure_policy_cmd_min_protocol, NULL, RSRC_CONF, \
-                  "TLSv1.2|TLSv1.3: raise the profile's lowest protocol version"), \
+                  "TLSv1.2|TLSv1.3: raise the lowest protocol version (the profile's, or mod_ssl's without SecurePolicy)"), \
     AP_INIT_TAKE1("SecureCipherExclude", secure_policy_cmd_cipher_exclude, NULL, RSRC_CONF, \
-                  "OpenSSL cipher string (TLS_* names: TLS 1.3 suites): remove these from the profile"), \
+                  "OpenSSL cipher string (TLS_* names: TLS 1.3 suites): remove these from the profile (or from " \
+                  "mod_ssl's lists without SecurePolicy)"), \
     AP_INIT_TAKE1("SecureGroups", secure_policy_cmd_groups, NULL, RSRC_CONF, \
-                  "group1:group2...: key-exchange groups, a subset of the profile's, in preference order"), \
+                  "group1:group2...: key-exchange groups in preference order, a subset of the profile's (without " \
+                  "SecurePolicy: of mod_ssl's)"), \
     AP_INIT_ITERATE("SecureClientKeyMin", secure_policy_cmd_client_key_min, NULL, RSRC_CONF, \
-                    "rsa:BITS ec:BITS: smallest client-certificate keys accepted (default rsa:2048 ec:256)"), \
+                    "rsa:BITS ec:BITS: smallest client-certificate keys accepted (default: the profile's, " \
+                    "rsa:2048 ec:256, cnsa rsa:3072 ec:384; none without SecurePolicy)"), \
     AP_INIT_TAKE1("SecureClientAllowSHA1", secure_policy_cmd_allow_sha1, NULL, RSRC_CONF, \
-                  "on|off: accept client certificate chains signed with SHA-1 or MD5 (default off)"),
+                  "on|off: accept client certificate chains signed with SHA-1 or MD5 (default off with " \
+                  "SecurePolicy, no rule without)"),
 
 /* Per-vhost sub-config (pool p). */
 struct secure_policy_conf *secure_policy_create_srv(apr_pool_t *p);
@@ -60,8 +65,12 @@ apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
 int secure_policy_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *ctx);
 /* First request on a connection: check the negotiated parameters. OK, or an HTTP status to answer. */
 int secure_policy_check_request(request_rec *r, secure_conn_t *sc);
-/* Profile name of vhost s ("intermediate"), or NULL when no SecurePolicy applies. */
+/* Profile name of vhost s ("intermediate"; "none": floors without SecurePolicy), or NULL when no policy
+ * applies. */
 const char *secure_policy_name(const server_rec *s);
+/* "mozilla-6.0 intermediate" (the profile's guideline, its version and the profile), "none" for floors
+ * without a profile, or NULL when no policy applies (static or pconf memory). */
+const char *secure_policy_version(const server_rec *s);
 /* "enforce" / "report", or NULL when no SecurePolicy applies. */
 const char *secure_policy_mode_name(const server_rec *s);
 

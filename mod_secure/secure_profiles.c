@@ -15,10 +15,20 @@
 #include "secure_hello.h"
 #include "secure_util.h"
 
-#define SECURE_PROFILE_ROW(name, source, lo, hi, ciphers, suites, groups) \
-    { #name, source, lo, hi, ciphers, suites, groups },
+#define SECURE_PROFILE_ROW(name, version, source, lo, hi, ciphers, suites, groups, rsa, ec) \
+    { name, version, source, lo, hi, ciphers, suites, groups, rsa, ec },
 const secure_profile_t secure_profiles[] = { SECURE_PROFILES(SECURE_PROFILE_ROW) };
 #undef SECURE_PROFILE_ROW
+
+/* Everything OpenSSL has (security level 0 on the scratch context that resolves it): mod_ssl's own settings
+ * are the only limit until a floor narrows them. */
+const secure_profile_t secure_profile_none = {
+    "none", "none", "no profile: mod_ssl's settings, tightened by the Secure* floors", "TLSv1", "TLSv1.3",
+    "ALL:COMPLEMENTOFALL",
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:"
+    "TLS_AES_128_CCM_8_SHA256",
+    "", 0, 0
+};
 
 #define N_PROFILES (sizeof(secure_profiles) / sizeof(secure_profiles[0]))
 
@@ -264,6 +274,12 @@ secure_empty_t secure_rules_build(secure_rules_t *rules, const secure_profile_t 
         rules->max_version = TLS1_2_VERSION;
     }
 
+    rules->rsa_min = prof->rsa_min;
+    rules->ec_min = prof->ec_min;
+    if (groups == NULL && *prof->groups == '\0') {
+        rules->any_group = 1;       /* no group rule: mod_ssl's groups stand */
+        goto cleanup;
+    }
     for (p = groups ? groups : prof->groups; secure_list_next(&p, name, sizeof(name)); ) {
         if (!*name)
             continue;
@@ -341,7 +357,10 @@ secure_empty_t secure_rules_narrow(SSL_CTX *ctx, const secure_rules_t *rules, co
     if (need13 && !*n->suites)
         return SECURE_EMPTY_SUITES;
 
-    if (ssl_groups == NULL) {
+    if (rules->any_group) {
+        snprintf(n->groups, sizeof(n->groups), "%s", ssl_groups ? ssl_groups : "(OpenSSL's default)");
+    }
+    else if (ssl_groups == NULL) {
         memcpy(n->groups, rules->groups, sizeof(n->groups));
     }
     else {
@@ -368,7 +387,7 @@ secure_empty_t secure_rules_narrow(SSL_CTX *ctx, const secure_rules_t *rules, co
     }
     if (SSL_CTX_set_ciphersuites(ctx, need13 ? n->suites : "") != 1)
         return SECURE_EMPTY_OPENSSL;
-    if (SSL_CTX_set1_groups_list(ctx, n->groups) != 1)
+    if (!rules->any_group && SSL_CTX_set1_groups_list(ctx, n->groups) != 1)
         return SECURE_EMPTY_OPENSSL;
     return SECURE_EMPTY_NONE;
 }
@@ -390,7 +409,7 @@ int secure_rules_group_ok(const secure_rules_t *rules, SSL *ssl, char *name, siz
 
     if (name && name_len)
         name[0] = '\0';
-    if (nid == 0 || nid == NID_undef)
+    if (nid == 0 || nid == NID_undef || rules->any_group)
         return 1;
     if (nid & TLSEXT_nid_unknown) {
         /* a provider group without a NID (e.g. an ML-KEM hybrid): compare by name where OpenSSL has one */

@@ -8,6 +8,7 @@
 #include "apr_strings.h"
 
 #include "secure_log.h"
+#include "secure_profiles.h"
 #include "secure_status.h"
 
 APLOG_USE_MODULE(secure);
@@ -75,6 +76,11 @@ int secure_status_handler(request_rec *r)
     for (i = 0; i < SECURE_CTR_MAX; i++)
         ap_rprintf(r, "<tr><td>%s</td><td>%u</td></tr>\n", secure_counter_names[i],
                    (unsigned)status_get((secure_counter_t)i));
+    ap_rputs("</table>\n<h2>SecurePolicy profiles</h2>\n<table>\n<tr><th>profile</th><th>version</th>"
+             "<th>source</th></tr>\n", r);
+    for (i = 0; i < (int)secure_profiles_count(); i++)      /* static strings of the table: no escaping */
+        ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%s</td></tr>\n", secure_profiles[i].name,
+                   secure_profiles[i].version, secure_profiles[i].source);
     ap_rputs("</table>\n<p>Machine-readable: <a href=\"?json\">?json</a></p>\n</body></html>\n", r);
     return OK;
 }

@@ -548,6 +548,7 @@ static int san_numbered(const char *name, size_t *kind, int *n)
 
 static const char *var_policy(secure_var_ctx_t *vc) { return secure_policy_name(vc->s); }
 static const char *var_policy_mode(secure_var_ctx_t *vc) { return secure_policy_mode_name(vc->s); }
+static const char *var_policy_version(secure_var_ctx_t *vc) { return secure_policy_version(vc->s); }
 static const char *var_policy_result(secure_var_ctx_t *vc) { return vc->sc->policy_result; }
 static const char *var_policy_violation(secure_var_ctx_t *vc) { return vc->sc->policy_violation; }
 
@@ -613,6 +614,7 @@ static const secure_var_t secure_var_table[] = {
     { "SECURE_CLIENT_CERT",              var_client_cert,        SECURE_SCOPE_CERT, 1 },
     { "SECURE_POLICY",                   var_policy,             SECURE_SCOPE_REQ, 0 },
     { "SECURE_POLICY_MODE",              var_policy_mode,        SECURE_SCOPE_REQ, 0 },
+    { "SECURE_POLICY_VERSION",           var_policy_version,     SECURE_SCOPE_REQ, 0 },
     { "SECURE_POLICY_RESULT",            var_policy_result,      SECURE_SCOPE_REQ, 0 },
     { "SECURE_POLICY_VIOLATION",         var_policy_violation,   SECURE_SCOPE_REQ, 0 },
     { "SECURE_CLIENT_REVOCATION",        var_revocation,         SECURE_SCOPE_REQ, 0 },

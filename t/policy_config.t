@@ -91,7 +91,7 @@ like($out, qr/SEC10211: vhost startup\.test:\d+: SecurePolicy modern and SSLProt
 
 # --- every invalid value ---
 for my $case (
-    ['SecurePolicy strict',            qr/SecurePolicy: 'strict' is not allowed; use modern, intermediate or old/],
+    ['SecurePolicy strict',            qr/SecurePolicy: 'strict' is not allowed; use modern, intermediate, old, nist-800-52r2 or cnsa/],
     ['SecurePolicyMode audit',         qr/SecurePolicyMode: 'audit' is not allowed; use enforce or report/],
     ['SecureMinProtocol TLSv1.1',      qr/SecureMinProtocol: 'TLSv1\.1' is not allowed; use TLSv1\.2 or TLSv1\.3/],
     ['SecureCipherExclude NOSUCHCIPHER', qr/SecureCipherExclude: 'NOSUCHCIPHER' matches no cipher/],
@@ -100,7 +100,7 @@ for my $case (
     ['SecureClientKeyMin rsa:512',     qr/SecureClientKeyMin: 'rsa:512' is not allowed; use rsa:BITS/],
     ['SecureClientKeyMin dsa:2048',    qr/SecureClientKeyMin: 'dsa:2048' is not allowed/],
     ['SecureClientAllowSHA1 maybe',    qr/SecureClientAllowSHA1: 'maybe' is not allowed; use on or off/],
-    ["<Location />\n Require secure-policy ultra\n</Location>", qr/Require secure-policy: 'ultra' is not allowed; use one profile: modern, intermediate or old/],
+    ["<Location />\n Require secure-policy ultra\n</Location>", qr/Require secure-policy: 'ultra' is not allowed; use one profile: modern, intermediate, old, nist-800-52r2 or cnsa/],
     ["<Location />\n Require secure-policy modern old\n</Location>", qr/Require secure-policy: 'modern old' is not allowed/],
     ) {
     ($rc, $out) = config_test("$load$case->[0]\n");

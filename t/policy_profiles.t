@@ -96,4 +96,4 @@ is($r->{status}, 200, 'SNI b.policy over TLS 1.3 gets through');
 like($out, qr/intermediate \(Mozilla Server Side TLS v6\.0\): TLSv1\.2 to TLSv1\.3; TLS<=1\.2 ciphers: ECDHE-ECDSA-AES128-GCM-SHA256/,
      'httpd -L prints the intermediate profile');
 like($out, qr/modern \(Mozilla Server Side TLS v6\.0\): TLSv1\.3 to TLSv1\.3/, '... the modern profile');
-like($out, qr/old \(Mozilla Server Side TLS v5\.7\): TLSv1 to TLSv1\.3/, '... and the old profile');
+like($out, qr/old \(Mozilla Server Side TLS v5\.8\): TLSv1 to TLSv1\.3/, '... and the old profile');

@@ -26,7 +26,7 @@ static void test_table(void)
 {
     size_t i, j, n = secure_profiles_count();
 
-    is_int(n, 3, "three profiles: modern, intermediate, old");
+    is_int(n, 5, "five profiles: modern, intermediate, old, nist-800-52r2, cnsa");
     for (i = 0; i < n; i++) {
         const secure_profile_t *p = &secure_profiles[i];
         int lo = secure_protocol_version(p->min_protocol), hi = secure_protocol_version(p->max_protocol);
@@ -86,7 +86,8 @@ static void test_lookups(void)
     is_int(secure_group_nid("no-such-group"), NID_undef, "an unknown group has no NID");
     ok(secure_group_in_profiles("X25519MLKEM768"), "ML-KEM hybrid is a profile group (known without a NID)");
     ok(secure_group_in_profiles("x25519"), "profile group names ignore case");
-    ok(!secure_group_in_profiles("ffdhe2048"), "ffdhe2048 is no profile group");
+    ok(!secure_group_in_profiles("ffdhe8192"), "ffdhe8192 is no profile group");
+    ok(secure_group_in_profiles("ffdhe3072"), "ffdhe3072 is a profile group (nist-800-52r2, cnsa)");
 
     ok(secure_list_next(&cursor, item, sizeof(item)), "list: first entry");
     is_str(item, "a", "list: a");
@@ -193,8 +194,50 @@ static void test_narrow(void)
     SSL_CTX_free(ctx);
 }
 
+/* Floors without SecurePolicy: the pseudo-profile "none" resolves into everything OpenSSL has, so that
+ * narrowing changes only what a floor names. */
+static void test_none(void)
+{
+    const secure_profile_t *none = &secure_profile_none;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    secure_rules_t r;
+    secure_narrowed_t out;
+    const uint16_t aes128sha = 0x002f, ecdhe_rsa_aes128gcm = 0xc02f;
+
+    is_int(secure_rules_build(&r, none, 0, NULL, NULL, NULL, 0), SECURE_EMPTY_NONE, "none builds");
+    ok(r.any_group && r.n_groups == 0, "none: no group rule");
+    ok(r.n_ciphers > 60 && r.n_ciphers < SECURE_RULES_MAX_CIPHERS, "none: every TLS<=1.2 cipher (%zu), room left",
+       r.n_ciphers);
+    ok(id_listed(r.ciphers, r.n_ciphers, aes128sha), "none allows AES128-SHA");
+    is_int(r.n_suites, 5, "none: all five TLS 1.3 suites");
+    is_int(r.rsa_min, 0, "none: no RSA floor");
+    is_int(r.ec_min, 0, "none: no EC floor");
+    is_int(r.min_version, TLS1_VERSION, "none: from TLS 1.0");
+
+    is_int(secure_rules_build(&r, none, TLS1_3_VERSION, NULL, NULL, NULL, 0), SECURE_EMPTY_NONE,
+           "none with SecureMinProtocol TLSv1.3 builds");
+    is_int(r.min_version, TLS1_3_VERSION, "... floor TLS 1.3");
+    is_int(secure_rules_build(&r, none, 0, "AES128-SHA", "X25519", NULL, 0), SECURE_EMPTY_NONE,
+           "none with SecureCipherExclude and SecureGroups builds");
+    ok(!id_listed(r.ciphers, r.n_ciphers, aes128sha), "... AES128-SHA excluded");
+    ok(id_listed(r.ciphers, r.n_ciphers, ecdhe_rsa_aes128gcm), "... the rest stays");
+    ok(!r.any_group && r.n_groups == 1, "... SecureGroups is a group rule");
+
+    if (!ok(ctx != NULL, "a server SSL_CTX"))
+        return;
+    ok(SSL_CTX_set_cipher_list(ctx, "AES128-SHA:ECDHE-RSA-AES128-GCM-SHA256") == 1, "mod_ssl's cipher list");
+    secure_rules_build(&r, none, TLS1_2_VERSION, "AES128-SHA", NULL, NULL, 0);
+    is_int(secure_rules_narrow(ctx, &r, "secp384r1:X25519", &out), SECURE_EMPTY_NONE, "none narrows mod_ssl's context");
+    is_str(out.ciphers, "ECDHE-RSA-AES128-GCM-SHA256", "only the excluded cipher is gone");
+    is_str(out.groups, "secp384r1:X25519", "mod_ssl's groups are left as they are");
+    is_int(SSL_CTX_get_min_proto_version(ctx), TLS1_2_VERSION, "the floor is SecureMinProtocol's");
+    ok(strstr(out.suites, "TLS_AES_128_GCM_SHA256") != NULL, "TLS 1.3 suites stay");
+    SSL_CTX_free(ctx);
+}
+
 void test_profiles(void)
 {
+    test_none();
     test_table();
     test_lookups();
     test_rules_build();
