@@ -39,12 +39,13 @@
 /* CNSA 1.0 (CNSSP 15) as applied to TLS by RFC 9151, "Commercial National Security Algorithm (CNSA) Suite
  * Profile for TLS and DTLS 1.2 and 1.3" (April 2022):
  *   protocols  TLS 1.2 and TLS 1.3 (RFC 9151 sections 6 and 7)
- *   TLS 1.2    section 5 (CNSA suites): TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+ *   TLS 1.2    section 6 ((D)TLS 1.2 requirements): TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
  *              TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384; TLS_DHE_RSA_WITH_AES_256_GCM_SHA384 is left out on
  *              purpose: in TLS 1.2 the DH group size is not negotiated, mod_ssl derives it from the
  *              certificate's key, and CNSA wants DH >= 3072 bits (a narrower list is still CNSA)
- *   TLS 1.3    section 5: TLS_AES_256_GCM_SHA384 only
- *   groups     section 4.1 (key establishment): ECDH over P-384, DH with 3072 bits or more (RFC 7919)
+ *   TLS 1.3    section 7 ((D)TLS 1.3 requirements): TLS_AES_256_GCM_SHA384 only
+ *   groups     sections 4.1 (key establishment) and 5 (compliance): ECDH over P-384, DH with 3072 bits or
+ *              more (RFC 7919)
  *   keys       section 4.2 (authentication): RSA >= 3072 bits, ECDSA over P-384 */
 #define SECURE_CIPHERS_CNSA "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384"
 #define SECURE_GROUPS_CNSA "secp384r1:ffdhe3072:ffdhe4096"
@@ -67,7 +68,7 @@
       SECURE_SUITES_MOZ, SECURE_GROUPS_MOZ, 2048, 256) \
     X("nist-800-52r2", "nist-sp800-52r2", "NIST SP 800-52 Rev. 2 (2019), sections 3.1, 3.2.1, 3.3.1.1, 3.3.1.2, " \
       "4.2.1", "TLSv1.2", "TLSv1.3", SECURE_CIPHERS_NIST, SECURE_SUITES_NIST, SECURE_GROUPS_NIST, 2048, 256) \
-    X("cnsa", "cnsa-1.0", "CNSA 1.0 for TLS, RFC 9151 sections 4.1, 4.2, 5", "TLSv1.2", "TLSv1.3", SECURE_CIPHERS_CNSA, \
+    X("cnsa", "cnsa-1.0", "CNSA 1.0 for TLS, RFC 9151 sections 4 to 7", "TLSv1.2", "TLSv1.3", SECURE_CIPHERS_CNSA, \
       "TLS_AES_256_GCM_SHA384", SECURE_GROUPS_CNSA, 3072, 384)
 
 /* The table as text, a line per profile, for the SecurePolicy directive's help string (a literal). */

@@ -18,7 +18,7 @@ use SecurePolicy qw(client_cert start_fails);
 plan tests => 48, need_module('mod_ssl.c', 'mod_secure.c');
 
 # What the documents allow, for an RSA server certificate (OpenSSL names; see mod_secure/secure_profiles.h
-# for the sections). NIST SP 800-52 Rev. 2, 3.3.1.1.2 (RSA certificates) and 3.3.1.2; RFC 9151 section 5.
+# for the sections). NIST SP 800-52 Rev. 2, 3.3.1.1.2 (RSA certificates) and 3.3.1.2; RFC 9151 sections 6 and 7.
 my %want = (
     policy2_nist => {
         versions => [qw(TLSv1.2 TLSv1.3)],
