@@ -335,7 +335,12 @@ static const char *var_client_sha256(secure_var_ctx_t *vc)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
 
-    if (x == NULL || !X509_digest(x, EVP_sha256(), md, &n))
+    if (x == NULL)
+        return NULL;
+    /* the revocation check hashed this very object already (caller holds sc's lock) */
+    if (vc->sc->rev_leaf_known && vc->sc->rev_leaf_obj == x)
+        return secure_hex_lower(vc->sc->rev_leaf_sha256, 32, apr_palloc(vc->p, 2 * 32 + 1));
+    if (!X509_digest(x, EVP_sha256(), md, &n))
         return NULL;
     return secure_hex_lower(md, n, apr_palloc(vc->p, 2 * n + 1));
 }

@@ -7,7 +7,7 @@ use Apache::Test qw(-withtestmore);
 use SecureTest qw(tls_request info_json s_client cert_file key_file error_log_mark error_log_since config_test alert_of client);
 use SecurePKI qw(serial_of);
 
-plan tests => 31, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 32, need_module('mod_ssl.c', 'mod_secure.c');
 
 
 # openssl s_client with a client certificate: (exit status, output, alert number the client received)
@@ -38,6 +38,11 @@ my $v = info_json($r);
 is($r->{status}, 200, 'client_ok gets 200');
 is($v->{SECURE_CLIENT_REVOCATION}, 'GOOD', 'SECURE_CLIENT_REVOCATION GOOD');
 is($v->{SECURE_CLIENT_REVOCATION_SOURCE}, 'crl', 'SECURE_CLIENT_REVOCATION_SOURCE crl');
+{
+    # the revocation check hashed the certificate; the variable reuses that hash: it must still be this one's
+    (my $fp = `openssl x509 -in ${\ cert_file('client_ok')} -noout -fingerprint -sha256`) =~ s/^.*=|:|\s//g;
+    is($v->{SECURE_CLIENT_SHA256}, lc $fp, 'SECURE_CLIENT_SHA256 (from the revocation check\'s hash) = openssl x509 -fingerprint');
+}
 
 $r = tls_request(vhost => 'revoke_crl', path => '/info');
 $v = info_json($r);
