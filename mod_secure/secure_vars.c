@@ -819,6 +819,21 @@ static const secure_export_memo_t *export_memo(secure_conn_t *sc, request_rec *r
     return m;
 }
 
+/* Whether t has a SECURE_* key already (keys compare without case): a subrequest's copy of its parent's
+ * environment, an internal redirect, or something an operator set. Only then must each value replace one
+ * (apr_table_setn scans the table for every name); otherwise appending is exact and O(1) per name. */
+static int has_secure_key(const apr_table_t *t)
+{
+    const apr_array_header_t *a = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+    int i;
+
+    for (i = 0; i < a->nelts; i++)
+        if (e[i].key != NULL && ap_cstr_casecmpn(e[i].key, "SECURE_", 7) == 0)
+            return 1;
+    return 0;
+}
+
 void secure_vars_export(request_rec *r)
 {
     secure_conn_t *sc = active_conn(r->connection, r);
@@ -826,6 +841,7 @@ void secure_vars_export(request_rec *r)
     size_t i;
     int j, n;
     const char **names, **vals;
+    void (*put)(apr_table_t *, const char *, const char *);
 
     if (sc == NULL || !secure_config_export_vars(r))
         return;
@@ -835,15 +851,16 @@ void secure_vars_export(request_rec *r)
     names = m->names;
     vals = m->vals;
     secure_conn_unlock(sc);
+    put = has_secure_key(r->subprocess_env) ? apr_table_setn : apr_table_addn;
     for (j = 0; j < n; j++)
-        apr_table_setn(r->subprocess_env, names[j], vals[j]);
+        put(r->subprocess_env, names[j], vals[j]);
     for (i = 0; i < SECURE_VAR_N; i++) {
         const char *val;
         if (secure_var_table[i].scope != SECURE_SCOPE_REQ
             && !(secure_var_table[i].certdata && secure_config_export_cert_data(r)))
             continue;
         if ((val = var_value(sc, r, (int)i)) != NULL)
-            apr_table_setn(r->subprocess_env, secure_var_table[i].name, val);
+            put(r->subprocess_env, secure_var_table[i].name, val);
     }
 }
 

@@ -6,7 +6,7 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use SecureTest qw(tls_request info_json env_lines config_test run_cmd httpd_bin);
 
-plan tests => 23, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 26, need_module('mod_ssl.c', 'mod_secure.c');
 
 my $cfg = Apache::Test::config();
 
@@ -20,6 +20,16 @@ my $r = tls_request(vhost => 'secure_main', path => '/cgi/env.pl');
 my $env = env_lines($r);
 is($r->{status}, 200, 'CGI on the SecureEngine on vhost answers');
 is($env->{SECURE_TLS_VERSION}, $r->{version}, 'CGI sees SECURE_TLS_VERSION');
+
+# Values something set earlier (SetEnvIf, at post_read_request) are replaced, not duplicated.
+# (mod_rewrite's E= flag sets them at translate_name; a static file, so no CGI merges the table first)
+$r = tls_request(vhost => 'secure_main', path => '/forgefile');
+like($r->{headers}->{'x-env-tls'} // '', qr/^TLSv1\.[23]$/, '%{SECURE_TLS_VERSION}e (the first entry of the table) is the real one, not the one mod_rewrite set');
+$r = tls_request(vhost => 'secure_main', path => '/forge/env.pl');
+$env = env_lines($r);
+like($env->{SECURE_TLS_VERSION} // '', qr/^TLSv1\.[23]$/, 'SECURE_TLS_VERSION set by mod_rewrite is replaced for a CGI too by the real one');
+ok(($env->{SECURE_CIPHER} // $env->{secure_cipher} // '') =~ /^[A-Z0-9_-]+$/ && ($env->{SECURE_CIPHER} // $env->{secure_cipher}) ne 'forged',
+   '... and so is secure_cipher (environment names compare without case)');
 
 # SecureExportVars off in a <Location>: the backend sees none.
 $r = tls_request(vhost => 'secure_main', path => '/noexport/env.pl');
