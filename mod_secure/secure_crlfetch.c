@@ -20,6 +20,7 @@
 #include "secure_crlcore.h"
 #include "secure_crlfetch.h"
 #include "secure_fetch.h"
+#include "secure_flight.h"
 #include "secure_log.h"
 #include "secure_ossl.h"
 #include "secure_status.h"
@@ -265,6 +266,19 @@ cleanup:
     return e;
 }
 
+/* The flight key of a distribution point URL. 0 when it cannot be computed (then no single-flight). */
+static int url_flight_key(const char *url, unsigned char key[32])
+{
+    unsigned int n = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) && EVP_DigestUpdate(md, "crl-fetch:", 10)
+             && EVP_DigestUpdate(md, url, strlen(url)) && EVP_DigestFinal_ex(md, key, &n) && n == 32;
+
+    EVP_MD_CTX_free(md);
+    secure_ossl_discard("without a flight key the CRL is downloaded on its own");
+    return ok;
+}
+
 int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, const secure_fetch_limits_t *lim,
                           secure_verdict_t *v, apr_pool_t *p)
 {
@@ -272,10 +286,13 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
     crl_entry_t *fresh = NULL;
     secure_crlcore_crl_t *crl = NULL, *stale = NULL;
     secure_crlcore_answer_t a;
-    unsigned char key[32];
+    unsigned char key[32], fkey[32];
     unsigned int mdlen = 0;
     apr_time_t now = apr_time_now(), next = 0, until = 0;
     int due = 1, evicted;
+    secure_flight_t *f = NULL;
+    secure_flight_status_t fst;
+    secure_verdict_t sig;
 
     if (url == NULL)
         return 0;
@@ -294,7 +311,20 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
         goto unknown;
     }
     table_get(url, key, &crl, &next, &due, now);
-    if (due && secure_fetch_breaker_allow(url, &until, &skipped, p)) {
+    /* one download per URL in flight in this process: the others wait for it and use what it kept */
+    if (due && url_flight_key(url, fkey)
+        && (fst = secure_flight_board(fkey, 0, now + apr_time_from_sec(lim->timeout), NULL, NULL, &f, &sig, p))
+           != SECURE_FLIGHT_LEAD) {
+        secure_crlcore_free(crl);
+        crl = NULL;
+        table_get(url, key, &crl, &next, &due, apr_time_now());
+        if (crl == NULL)
+            why = fst == SECURE_FLIGHT_TIMEOUT ? apr_psprintf(p, "another download of it was still in flight after "
+                                                              "%d s (SecureOCSPTimeout)", lim->timeout)
+                                               : "another download of it failed just now";
+        due = 0;
+    }
+    if (due && secure_fetch_breaker_allow(url, lim->timeout + 1, &until, &skipped, p)) {
         fresh = crl_fetch(url, issuer, lim->timeout, &stale, &why, p);
         if (secure_fetch_breaker_record(s, url, fresh != NULL, lim))
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(11059) "%s: CRL distribution point %s failed %ld "
@@ -326,6 +356,11 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
     }
     else if (due && crl == NULL) {
         why = apr_psprintf(p, "skipped: %s", skipped);
+    }
+    if (f != NULL) {
+        memset(&sig, 0, sizeof(sig));
+        sig.status = fresh != NULL ? SECURE_REV_GOOD : SECURE_REV_UNKNOWN;   /* "look in the table" */
+        secure_flight_land(f, &sig);
     }
     /* the verdict follows the same rules as for SecureCRL files (secure_crlcore_answer_*): the fresh CRL
      * answers; a revocation listed in a CRL that is not fresh (or not fresh any more) still counts */

@@ -7,6 +7,7 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "apr_atomic.h"
 #include "apr_strings.h"
 
 #include <openssl/err.h>
@@ -18,6 +19,7 @@
 #include "secure_config.h"
 #include "secure_crlfetch.h"
 #include "secure_fetch.h"
+#include "secure_flight.h"
 #include "secure_log.h"
 #include "secure_ocsp.h"
 #include "secure_ocspeval.h"
@@ -41,6 +43,7 @@ struct secure_ocsp_conf {
     long failures;                      /* SecureOCSPFailures */
     long retry;                         /* SecureOCSPRetry */
     int crl_fetch;                      /* SecureCRLFetch */
+    long max_inflight;                  /* SecureOCSPMaxInflight */
 };
 
 #define OCSP_DEFAULT(conf, field, dflt) ((conf)->field == SECURE_UNSET ? (dflt) : (conf)->field)
@@ -50,6 +53,7 @@ struct secure_ocsp_conf {
 #define OCSP_FAILURES_DEFAULT 5     /* SecureOCSPFailures */
 #define OCSP_RETRY_DEFAULT    30    /* SecureOCSPRetry, seconds */
 #define OCSP_MAX_AGE_DEFAULT  0     /* SecureOCSPMaxAge: no limit */
+#define OCSP_MAX_INFLIGHT_DEFAULT 4 /* SecureOCSPMaxInflight, per responder URL and process */
 
 static struct secure_ocsp_conf *ocsp_conf(const server_rec *s)
 {
@@ -69,6 +73,7 @@ struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p)
     conf->failures = SECURE_UNSET;
     conf->retry = SECURE_UNSET;
     conf->crl_fetch = SECURE_UNSET;
+    conf->max_inflight = SECURE_UNSET;
     return conf;
 }
 
@@ -87,6 +92,7 @@ struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secur
     SECURE_MERGE_INT(failures);
     SECURE_MERGE_INT(retry);
     SECURE_MERGE_INT(crl_fetch);
+    SECURE_MERGE_INT(max_inflight);
     return conf;
 }
 
@@ -135,6 +141,12 @@ const char *secure_ocsp_cmd_retry(cmd_parms *cmd, void *dconf, const char *arg)
 {
     (void)dconf;
     return secure_arg_seconds(cmd, arg, 1, 86400, &cmd_conf(cmd)->retry);
+}
+
+const char *secure_ocsp_cmd_max_inflight(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_long(cmd, arg, 1, 1000, &cmd_conf(cmd)->max_inflight);
 }
 
 /* Only plain http: OCSP responses carry their own signature, and OpenSSL's client would need a TLS
@@ -260,7 +272,8 @@ int secure_online_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 {
     (void)plog;
     (void)ptemp;
-    return secure_fetch_pre_config(pconf) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    return secure_fetch_pre_config(pconf) == APR_SUCCESS && secure_flight_pre_config(pconf) == APR_SUCCESS
+           ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 int secure_online_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
@@ -274,12 +287,14 @@ int secure_online_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     for (v = s; ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG && v != NULL; v = v->next)
         if (secure_config_engine_on(v) && secure_online_enabled(v))
             needed = 1;
-    return secure_fetch_post_config(pconf, s, needed) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    return secure_fetch_post_config(pconf, s, needed) == APR_SUCCESS
+           && secure_flight_post_config(pconf, s, needed) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 void secure_online_child_init(apr_pool_t *pchild, server_rec *s)
 {
     secure_fetch_child_init(pchild, s);
+    secure_flight_child_init(pchild, s);
     secure_crlfetch_child_init(pchild, s);
 }
 
@@ -291,6 +306,7 @@ static secure_fetch_limits_t online_limits(const struct secure_ocsp_conf *conf)
     lim.timeout = (int)OCSP_DEFAULT(conf, timeout, OCSP_TIMEOUT_DEFAULT);
     lim.failures = OCSP_DEFAULT(conf, failures, OCSP_FAILURES_DEFAULT);
     lim.retry = OCSP_DEFAULT(conf, retry, OCSP_RETRY_DEFAULT);
+    lim.max_inflight = OCSP_DEFAULT(conf, max_inflight, OCSP_MAX_INFLIGHT_DEFAULT);
     return lim;
 }
 
@@ -414,6 +430,16 @@ cleanup:
     return out.worked;
 }
 
+/* 1 for at most one caller per second (per process): rate-limited log lines. */
+static apr_uint32_t capped_logged;
+
+static int once_a_second(apr_uint32_t *last)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now()), prev = apr_atomic_read32(last);
+
+    return now != prev && apr_atomic_cas32(last, now, prev) == prev;
+}
+
 static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
                        const secure_fetch_limits_t *lim, secure_verdict_t *v, apr_pool_t *p)
 {
@@ -444,7 +470,7 @@ static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X50
                  cert_subject(cert, p), cert_serial(cert, p), v->detail);
         goto cleanup;
     }
-    if (!secure_fetch_breaker_allow(url, &until, &why, p)) {
+    if (!secure_fetch_breaker_allow(url, lim->timeout + 1, &until, &why, p)) {
         verdict_unknown(v, apr_psprintf(p, "responder %s skipped: %s", url, why));
         secure_status_count(SECURE_CTR_OCSP_SKIPPED);
         ocsp_log(s, c, p, APLOG_INFO, SECTAG(10502) "%s: client %s certificate %s (serial %s): %s",
@@ -468,7 +494,22 @@ static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X50
         why = apr_psprintf(p, "cannot add a nonce (%s)", secure_ossl_errors(p));
         goto failed;
     }
-    if ((resp = ocsp_transfer(url, req, lim->timeout, &why, p)) == NULL)
+    /* SecureOCSPMaxInflight: past it no socket is opened; not the responder's failure (no breaker) */
+    if (!secure_fetch_inflight_enter(url, lim->max_inflight)) {
+        verdict_unknown(v, apr_psprintf(p, "responder %s not asked: %ld queries to it are already in flight from "
+                                        "this process (SecureOCSPMaxInflight)", url, lim->max_inflight));
+        v->expires = 0;            /* a limit of this process, not an answer: not cached */
+        secure_status_count(SECURE_CTR_OCSP_INFLIGHT_CAPPED);
+        if (once_a_second(&capped_logged))
+            ocsp_log(s, c, p, APLOG_WARNING, SECTAG(11604) "%s: client %s certificate %s (serial %s): OCSP status "
+                     "UNKNOWN: %s (logged at most once a second; counter ocsp_inflight_capped)",
+                     secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
+                     cert_serial(cert, p), v->detail);
+        goto cleanup;
+    }
+    resp = ocsp_transfer(url, req, lim->timeout, &why, p);
+    secure_fetch_inflight_leave(url);
+    if (resp == NULL)
         goto failed;
     worked = ocsp_evaluate(conf, url, req, resp, id, issuer, trust, v, p);
     if (worked) {
@@ -516,6 +557,98 @@ static const char *issuer_unsigned(X509 *cert, X509 *issuer, apr_pool_t *p)
     return NULL;
 }
 
+/* The online sources themselves: a fetched CRL, then OCSP. */
+static void online_sources(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
+                           const secure_fetch_limits_t *lim, secure_verdict_t *v, apr_pool_t *p)
+{
+    const struct secure_ocsp_conf *conf = ocsp_conf(s);
+
+    /* a fetched CRL is a CRL: it comes before OCSP, as a local one does */
+    if (conf->crl_fetch == 1 && secure_crlfetch_check(s, c, cert, issuer, lim, v, p)
+        && (v->status != SECURE_REV_UNKNOWN || conf->enabled != 1))
+        return;
+    if (conf->enabled == 1) {
+        v->reason = -1;
+        v->revoked_at = 0;
+        ocsp_query(s, c, cert, issuer, trust, lim, v, p);
+    }
+}
+
+/* The key of a certificate's flight: the vhost's online settings (the config object, at one address in
+ * every child), the issuer's key and the serial number, hashed. 0 when it cannot be computed. */
+static int flight_key(const struct secure_ocsp_conf *conf, X509 *cert, X509 *issuer, unsigned char key[32])
+{
+    const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
+    unsigned char ikey[EVP_MAX_MD_SIZE];
+    unsigned int ilen = 0, klen = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md != NULL && X509_pubkey_digest(issuer, EVP_sha256(), ikey, &ilen)
+             && EVP_DigestInit_ex(md, EVP_sha256(), NULL) && EVP_DigestUpdate(md, &conf, sizeof(conf))
+             && EVP_DigestUpdate(md, ikey, ilen)
+             && EVP_DigestUpdate(md, ASN1_STRING_get0_data(serial), (size_t)ASN1_STRING_length(serial))
+             && EVP_DigestFinal_ex(md, key, &klen) && klen == 32;
+
+    EVP_MD_CTX_free(md);
+    secure_ossl_discard("without a flight key the certificate is queried on its own");
+    return ok;
+}
+
+typedef struct {
+    server_rec *s;
+    conn_rec *c;
+    X509 *cert, *issuer;
+} online_poll_t;
+
+/* What another process's query left in the verdict cache (secure_flight_poll_fn). */
+static int online_poll(void *baton, secure_verdict_t *v, apr_pool_t *p)
+{
+    online_poll_t *pb = baton;
+
+    return secure_cache_get(pb->s, pb->c, pb->cert, pb->issuer, v, p) && v->status != SECURE_REV_NONE;
+}
+
+/* Single-flight around the online sources (secure_flight): one query per certificate and vhost settings
+ * in flight per server; the others wait, bounded by SecureOCSPTimeout, for its answer. The leader puts
+ * its answer in the verdict cache before it lands, so that other processes find it there. */
+static void online_flight(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
+                          const secure_fetch_limits_t *lim, secure_verdict_t *v, apr_pool_t *p)
+{
+    const struct secure_ocsp_conf *conf = ocsp_conf(s);
+    online_poll_t pb = { s, c, cert, issuer };
+    secure_flight_t *f = NULL;
+    unsigned char key[32];
+    apr_time_t t0 = apr_time_now();
+
+    if (flight_key(conf, cert, issuer, key)) {
+        switch (secure_flight_board(key, 1, t0 + apr_time_from_sec(lim->timeout), online_poll, &pb, &f, v, p)) {
+        case SECURE_FLIGHT_ANSWER:
+            return;
+        case SECURE_FLIGHT_TIMEOUT:
+            verdict_unknown(v, apr_psprintf(p, "another query about this certificate was still in flight after "
+                                            "%d s (SecureOCSPTimeout)", lim->timeout));
+            v->source = conf->enabled == 1 ? "ocsp" : "crl-fetch";
+            v->expires = 0;        /* the leader caches its own answer */
+            ocsp_log(s, c, p, APLOG_INFO, SECTAG(11605) "%s: client %s certificate %s (serial %s): status "
+                     "UNKNOWN: %s", secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
+                     cert_serial(cert, p), v->detail);
+            return;
+        default:
+            break;
+        }
+        /* leading: the previous flight may have landed between this caller's cache miss and now */
+        if (online_poll(&pb, v, p)) {
+            secure_flight_land(f, v);
+            return;
+        }
+        memset(v, 0, sizeof(*v));
+        v->reason = -1;
+    }
+    online_sources(s, c, cert, issuer, trust, lim, v, p);
+    if (v->status != SECURE_REV_NONE)
+        secure_cache_put(s, cert, issuer, v, p);
+    secure_flight_land(f, v);
+}
+
 void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust, int verified,
                          secure_verdict_t *v, apr_pool_t *p)
 {
@@ -551,13 +684,5 @@ void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X
                  v->detail);
         return;
     }
-    /* a fetched CRL is a CRL: it comes before OCSP, as a local one does */
-    if (conf->crl_fetch == 1 && secure_crlfetch_check(s, c, cert, issuer, &lim, v, p)
-        && (v->status != SECURE_REV_UNKNOWN || conf->enabled != 1))
-        return;
-    if (conf->enabled == 1) {
-        v->reason = -1;
-        v->revoked_at = 0;
-        ocsp_query(s, c, cert, issuer, trust, &lim, v, p);
-    }
+    online_flight(s, c, cert, issuer, trust, &lim, v, p);
 }

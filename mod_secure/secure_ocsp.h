@@ -22,6 +22,7 @@ const char *secure_ocsp_cmd_responder_cert(cmd_parms *cmd, void *dconf, const ch
 const char *secure_ocsp_cmd_failures(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_ocsp_cmd_retry(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_ocsp_cmd_crl_fetch(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_max_inflight(cmd_parms *cmd, void *dconf, const char *arg);
 
 /* Directive entries spliced into secure_cmds[] (each ends with a comma). */
 #define SECURE_OCSP_CMDS \
@@ -42,7 +43,9 @@ const char *secure_ocsp_cmd_crl_fetch(cmd_parms *cmd, void *dconf, const char *a
     AP_INIT_TAKE1("SecureOCSPRetry", secure_ocsp_cmd_retry, NULL, RSRC_CONF, \
                   "seconds (1-86400, default 30): how long an open circuit skips its responder"), \
     AP_INIT_TAKE1("SecureCRLFetch", secure_ocsp_cmd_crl_fetch, NULL, RSRC_CONF, \
-                  "on|off: fetch the CRL from the certificate's http CRL distribution point (default off)"),
+                  "on|off: fetch the CRL from the certificate's http CRL distribution point (default off)"), \
+    AP_INIT_TAKE1("SecureOCSPMaxInflight", secure_ocsp_cmd_max_inflight, NULL, RSRC_CONF, \
+                  "count (1-1000, default 4): OCSP queries in flight at once per responder URL and process"),
 
 struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p);
 struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secure_ocsp_conf *base,
@@ -61,8 +64,11 @@ int secure_online_enabled(const server_rec *s);
  * the certificate's chain did not verify (X509_STORE_CTX_get_error() != X509_V_OK, e.g. let through by
  * SSLVerifyClient optional_no_ca): then nothing is fetched and *v is NONE with source "unverified". An
  * issuer whose key did not sign cert is refused too (UNKNOWN, no fetch). Otherwise fills *v: GOOD /
- * REVOKED / UNKNOWN with source "ocsp" or "crl-fetch" and expires (NONE when no source applies); never
- * blocks longer than SecureOCSPTimeout per source. c may be NULL. Memory from p. */
+ * REVOKED / UNKNOWN with source "ocsp" or "crl-fetch" and expires (NONE when no source applies), and
+ * puts that answer in the verdict cache. Single-flight (secure_flight): while a query about the same
+ * certificate runs in this server, the caller waits for its answer (the leader's source, or "cache" from
+ * another process) at most SecureOCSPTimeout, then gets UNKNOWN (not cached). Never blocks longer than
+ * SecureOCSPTimeout per source. c may be NULL. Memory from p. */
 void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust, int verified,
                          secure_verdict_t *v, apr_pool_t *p);
 /* The settings that decide which online answers vhost s accepts (responder, SecureOCSPResponderCert

@@ -516,11 +516,9 @@ static void revoke_check_cert(server_rec *s, const revoke_rt_t *rt, conn_rec *c,
     if (secure_online_enabled(s)) {
         memset(v, 0, sizeof(*v));
         v->reason = -1;
-        secure_online_check(s, c, cert, issuer, trust, verified, v, p);
-        if (v->status != SECURE_REV_NONE) {
-            secure_cache_put(s, cert, issuer, v, p);
+        secure_online_check(s, c, cert, issuer, trust, verified, v, p);   /* caches its answer */
+        if (v->status != SECURE_REV_NONE)
             return;
-        }
     }
     memset(v, 0, sizeof(*v));
     v->reason = -1;
