@@ -14,11 +14,11 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use POSIX ();
 use Time::HiRes ();
-use SecureTest qw(tls_request info_json t_logs);
+use SecureTest qw(tls_request info_json t_logs config_test);
 use SecureOCSP qw(query_count responder_url make_pki gen_dir start_instance stop_all spare_port_base
                   instance_vhost);
 
-plan tests => 14, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
+plan tests => 17, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
 
 my $base = spare_port_base() + 33;
 my %port = (herd => $base, cap => $base + 1, probe => $base + 2);
@@ -26,6 +26,14 @@ my @cap = map { "cap$_" } 1 .. 4;
 my @probe = map { "probe$_" } 0 .. 5;
 make_pki(map { $_ => {} } 'herd', @cap, @probe);
 my $gen = gen_dir();
+
+# Config-time check: httpd -t refuses a bad SecureOCSPMaxInflight, naming the directive and the value.
+my $load = "LoadModule ssl_module \@MODDIR\@/mod_ssl.so\nLoadModule secure_module \@SECURE_SO\@\n";
+for my $bad ('0', '1001', 'many') {
+    my ($rc, $out) = config_test("${load}SecureOCSPMaxInflight $bad\n");
+    ok($rc != 0 && $out =~ /SecureOCSPMaxInflight: '\Q$bad\E' is not allowed; use a whole number from 1 to 1000/,
+       "httpd -t refuses 'SecureOCSPMaxInflight $bad' with a precise message") or diag($out);
+}
 
 sub vhost {
     my ($port, $url, $extra) = @_;
