@@ -51,6 +51,14 @@ void secure_cache_child_init(apr_pool_t *pchild, server_rec *s);
 int secure_cache_get(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secure_verdict_t *v, apr_pool_t *p);
 /* Stores *v until v->expires (UNKNOWN answers for SecureRevocationUnknownTTL at most). */
 void secure_cache_put(server_rec *s, X509 *cert, X509 *issuer, const secure_verdict_t *v, apr_pool_t *p);
+/* The same, but the cache keeps a GOOD / REVOKED record keep_secs past its expiry, for
+ * secure_cache_get_stale (SecureRevocationStaleIfError). */
+void secure_cache_put_keep(server_rec *s, X509 *cert, X509 *issuer, const secure_verdict_t *v, long keep_secs,
+                           apr_pool_t *p);
+/* 1 and *v filled (source "cache-stale", expires 0) when the cache holds an authentic GOOD or REVOKED
+ * record for cert whose expiry passed less than stale_secs ago; else 0. Not counted as hit or miss. */
+int secure_cache_get_stale(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, long stale_secs,
+                           secure_verdict_t *v, apr_pool_t *p);
 /* SecureRevocationCacheTTL / SecureRevocationUnknownTTL in seconds. */
 long secure_cache_ttl(void);
 long secure_cache_unknown_ttl(void);

@@ -44,6 +44,7 @@ struct secure_ocsp_conf {
     long retry;                         /* SecureOCSPRetry */
     int crl_fetch;                      /* SecureCRLFetch */
     long max_inflight;                  /* SecureOCSPMaxInflight */
+    long stale_if_error;                /* SecureRevocationStaleIfError, 0 = off */
 };
 
 #define OCSP_DEFAULT(conf, field, dflt) ((conf)->field == SECURE_UNSET ? (dflt) : (conf)->field)
@@ -74,6 +75,7 @@ struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p)
     conf->retry = SECURE_UNSET;
     conf->crl_fetch = SECURE_UNSET;
     conf->max_inflight = SECURE_UNSET;
+    conf->stale_if_error = SECURE_UNSET;
     return conf;
 }
 
@@ -93,6 +95,7 @@ struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secur
     SECURE_MERGE_INT(retry);
     SECURE_MERGE_INT(crl_fetch);
     SECURE_MERGE_INT(max_inflight);
+    SECURE_MERGE_INT(stale_if_error);
     return conf;
 }
 
@@ -147,6 +150,12 @@ const char *secure_ocsp_cmd_max_inflight(cmd_parms *cmd, void *dconf, const char
 {
     (void)dconf;
     return secure_arg_long(cmd, arg, 1, 1000, &cmd_conf(cmd)->max_inflight);
+}
+
+const char *secure_ocsp_cmd_stale_if_error(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_seconds(cmd, arg, 0, 7L * 86400, &cmd_conf(cmd)->stale_if_error);
 }
 
 /* Only plain http: OCSP responses carry their own signature, and OpenSSL's client would need a TLS
@@ -440,8 +449,10 @@ static int once_a_second(apr_uint32_t *last)
     return now != prev && apr_atomic_cas32(last, now, prev) == prev;
 }
 
-static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
-                       const secure_fetch_limits_t *lim, secure_verdict_t *v, apr_pool_t *p)
+/* Fills *v from the responder. 1 when the responder gave a verified answer (good, revoked or its own
+ * "unknown"), 0 when there was none (no URL, refused, skipped, capped, failed). */
+static int ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
+                      const secure_fetch_limits_t *lim, secure_verdict_t *v, apr_pool_t *p)
 {
     const struct secure_ocsp_conf *conf = ocsp_conf(s);
     int worked = 0;
@@ -535,6 +546,7 @@ cleanup:
     OCSP_REQUEST_free(req);
     OCSP_CERTID_free(id);
     secure_ossl_discard("every failure above took the errors into the logged reason");
+    return worked;
 }
 
 /* The issuer handed to the online sources signs their answers' trust: its key verifies a fetched CRL and
@@ -557,21 +569,43 @@ static const char *issuer_unsigned(X509 *cert, X509 *issuer, apr_pool_t *p)
     return NULL;
 }
 
-/* The online sources themselves: a fetched CRL, then OCSP. */
-static void online_sources(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
-                           const secure_fetch_limits_t *lim, secure_verdict_t *v, apr_pool_t *p)
+/* The online sources themselves: a fetched CRL, then OCSP. 1 when every source that applied failed (the
+ * answer is UNKNOWN for want of an answer, not a responder's own "unknown"), else 0. */
+static int online_sources(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
+                          const secure_fetch_limits_t *lim, secure_verdict_t *v, apr_pool_t *p)
 {
     const struct secure_ocsp_conf *conf = ocsp_conf(s);
 
     /* a fetched CRL is a CRL: it comes before OCSP, as a local one does */
     if (conf->crl_fetch == 1 && secure_crlfetch_check(s, c, cert, issuer, lim, v, p)
         && (v->status != SECURE_REV_UNKNOWN || conf->enabled != 1))
-        return;
+        return v->status == SECURE_REV_UNKNOWN;
     if (conf->enabled == 1) {
         v->reason = -1;
         v->revoked_at = 0;
-        ocsp_query(s, c, cert, issuer, trust, lim, v, p);
+        return !ocsp_query(s, c, cert, issuer, trust, lim, v, p);
     }
+    return 0;
+}
+
+/* SecureRevocationStaleIfError: every online source failed for cert; a GOOD verdict that expired less than
+ * the window ago still counts (REVOKED too: a revocation does not go stale). 1 when *v was replaced. */
+static int online_stale(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, long window, secure_verdict_t *v,
+                        apr_pool_t *p)
+{
+    secure_verdict_t old;
+    const char *why = v->detail ? v->detail : "no answer";
+
+    if (window <= 0 || !secure_cache_get_stale(s, c, cert, issuer, window, &old, p))
+        return 0;
+    old.detail = apr_psprintf(p, "%s; used because every online source failed (SecureRevocationStaleIfError "
+                              "%ld s): %s", old.detail, window, why);
+    *v = old;
+    secure_status_count(SECURE_CTR_REV_STALE_USED);
+    ocsp_log(s, c, p, APLOG_WARNING, SECTAG(11607) "%s: client %s certificate %s (serial %s): status %s from an "
+             "expired verdict: %s", secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
+             cert_serial(cert, p), v->status == SECURE_REV_GOOD ? "GOOD" : "REVOKED", v->detail);
+    return 1;
 }
 
 /* The key of a certificate's flight: the vhost's online settings (the config object, at one address in
@@ -643,9 +677,10 @@ static void online_flight(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
         memset(v, 0, sizeof(*v));
         v->reason = -1;
     }
-    online_sources(s, c, cert, issuer, trust, lim, v, p);
-    if (v->status != SECURE_REV_NONE)
-        secure_cache_put(s, cert, issuer, v, p);
+    if (!(online_sources(s, c, cert, issuer, trust, lim, v, p)
+          && online_stale(s, c, cert, issuer, OCSP_DEFAULT(conf, stale_if_error, 0), v, p))
+        && v->status != SECURE_REV_NONE)
+        secure_cache_put_keep(s, cert, issuer, v, OCSP_DEFAULT(conf, stale_if_error, 0), p);
     secure_flight_land(f, v);
 }
 

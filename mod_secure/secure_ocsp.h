@@ -23,6 +23,7 @@ const char *secure_ocsp_cmd_failures(cmd_parms *cmd, void *dconf, const char *ar
 const char *secure_ocsp_cmd_retry(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_ocsp_cmd_crl_fetch(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_ocsp_cmd_max_inflight(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_stale_if_error(cmd_parms *cmd, void *dconf, const char *arg);
 
 /* Directive entries spliced into secure_cmds[] (each ends with a comma). */
 #define SECURE_OCSP_CMDS \
@@ -45,7 +46,10 @@ const char *secure_ocsp_cmd_max_inflight(cmd_parms *cmd, void *dconf, const char
     AP_INIT_TAKE1("SecureCRLFetch", secure_ocsp_cmd_crl_fetch, NULL, RSRC_CONF, \
                   "on|off: fetch the CRL from the certificate's http CRL distribution point (default off)"), \
     AP_INIT_TAKE1("SecureOCSPMaxInflight", secure_ocsp_cmd_max_inflight, NULL, RSRC_CONF, \
-                  "count (1-1000, default 4): OCSP queries in flight at once per responder URL and process"),
+                  "count (1-1000, default 4): OCSP queries in flight at once per responder URL and process"), \
+    AP_INIT_TAKE1("SecureRevocationStaleIfError", secure_ocsp_cmd_stale_if_error, NULL, RSRC_CONF, \
+                  "seconds (0-7 d, default 0 = off): while every online source fails, an expired verdict this " \
+                  "recent still counts"),
 
 struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p);
 struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secure_ocsp_conf *base,

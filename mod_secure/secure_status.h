@@ -61,7 +61,8 @@
     X(SECURE_CTR_FLIGHT_FULL,        "online_flight_full") \
     X(SECURE_CTR_OCSP_INFLIGHT_CAPPED, "ocsp_inflight_capped") \
     X(SECURE_CTR_OCSP_PROBE_HELD,    "ocsp_halfopen_held") \
-    X(SECURE_CTR_REV_LIVE_RECHECK,   "revocation_live_recheck")
+    X(SECURE_CTR_REV_LIVE_RECHECK,   "revocation_live_recheck") \
+    X(SECURE_CTR_REV_STALE_USED,     "revocation_stale_used")
 
 #define SECURE_CTR_ENUM(e, name) e,
 typedef enum { SECURE_COUNTERS(SECURE_CTR_ENUM) SECURE_CTR_MAX } secure_counter_t;
