@@ -15,6 +15,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "secure_background.h"
 #include "secure_cache.h"
 #include "secure_config.h"
 #include "secure_crlfetch.h"
@@ -45,7 +49,11 @@ struct secure_ocsp_conf {
     int crl_fetch;                      /* SecureCRLFetch */
     long max_inflight;                  /* SecureOCSPMaxInflight */
     long stale_if_error;                /* SecureRevocationStaleIfError, 0 = off */
+    int first_seen;                     /* SecureRevocationFirstSeen: FIRST_SEEN_* */
 };
+
+enum { FIRST_SEEN_WAIT = 0, FIRST_SEEN_UNKNOWN };
+static const char *const first_seen_words[] = { "wait", "unknown", NULL };
 
 #define OCSP_DEFAULT(conf, field, dflt) ((conf)->field == SECURE_UNSET ? (dflt) : (conf)->field)
 
@@ -76,6 +84,7 @@ struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p)
     conf->crl_fetch = SECURE_UNSET;
     conf->max_inflight = SECURE_UNSET;
     conf->stale_if_error = SECURE_UNSET;
+    conf->first_seen = SECURE_UNSET;
     return conf;
 }
 
@@ -96,6 +105,7 @@ struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secur
     SECURE_MERGE_INT(crl_fetch);
     SECURE_MERGE_INT(max_inflight);
     SECURE_MERGE_INT(stale_if_error);
+    SECURE_MERGE_INT(first_seen);
     return conf;
 }
 
@@ -156,6 +166,12 @@ const char *secure_ocsp_cmd_stale_if_error(cmd_parms *cmd, void *dconf, const ch
 {
     (void)dconf;
     return secure_arg_seconds(cmd, arg, 0, 7L * 86400, &cmd_conf(cmd)->stale_if_error);
+}
+
+const char *secure_ocsp_cmd_first_seen(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_keyword(cmd, arg, first_seen_words, &cmd_conf(cmd)->first_seen);
 }
 
 /* Only plain http: OCSP responses carry their own signature, and OpenSSL's client would need a TLS
@@ -300,8 +316,20 @@ int secure_online_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
            && secure_flight_post_config(pconf, s, needed) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* Whether vhost s answers first sightings at once and asks in the background. */
+static int first_seen_unknown(const server_rec *s)
+{
+    return secure_config_engine_on(s) && secure_online_enabled(s) && ocsp_conf(s)->first_seen == FIRST_SEEN_UNKNOWN;
+}
+
 void secure_online_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    server_rec *v;
+    int bg = 0;
+
+    for (v = s; v != NULL; v = v->next)
+        bg |= first_seen_unknown(v);
+    secure_bg_child_init(pchild, s, bg);
     secure_fetch_child_init(pchild, s);
     secure_flight_child_init(pchild, s);
     secure_crlfetch_child_init(pchild, s);
@@ -684,6 +712,87 @@ static void online_flight(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
     secure_flight_land(f, v);
 }
 
+/* ---- SecureRevocationFirstSeen unknown: the query runs on the background thread ------------------- */
+
+typedef struct {
+    server_rec *s;
+    X509 *cert, *issuer;
+    X509_STORE *trust;
+} first_sight_t;
+
+static void first_sight_drop(void *job)
+{
+    first_sight_t *j = job;
+
+    X509_free(j->cert);
+    X509_free(j->issuer);
+    X509_STORE_free(j->trust);
+    free(j);
+}
+
+/* On the background thread: the same single-flight query a handshake would make; it caches the answer. */
+static void first_sight_run(void *job, apr_pool_t *p)
+{
+    first_sight_t *j = job;
+    secure_fetch_limits_t lim = online_limits(ocsp_conf(j->s));
+    secure_verdict_t v;
+
+    memset(&v, 0, sizeof(v));
+    v.reason = -1;
+    online_flight(j->s, NULL, j->cert, j->issuer, j->trust, &lim, &v, p);
+    ocsp_log(j->s, NULL, p, APLOG_DEBUG, "mod_secure: %s: background check of certificate %s (serial %s): %s",
+             secure_config_vhost_name(j->s), cert_subject(j->cert, p), cert_serial(j->cert, p),
+             v.detail ? v.detail : "no answer");
+    first_sight_drop(j);
+}
+
+static apr_uint32_t bg_full_logged;
+
+/* A certificate the cache does not know: queue its query and answer UNKNOWN now (source "pending"; the
+ * vhost's SecureRevocationUnknown decides). 0 when this process has no background thread: the caller
+ * then asks inline, as with 'wait'. */
+static int first_sight_deferred(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
+                                secure_verdict_t *v, apr_pool_t *p)
+{
+    first_sight_t *j = calloc(1, sizeof(*j));
+    secure_bg_job_t bj = { first_sight_run, first_sight_drop, j };
+    int rc = -1;
+
+    if (j != NULL) {
+        j->s = s;
+        if (X509_up_ref(cert))
+            j->cert = cert;
+        if (X509_up_ref(issuer))
+            j->issuer = issuer;
+        if (trust != NULL && X509_STORE_up_ref(trust))
+            j->trust = trust;
+        if (j->cert != NULL && j->issuer != NULL && (trust == NULL || j->trust != NULL))
+            rc = secure_bg_submit(&bj);
+    }
+    if (rc != 1 && j != NULL)
+        first_sight_drop(j);
+    if (rc < 0)
+        return 0;
+    v->status = SECURE_REV_UNKNOWN;
+    v->source = "pending";
+    v->expires = 0;
+    if (rc == 1) {
+        v->detail = "first sight of this certificate: its status is being asked in the background "
+                    "(SecureRevocationFirstSeen unknown)";
+        secure_status_count(SECURE_CTR_REV_FIRST_SEEN_DEFERRED);
+        return 1;
+    }
+    v->detail = "first sight of this certificate, and this process's background queue is full; a later "
+                "handshake queues it again (SecureRevocationFirstSeen unknown)";
+    secure_status_count(SECURE_CTR_REV_FIRST_SEEN_DROPPED);
+    if (once_a_second(&bg_full_logged))
+        ocsp_log(s, c, p, APLOG_WARNING, SECTAG(11609) "%s: client %s certificate %s (serial %s): status UNKNOWN: "
+                 "%s (logged at most once a second; counter revocation_first_seen_dropped)",
+                 secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p), cert_serial(cert, p),
+                 v->detail);
+    return 1;
+}
+
 void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust, int verified,
                          secure_verdict_t *v, apr_pool_t *p)
 {
@@ -719,5 +828,7 @@ void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X
                  v->detail);
         return;
     }
+    if (conf->first_seen == FIRST_SEEN_UNKNOWN && first_sight_deferred(s, c, cert, issuer, trust, v, p))
+        return;
     online_flight(s, c, cert, issuer, trust, &lim, v, p);
 }

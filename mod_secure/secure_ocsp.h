@@ -24,6 +24,7 @@ const char *secure_ocsp_cmd_retry(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_ocsp_cmd_crl_fetch(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_ocsp_cmd_max_inflight(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_ocsp_cmd_stale_if_error(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_first_seen(cmd_parms *cmd, void *dconf, const char *arg);
 
 /* Directive entries spliced into secure_cmds[] (each ends with a comma). */
 #define SECURE_OCSP_CMDS \
@@ -49,7 +50,10 @@ const char *secure_ocsp_cmd_stale_if_error(cmd_parms *cmd, void *dconf, const ch
                   "count (1-1000, default 4): OCSP queries in flight at once per responder URL and process"), \
     AP_INIT_TAKE1("SecureRevocationStaleIfError", secure_ocsp_cmd_stale_if_error, NULL, RSRC_CONF, \
                   "seconds (0-7 d, default 0 = off): while every online source fails, an expired verdict this " \
-                  "recent still counts"),
+                  "recent still counts"), \
+    AP_INIT_TAKE1("SecureRevocationFirstSeen", secure_ocsp_cmd_first_seen, NULL, RSRC_CONF, \
+                  "wait|unknown: a certificate not in the cache waits for its query (default wait), or is " \
+                  "answered UNKNOWN at once and queried in the background"),
 
 struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p);
 struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secure_ocsp_conf *base,
