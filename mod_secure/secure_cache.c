@@ -528,9 +528,10 @@ static secure_rev_status_t status_of(char letter)
 }
 
 /* A lookup. stale_secs 0: a fresh record (counted as hit or miss). stale_secs > 0: only a GOOD or REVOKED
- * record whose own expiry passed less than stale_secs ago (not counted; the caller counts its use). */
-static int cache_lookup(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, long stale_secs, secure_verdict_t *v,
-                        apr_pool_t *p)
+ * record whose own expiry passed less than stale_secs ago (not counted; the caller counts its use).
+ * quiet: a second look by the same check (single-flight): nothing counted, nothing logged. */
+static int cache_lookup(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, long stale_secs, int quiet,
+                        secure_verdict_t *v, apr_pool_t *p)
 {
     const cache_vhost_t *vh = cache_vhost(s);
     char id[SECURE_CACHEREC_ID_LEN + 1];
@@ -557,7 +558,8 @@ static int cache_lookup(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, lo
     rv = cache_provider->retrieve(cache_instance, s, (unsigned char *)id, SECURE_CACHEREC_ID_LEN, rec, &len, p);
     cache_unlock();
     if (rv == APR_ENOMEM || rv == APR_ENOSPC) {   /* longer than the buffer: not one of ours */
-        cache_invalid(s, c, cert, id, SECURE_CACHEREC_E_LENGTH, p);
+        if (!quiet)
+            cache_invalid(s, c, cert, id, SECURE_CACHEREC_E_LENGTH, p);
         goto cleanup;
     }
     if (rv != APR_SUCCESS) {
@@ -589,7 +591,8 @@ static int cache_lookup(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, lo
     if (rc == SECURE_CACHEREC_E_EXPIRED)
         goto cleanup;
     if (rc != SECURE_CACHEREC_OK) {
-        cache_invalid(s, c, cert, id, rc, p);
+        if (!quiet)
+            cache_invalid(s, c, cert, id, rc, p);
         goto cleanup;
     }
     /* decode bounded both times by now + TTL + skew: apr_time_from_sec cannot overflow */
@@ -602,20 +605,25 @@ static int cache_lookup(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, lo
                              secure_cacherec_source_names[r.source], apr_time_sec(v->expires - now));
     hit = 1;
 cleanup:
-    if (stale_secs == 0)
+    if (stale_secs == 0 && !quiet)
         secure_status_count(hit ? SECURE_CTR_CACHE_HITS : SECURE_CTR_CACHE_MISSES);
     return hit;
 }
 
 int secure_cache_get(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secure_verdict_t *v, apr_pool_t *p)
 {
-    return cache_lookup(s, c, cert, issuer, 0, v, p);
+    return cache_lookup(s, c, cert, issuer, 0, 0, v, p);
+}
+
+int secure_cache_peek(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secure_verdict_t *v, apr_pool_t *p)
+{
+    return cache_lookup(s, c, cert, issuer, 0, 1, v, p);
 }
 
 int secure_cache_get_stale(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, long stale_secs,
                            secure_verdict_t *v, apr_pool_t *p)
 {
-    return stale_secs > 0 && cache_lookup(s, c, cert, issuer, stale_secs, v, p);
+    return stale_secs > 0 && cache_lookup(s, c, cert, issuer, stale_secs, 1, v, p);
 }
 
 void secure_cache_put(server_rec *s, X509 *cert, X509 *issuer, const secure_verdict_t *v, apr_pool_t *p)

@@ -9,6 +9,7 @@
 #include "http_log.h"
 #include "apr_atomic.h"
 #include "apr_strings.h"
+#include "apr_thread_mutex.h"
 
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
@@ -49,6 +50,7 @@ struct secure_ocsp_conf {
     int crl_fetch;                      /* SecureCRLFetch */
     long max_inflight;                  /* SecureOCSPMaxInflight */
     long stale_if_error;                /* SecureRevocationStaleIfError, 0 = off */
+    long refresh_ahead;                 /* SecureRevocationRefreshAhead, 0 = off */
     int first_seen;                     /* SecureRevocationFirstSeen: FIRST_SEEN_* */
 };
 
@@ -84,6 +86,7 @@ struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p)
     conf->crl_fetch = SECURE_UNSET;
     conf->max_inflight = SECURE_UNSET;
     conf->stale_if_error = SECURE_UNSET;
+    conf->refresh_ahead = SECURE_UNSET;
     conf->first_seen = SECURE_UNSET;
     return conf;
 }
@@ -105,6 +108,7 @@ struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secur
     SECURE_MERGE_INT(crl_fetch);
     SECURE_MERGE_INT(max_inflight);
     SECURE_MERGE_INT(stale_if_error);
+    SECURE_MERGE_INT(refresh_ahead);
     SECURE_MERGE_INT(first_seen);
     return conf;
 }
@@ -166,6 +170,12 @@ const char *secure_ocsp_cmd_stale_if_error(cmd_parms *cmd, void *dconf, const ch
 {
     (void)dconf;
     return secure_arg_seconds(cmd, arg, 0, 7L * 86400, &cmd_conf(cmd)->stale_if_error);
+}
+
+const char *secure_ocsp_cmd_refresh_ahead(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_seconds(cmd, arg, 0, 86400, &cmd_conf(cmd)->refresh_ahead);
 }
 
 const char *secure_ocsp_cmd_first_seen(cmd_parms *cmd, void *dconf, const char *arg)
@@ -316,10 +326,29 @@ int secure_online_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
            && secure_flight_post_config(pconf, s, needed) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
-/* Whether vhost s answers first sightings at once and asks in the background. */
-static int first_seen_unknown(const server_rec *s)
+/* SecureRevocationRefreshAhead: keys queued recently in this process (see refresh_claim). */
+#define REFRESH_SLOTS 256
+
+typedef struct {
+    unsigned char key[32];
+    apr_time_t until;            /* queued until then: not queued again */
+} refresh_slot_t;
+
+static refresh_slot_t refresh_table[REFRESH_SLOTS];
+static apr_thread_mutex_t *refresh_mutex;
+
+static apr_status_t refresh_table_gone(void *data)
 {
-    return secure_config_engine_on(s) && secure_online_enabled(s) && ocsp_conf(s)->first_seen == FIRST_SEEN_UNKNOWN;
+    (void)data;
+    refresh_mutex = NULL;
+    return APR_SUCCESS;
+}
+
+/* Whether vhost s uses the background thread: first sightings answered at once, or refresh ahead. */
+static int uses_background(const server_rec *s)
+{
+    return secure_config_engine_on(s) && secure_online_enabled(s)
+           && (ocsp_conf(s)->first_seen == FIRST_SEEN_UNKNOWN || OCSP_DEFAULT(ocsp_conf(s), refresh_ahead, 0) > 0);
 }
 
 void secure_online_child_init(apr_pool_t *pchild, server_rec *s)
@@ -328,8 +357,14 @@ void secure_online_child_init(apr_pool_t *pchild, server_rec *s)
     int bg = 0;
 
     for (v = s; v != NULL; v = v->next)
-        bg |= first_seen_unknown(v);
+        bg |= uses_background(v);
     secure_bg_child_init(pchild, s, bg);
+    memset(refresh_table, 0, sizeof(refresh_table));
+    refresh_mutex = NULL;
+    if (bg && apr_thread_mutex_create(&refresh_mutex, APR_THREAD_MUTEX_DEFAULT, pchild) == APR_SUCCESS)
+        apr_pool_cleanup_register(pchild, NULL, refresh_table_gone, apr_pool_cleanup_null);
+    else
+        refresh_mutex = NULL;
     secure_fetch_child_init(pchild, s);
     secure_flight_child_init(pchild, s);
     secure_crlfetch_child_init(pchild, s);
@@ -659,6 +694,7 @@ typedef struct {
     server_rec *s;
     conn_rec *c;
     X509 *cert, *issuer;
+    apr_interval_time_t min_left;   /* a cached verdict counts only when valid that much longer */
 } online_poll_t;
 
 /* What another process's query left in the verdict cache (secure_flight_poll_fn). */
@@ -666,17 +702,20 @@ static int online_poll(void *baton, secure_verdict_t *v, apr_pool_t *p)
 {
     online_poll_t *pb = baton;
 
-    return secure_cache_get(pb->s, pb->c, pb->cert, pb->issuer, v, p) && v->status != SECURE_REV_NONE;
+    return secure_cache_peek(pb->s, pb->c, pb->cert, pb->issuer, v, p) && v->status != SECURE_REV_NONE
+           && v->expires > apr_time_now() + pb->min_left;
 }
 
 /* Single-flight around the online sources (secure_flight): one query per certificate and vhost settings
  * in flight per server; the others wait, bounded by SecureOCSPTimeout, for its answer. The leader puts
- * its answer in the verdict cache before it lands, so that other processes find it there. */
+ * its answer in the verdict cache before it lands, so that other processes find it there. min_left: a
+ * cached verdict valid less than that much longer does not spare the query (refresh ahead). */
 static void online_flight(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
-                          const secure_fetch_limits_t *lim, secure_verdict_t *v, apr_pool_t *p)
+                          const secure_fetch_limits_t *lim, apr_interval_time_t min_left, secure_verdict_t *v,
+                          apr_pool_t *p)
 {
     const struct secure_ocsp_conf *conf = ocsp_conf(s);
-    online_poll_t pb = { s, c, cert, issuer };
+    online_poll_t pb = { s, c, cert, issuer, min_left };
     secure_flight_t *f = NULL;
     unsigned char key[32];
     apr_time_t t0 = apr_time_now();
@@ -686,6 +725,12 @@ static void online_flight(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
         case SECURE_FLIGHT_ANSWER:
             return;
         case SECURE_FLIGHT_TIMEOUT:
+            if (apr_time_now() < t0 + apr_time_from_sec(lim->timeout)) {
+                /* not a timeout: the leader landed with no answer (no source applies): neither has this one */
+                memset(v, 0, sizeof(*v));
+                v->reason = -1;
+                return;
+            }
             verdict_unknown(v, apr_psprintf(p, "another query about this certificate was still in flight after "
                                             "%d s (SecureOCSPTimeout)", lim->timeout));
             v->source = conf->enabled == 1 ? "ocsp" : "crl-fetch";
@@ -718,6 +763,7 @@ typedef struct {
     server_rec *s;
     X509 *cert, *issuer;
     X509_STORE *trust;
+    int refresh;                 /* a refresh ahead: a cached verdict about to expire does not count */
 } first_sight_t;
 
 static void first_sight_drop(void *job)
@@ -739,10 +785,11 @@ static void first_sight_run(void *job, apr_pool_t *p)
 
     memset(&v, 0, sizeof(v));
     v.reason = -1;
-    online_flight(j->s, NULL, j->cert, j->issuer, j->trust, &lim, &v, p);
-    ocsp_log(j->s, NULL, p, APLOG_DEBUG, "mod_secure: %s: background check of certificate %s (serial %s): %s",
-             secure_config_vhost_name(j->s), cert_subject(j->cert, p), cert_serial(j->cert, p),
-             v.detail ? v.detail : "no answer");
+    online_flight(j->s, NULL, j->cert, j->issuer, j->trust, &lim,
+                  j->refresh ? apr_time_from_sec(OCSP_DEFAULT(ocsp_conf(j->s), refresh_ahead, 0)) : 0, &v, p);
+    ocsp_log(j->s, NULL, p, APLOG_DEBUG, "mod_secure: %s: background %s of certificate %s (serial %s): %s",
+             secure_config_vhost_name(j->s), j->refresh ? "refresh" : "check", cert_subject(j->cert, p),
+             cert_serial(j->cert, p), v.detail ? v.detail : "no answer");
     first_sight_drop(j);
 }
 
@@ -751,8 +798,8 @@ static apr_uint32_t bg_full_logged;
 /* A certificate the cache does not know: queue its query and answer UNKNOWN now (source "pending"; the
  * vhost's SecureRevocationUnknown decides). 0 when this process has no background thread: the caller
  * then asks inline, as with 'wait'. */
-static int first_sight_deferred(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
-                                secure_verdict_t *v, apr_pool_t *p)
+/* Queues a background query about cert: secure_bg_submit's answer (1 queued, 0 full, -1 no thread). */
+static int background_query(server_rec *s, X509 *cert, X509 *issuer, X509_STORE *trust, int refresh)
 {
     first_sight_t *j = calloc(1, sizeof(*j));
     secure_bg_job_t bj = { first_sight_run, first_sight_drop, j };
@@ -760,6 +807,7 @@ static int first_sight_deferred(server_rec *s, conn_rec *c, X509 *cert, X509 *is
 
     if (j != NULL) {
         j->s = s;
+        j->refresh = refresh;
         if (X509_up_ref(cert))
             j->cert = cert;
         if (X509_up_ref(issuer))
@@ -771,6 +819,14 @@ static int first_sight_deferred(server_rec *s, conn_rec *c, X509 *cert, X509 *is
     }
     if (rc != 1 && j != NULL)
         first_sight_drop(j);
+    return rc;
+}
+
+static int first_sight_deferred(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
+                                secure_verdict_t *v, apr_pool_t *p)
+{
+    int rc = background_query(s, cert, issuer, trust, 0);
+
     if (rc < 0)
         return 0;
     v->status = SECURE_REV_UNKNOWN;
@@ -830,5 +886,51 @@ void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X
     }
     if (conf->first_seen == FIRST_SEEN_UNKNOWN && first_sight_deferred(s, c, cert, issuer, trust, v, p))
         return;
-    online_flight(s, c, cert, issuer, trust, &lim, v, p);
+    online_flight(s, c, cert, issuer, trust, &lim, 0, v, p);
+}
+
+/* ---- SecureRevocationRefreshAhead: verdicts in use are asked again before they expire ------------- *
+ * A cache hit whose verdict expires within the window queues one background query per certificate (and
+ * vhost settings) and window in this process: a table of recently queued keys under a mutex, taken only
+ * inside the window. The query skips a cached verdict that is itself inside the window, and is shared
+ * with every other process through the single-flight markers; a process that boards after another one
+ * refreshed finds the new verdict in the cache and asks nothing. */
+
+/* 1 when key was not queued within the window (and is marked now), else 0. A full table: the oldest goes. */
+static int refresh_claim(const unsigned char key[32], apr_time_t now, apr_interval_time_t window)
+{
+    refresh_slot_t *pick = NULL;
+    int i, claimed = 1;
+
+    if (refresh_mutex == NULL || apr_thread_mutex_lock(refresh_mutex) != APR_SUCCESS)
+        return 0;
+    for (i = 0; i < REFRESH_SLOTS; i++) {
+        if (refresh_table[i].until > now && memcmp(refresh_table[i].key, key, 32) == 0) {
+            claimed = 0;
+            break;
+        }
+        if (pick == NULL || refresh_table[i].until < pick->until)
+            pick = &refresh_table[i];
+    }
+    if (claimed) {
+        memcpy(pick->key, key, 32);
+        pick->until = now + window;
+    }
+    apr_thread_mutex_unlock(refresh_mutex);
+    return claimed;
+}
+
+void secure_online_refresh_ahead(server_rec *s, X509 *cert, X509 *issuer, X509_STORE *trust, apr_time_t expires)
+{
+    const struct secure_ocsp_conf *conf = ocsp_conf(s);
+    apr_interval_time_t window = apr_time_from_sec(OCSP_DEFAULT(conf, refresh_ahead, 0));
+    apr_time_t now;
+    unsigned char key[32];
+
+    if (window <= 0 || (now = apr_time_now()) + window < expires)
+        return;
+    if (!flight_key(conf, cert, issuer, key) || !refresh_claim(key, now, window))
+        return;
+    if (background_query(s, cert, issuer, trust, 1) == 1)
+        secure_status_count(SECURE_CTR_REV_REFRESH_AHEAD);
 }

@@ -25,6 +25,7 @@ const char *secure_ocsp_cmd_crl_fetch(cmd_parms *cmd, void *dconf, const char *a
 const char *secure_ocsp_cmd_max_inflight(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_ocsp_cmd_stale_if_error(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_ocsp_cmd_first_seen(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_refresh_ahead(cmd_parms *cmd, void *dconf, const char *arg);
 
 /* Directive entries spliced into secure_cmds[] (each ends with a comma). */
 #define SECURE_OCSP_CMDS \
@@ -53,7 +54,10 @@ const char *secure_ocsp_cmd_first_seen(cmd_parms *cmd, void *dconf, const char *
                   "recent still counts"), \
     AP_INIT_TAKE1("SecureRevocationFirstSeen", secure_ocsp_cmd_first_seen, NULL, RSRC_CONF, \
                   "wait|unknown: a certificate not in the cache waits for its query (default wait), or is " \
-                  "answered UNKNOWN at once and queried in the background"),
+                  "answered UNKNOWN at once and queried in the background"), \
+    AP_INIT_TAKE1("SecureRevocationRefreshAhead", secure_ocsp_cmd_refresh_ahead, NULL, RSRC_CONF, \
+                  "seconds (0-1 d, default 0 = off): a cached verdict in use that expires within this is " \
+                  "asked again in the background"),
 
 struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p);
 struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secure_ocsp_conf *base,
@@ -83,5 +87,9 @@ void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X
  * digests, nonce, max age, CRL fetch) as canonical text, for the verdict cache's trust context. Memory
  * from p; NULL when a responder certificate cannot be digested. */
 const char *secure_ocsp_trust_context(const server_rec *s, apr_pool_t *p);
+/* SecureRevocationRefreshAhead: called on a cache hit for cert (issuer, trust as for secure_online_check)
+ * with the cached verdict's expiry. Within the window, queues one background query per certificate and
+ * window in this process; otherwise returns after one comparison (no lock, no system call). */
+void secure_online_refresh_ahead(server_rec *s, X509 *cert, X509 *issuer, X509_STORE *trust, apr_time_t expires);
 
 #endif /* SECURE_OCSP_H */

@@ -528,8 +528,10 @@ static void revoke_check_cert(server_rec *s, const revoke_rt_t *rt, conn_rec *c,
     }
     memset(v, 0, sizeof(*v));
     v->reason = -1;
-    if (secure_cache_get(s, c, cert, issuer, v, p) && v->status != SECURE_REV_NONE)
+    if (secure_cache_get(s, c, cert, issuer, v, p) && v->status != SECURE_REV_NONE) {
+        secure_online_refresh_ahead(s, cert, issuer, trust, v->expires);   /* near expiry: ask again */
         return;     /* secure_cache_get counts hits and misses */
+    }
     /* The online sources: SecureCRLFetch (a CRL from the certificate's distribution point) and
      * SecureOCSP, both behind secure_online_check; their answers go to the shared cache. */
     if (secure_online_enabled(s)) {

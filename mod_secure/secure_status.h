@@ -64,7 +64,8 @@
     X(SECURE_CTR_REV_LIVE_RECHECK,   "revocation_live_recheck") \
     X(SECURE_CTR_REV_STALE_USED,     "revocation_stale_used") \
     X(SECURE_CTR_REV_FIRST_SEEN_DEFERRED, "revocation_first_seen_deferred") \
-    X(SECURE_CTR_REV_FIRST_SEEN_DROPPED, "revocation_first_seen_dropped")
+    X(SECURE_CTR_REV_FIRST_SEEN_DROPPED, "revocation_first_seen_dropped") \
+    X(SECURE_CTR_REV_REFRESH_AHEAD,  "revocation_refresh_ahead")
 
 #define SECURE_CTR_ENUM(e, name) e,
 typedef enum { SECURE_COUNTERS(SECURE_CTR_ENUM) SECURE_CTR_MAX } secure_counter_t;
