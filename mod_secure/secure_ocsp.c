@@ -344,11 +344,13 @@ static apr_status_t refresh_table_gone(void *data)
     return APR_SUCCESS;
 }
 
-/* Whether vhost s uses the background thread: first sightings answered at once, or refresh ahead. */
+/* Whether vhost s uses the background thread: first sightings answered at once, refresh ahead, or the
+ * refresh of fetched CRLs. */
 static int uses_background(const server_rec *s)
 {
     return secure_config_engine_on(s) && secure_online_enabled(s)
-           && (ocsp_conf(s)->first_seen == FIRST_SEEN_UNKNOWN || OCSP_DEFAULT(ocsp_conf(s), refresh_ahead, 0) > 0);
+           && (ocsp_conf(s)->first_seen == FIRST_SEEN_UNKNOWN || OCSP_DEFAULT(ocsp_conf(s), refresh_ahead, 0) > 0
+               || ocsp_conf(s)->crl_fetch == 1);
 }
 
 void secure_online_child_init(apr_pool_t *pchild, server_rec *s)
