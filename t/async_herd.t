@@ -6,6 +6,8 @@
 #    one GOOD, at most 1 responder query, connections served by both processes.
 #  - instance "cap" (event MPM, one process) with SecureOCSPMaxInflight 1: 4 different certificates at
 #    once, responder answering in 1.5 s: 1 query, 3 handshakes take the unknown answer without a socket.
+#  - instance "hang" (responder hanging 4 s, SecureOCSPTimeout 1): 6 connections at once with one
+#    certificate: one query, every handshake answered (UNKNOWN) within the timeout.
 #  - instance "probe" (SecureOCSPFailures 1, SecureOCSPRetry 2, SecureOCSPTimeout 1, hanging responder):
 #    once the retry time passed, 5 different certificates at once send exactly one probe.
 use strict;
@@ -18,13 +20,13 @@ use SecureTest qw(tls_request info_json t_logs config_test);
 use SecureOCSP qw(query_count responder_url make_pki gen_dir start_instance stop_all spare_port_base
                   instance_vhost);
 
-plan tests => 17, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
+plan tests => 20, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
 
 my $base = spare_port_base() + 33;
-my %port = (herd => $base, cap => $base + 1, probe => $base + 2);
+my %port = (herd => $base, cap => $base + 1, probe => $base + 2, hang => $base + 3);
 my @cap = map { "cap$_" } 1 .. 4;
 my @probe = map { "probe$_" } 0 .. 5;
-make_pki(map { $_ => {} } 'herd', @cap, @probe);
+make_pki(map { $_ => {} } 'herd', 'hang', @cap, @probe);
 my $gen = gen_dir();
 
 # Config-time check: httpd -t refuses a bad SecureOCSPMaxInflight, naming the directive and the value.
@@ -135,6 +137,25 @@ start_instance(name => 'cap', mpm => 'event', ports => [$port{cap}],
        . 'SecureOCSPMaxInflight)');
     is(query_count('cap'), 1, '... and the responder received exactly 1 query');
     cmp_ok(log_count('cap', qr/SEC11604: /), '>=', 1, '... logged (SEC11604, rate-limited)');
+}
+stop_all();
+
+# 2b. a hanging responder: concurrent handshakes with one certificate share the one query and none waits
+#     longer than SecureOCSPTimeout (1 s) plus the handshake
+start_instance(name => 'hang', mpm => 'event', ports => [$port{hang}],
+               conf => "SecureRevocationUnknownTTL 0\n"
+                       . vhost($port{hang}, responder_url('gen', 'hang4', 'hang'),
+                               "    SecureOCSPTimeout 1\n    SecureOCSPFailures 100\n"
+                               . "    SecureRevocationUnknown allow\n"));
+{
+    my $t = Time::HiRes::time();
+    my @res = at_once(map { [$port{hang}, 'hang'] } 1 .. 6);
+    my $spent = Time::HiRes::time() - $t - 1.0;     # at_once starts the clients 1 s from now
+    my $n = tally(@res);
+    is($n->{'200 UNKNOWN ocsp'}, 6, 'hanging responder: six concurrent handshakes with one certificate all UNKNOWN ('
+       . join(', ', map { "$_: $n->{$_}" } sort keys %$n) . ')');
+    is(query_count('hang'), 1, '... after one query between them');
+    cmp_ok($spent, '<', 2.5, sprintf('... all answered %.2f s after they started (SecureOCSPTimeout 1)', $spent));
 }
 stop_all();
 
