@@ -43,6 +43,9 @@ static SSL_CTX *ctx;
 static struct timespec t_start;
 
 static atomic_long claimed, ok, failed, resumed;
+static int latencies;                   /* -L: print percentiles of the successful connections' durations */
+static double *lat_ms;                  /* total entries, filled up to lat_n */
+static atomic_long lat_n;
 
 static double now_since_start(void)
 {
@@ -140,8 +143,13 @@ static void *worker(void *arg)
             atomic_fetch_sub(&claimed, 1);
             break;
         }
-        if (one_connection(&sess))
+        double t0 = now_since_start();
+        if (one_connection(&sess)) {
+            long k = atomic_fetch_add(&lat_n, 1);
+            if (lat_ms != NULL && k < total)
+                lat_ms[k] = (now_since_start() - t0) * 1000.0;
             atomic_fetch_add(&ok, 1);
+        }
         else
             atomic_fetch_add(&failed, 1);
     }
@@ -149,10 +157,17 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: tls_load -p PORT [-h HOST] [-n CONNECTIONS] [-c THREADS] [-t SECONDS] [-P PATH] "
-                    "[-C CERT -K KEY] [-r]\n");
+                    "[-C CERT -K KEY] [-r] [-L]\n");
     exit(2);
 }
 
@@ -165,7 +180,7 @@ int main(int argc, char **argv)
     int opt;
     long i, started;
 
-    while ((opt = getopt(argc, argv, "h:p:n:c:t:P:C:K:r")) != -1) {
+    while ((opt = getopt(argc, argv, "h:p:n:c:t:P:C:K:rL")) != -1) {
         switch (opt) {
         case 'h': host = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -176,6 +191,7 @@ int main(int argc, char **argv)
         case 'C': cert = optarg; break;
         case 'K': key = optarg; break;
         case 'r': resume = 1; break;
+        case 'L': latencies = 1; break;
         default: usage();
         }
     }
@@ -198,6 +214,8 @@ int main(int argc, char **argv)
     }
     if (!resume)
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    if (latencies && (lat_ms = calloc((size_t)total, sizeof(*lat_ms))) == NULL)
+        return 1;
     clock_gettime(CLOCK_MONOTONIC, &t_start);
     for (i = 0; i < threads; i++)
         if (pthread_create(&th[i], NULL, worker, NULL) != 0)
@@ -209,6 +227,15 @@ int main(int argc, char **argv)
     printf("connections %ld ok %ld failed %ld resumed %ld seconds %.3f rate %.1f/s\n",
            atomic_load(&ok) + atomic_load(&failed), atomic_load(&ok), atomic_load(&failed),
            atomic_load(&resumed), secs, secs > 0 ? (double)atomic_load(&ok) / secs : 0.0);
+    if (lat_ms != NULL) {
+        long n = atomic_load(&lat_n) < total ? atomic_load(&lat_n) : total;
+        if (n > 0) {
+            qsort(lat_ms, (size_t)n, sizeof(*lat_ms), cmp_double);
+            printf("latency_ms p50 %.2f p90 %.2f p99 %.2f max %.2f n %ld\n", lat_ms[n / 2], lat_ms[(n * 9) / 10],
+                   lat_ms[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1], lat_ms[n - 1], n);
+        }
+        free(lat_ms);
+    }
     SSL_CTX_free(ctx);
     return started == threads && atomic_load(&failed) == 0 ? 0 : 1;
 }

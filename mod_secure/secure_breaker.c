@@ -41,7 +41,7 @@ static secure_breaker_slot_t *victim(secure_breaker_slot_t *table, size_t n, int
 }
 
 secure_breaker_state_t secure_breaker_check(secure_breaker_slot_t *table, size_t n, const char *url,
-                                            int64_t now, int64_t *until)
+                                            int64_t now, int64_t probe_for, int64_t *until)
 {
     secure_breaker_slot_t *slot;
 
@@ -54,6 +54,14 @@ secure_breaker_state_t secure_breaker_check(secure_breaker_slot_t *table, size_t
         if (until != NULL)
             *until = slot->open_until;
         return SECURE_BREAKER_OPEN;
+    }
+    if (slot->open_until != 0) {                     /* half-open: one probe at a time */
+        if (slot->probe_until > now) {
+            if (until != NULL)
+                *until = slot->probe_until;
+            return SECURE_BREAKER_PROBING;
+        }
+        slot->probe_until = now + (probe_for > 0 ? probe_for : 0);
     }
     return SECURE_BREAKER_ALLOW;
 }
@@ -82,6 +90,7 @@ secure_breaker_state_t secure_breaker_record(secure_breaker_slot_t *table, size_
     half_open = slot->open_until != 0 && !is_open(slot, now);
     if (slot->failures < UINT32_MAX)
         slot->failures++;
+    slot->probe_until = 0;
     if (half_open || slot->failures >= (limit > 0 ? limit : 1)) {
         slot->open_until = now + (retry > 0 ? retry : 1);
         return SECURE_BREAKER_OPEN;

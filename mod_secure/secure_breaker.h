@@ -21,18 +21,22 @@ typedef struct {
     uint32_t failures;                  /* consecutive failures */
     int64_t open_until;                 /* caller's clock (seconds); 0 = closed */
     int64_t last_used;                  /* caller's clock when last looked up or recorded, for eviction */
+    int64_t probe_until;                /* half-open: one probe was let through and holds until then */
 } secure_breaker_slot_t;
 
 typedef enum {
     SECURE_BREAKER_ALLOW = 0,   /* try the URL */
     SECURE_BREAKER_OPEN,        /* its circuit is open until *until: do not try it */
     SECURE_BREAKER_FULL,        /* it has no slot and none can be had (every slot is open): do not try it */
-    SECURE_BREAKER_BAD_URL      /* NULL, empty or not shorter than SECURE_BREAKER_URL_MAX: do not try it */
+    SECURE_BREAKER_BAD_URL,     /* NULL, empty or not shorter than SECURE_BREAKER_URL_MAX: do not try it */
+    SECURE_BREAKER_PROBING      /* half-open, another caller's probe is out (until *until): do not try it */
 } secure_breaker_state_t;
 
-/* May url be tried at now? For OPEN, *until (may be NULL) is when its circuit closes. table has n slots. */
+/* May url be tried at now? For OPEN, *until (may be NULL) is when its circuit closes. table has n slots.
+ * Once an open circuit's time passed (half-open), exactly one caller gets ALLOW, the probe; the others get
+ * PROBING (*until: when the probe is given up) until its outcome is recorded or probe_for passed. */
 secure_breaker_state_t secure_breaker_check(secure_breaker_slot_t *table, size_t n, const char *url,
-                                            int64_t now, int64_t *until);
+                                            int64_t now, int64_t probe_for, int64_t *until);
 
 /* Records one exchange with url at now. ok: the circuit closes and the slot is freed. A failure: counted
  * in url's slot (taken or evicted as described above); the limit-th consecutive failure, and any failure

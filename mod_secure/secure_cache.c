@@ -527,7 +527,11 @@ static secure_rev_status_t status_of(char letter)
     return letter == 'G' ? SECURE_REV_GOOD : letter == 'R' ? SECURE_REV_REVOKED : SECURE_REV_UNKNOWN;
 }
 
-int secure_cache_get(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secure_verdict_t *v, apr_pool_t *p)
+/* A lookup. stale_secs 0: a fresh record (counted as hit or miss). stale_secs > 0: only a GOOD or REVOKED
+ * record whose own expiry passed less than stale_secs ago (not counted; the caller counts its use).
+ * quiet: a second look by the same check (single-flight): nothing counted, nothing logged. */
+static int cache_lookup(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, long stale_secs, int quiet,
+                        secure_verdict_t *v, apr_pool_t *p)
 {
     const cache_vhost_t *vh = cache_vhost(s);
     char id[SECURE_CACHEREC_ID_LEN + 1];
@@ -554,7 +558,8 @@ int secure_cache_get(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secur
     rv = cache_provider->retrieve(cache_instance, s, (unsigned char *)id, SECURE_CACHEREC_ID_LEN, rec, &len, p);
     cache_unlock();
     if (rv == APR_ENOMEM || rv == APR_ENOSPC) {   /* longer than the buffer: not one of ours */
-        cache_invalid(s, c, cert, id, SECURE_CACHEREC_E_LENGTH, p);
+        if (!quiet)
+            cache_invalid(s, c, cert, id, SECURE_CACHEREC_E_LENGTH, p);
         goto cleanup;
     }
     if (rv != APR_SUCCESS) {
@@ -567,10 +572,27 @@ int secure_cache_get(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secur
     now = apr_time_now();
     rc = secure_cacherec_decode(mac_key, mac_key_len, id, SECURE_CACHEREC_ID_LEN, rec, len > sizeof(rec) ? 0 : len,
                                 apr_time_sec(now), cache_ttl, cache_unknown_ttl, &r);
+    if (stale_secs > 0) {
+        /* expired (so below every upper bound): decoded again as of stale_secs ago, where it is in time */
+        if (rc != SECURE_CACHEREC_E_EXPIRED
+            || secure_cacherec_decode(mac_key, mac_key_len, id, SECURE_CACHEREC_ID_LEN, rec, len, apr_time_sec(now)
+                                      - stale_secs, cache_ttl, cache_unknown_ttl, &r) != SECURE_CACHEREC_OK
+            || r.status == 'U')
+            return 0;
+        v->status = status_of(r.status);
+        v->source = "cache-stale";
+        v->reason = r.reason;
+        v->revoked_at = apr_time_from_sec(r.revoked_at);
+        v->expires = 0;
+        v->detail = apr_psprintf(p, "cached answer from %s that expired %" APR_TIME_T_FMT " s ago",
+                                 secure_cacherec_source_names[r.source], apr_time_sec(now) - r.expires);
+        return 1;
+    }
     if (rc == SECURE_CACHEREC_E_EXPIRED)
         goto cleanup;
     if (rc != SECURE_CACHEREC_OK) {
-        cache_invalid(s, c, cert, id, rc, p);
+        if (!quiet)
+            cache_invalid(s, c, cert, id, rc, p);
         goto cleanup;
     }
     /* decode bounded both times by now + TTL + skew: apr_time_from_sec cannot overflow */
@@ -583,11 +605,34 @@ int secure_cache_get(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secur
                              secure_cacherec_source_names[r.source], apr_time_sec(v->expires - now));
     hit = 1;
 cleanup:
-    secure_status_count(hit ? SECURE_CTR_CACHE_HITS : SECURE_CTR_CACHE_MISSES);
+    if (stale_secs == 0 && !quiet)
+        secure_status_count(hit ? SECURE_CTR_CACHE_HITS : SECURE_CTR_CACHE_MISSES);
     return hit;
 }
 
+int secure_cache_get(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secure_verdict_t *v, apr_pool_t *p)
+{
+    return cache_lookup(s, c, cert, issuer, 0, 0, v, p);
+}
+
+int secure_cache_peek(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secure_verdict_t *v, apr_pool_t *p)
+{
+    return cache_lookup(s, c, cert, issuer, 0, 1, v, p);
+}
+
+int secure_cache_get_stale(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, long stale_secs,
+                           secure_verdict_t *v, apr_pool_t *p)
+{
+    return stale_secs > 0 && cache_lookup(s, c, cert, issuer, stale_secs, 1, v, p);
+}
+
 void secure_cache_put(server_rec *s, X509 *cert, X509 *issuer, const secure_verdict_t *v, apr_pool_t *p)
+{
+    secure_cache_put_keep(s, cert, issuer, v, 0, p);
+}
+
+void secure_cache_put_keep(server_rec *s, X509 *cert, X509 *issuer, const secure_verdict_t *v, long keep_secs,
+                           apr_pool_t *p)
 {
     const cache_vhost_t *vh = cache_vhost(s);
     char id[SECURE_CACHEREC_ID_LEN + 1];
@@ -597,7 +642,8 @@ void secure_cache_put(server_rec *s, X509 *cert, X509 *issuer, const secure_verd
     apr_status_t rv;
 
     if (!cache_ready || vh == NULL || !vh->online || v == NULL || cert == NULL || issuer == NULL
-        || v->status == SECURE_REV_NONE || v->expires <= now || (v->source != NULL && !strcmp(v->source, "cache")))
+        || v->status == SECURE_REV_NONE || v->expires <= now
+        || (v->source != NULL && (!strcmp(v->source, "cache") || !strcmp(v->source, "cache-stale"))))
         return;
     expires = v->expires;
     if (expires > now + apr_time_from_sec(cache_ttl))
@@ -630,8 +676,11 @@ void secure_cache_put(server_rec *s, X509 *cert, X509 *issuer, const secure_verd
                      cache_spec);
         return;
     }
-    rv = cache_provider->store(cache_instance, s, (unsigned char *)id, SECURE_CACHEREC_ID_LEN, expires, rec,
-                               sizeof(rec), p);
+    /* the record says when the verdict expires; the provider keeps a GOOD / REVOKED one keep_secs longer,
+     * for SecureRevocationStaleIfError */
+    rv = cache_provider->store(cache_instance, s, (unsigned char *)id, SECURE_CACHEREC_ID_LEN,
+                               r.status != 'U' && keep_secs > 0 ? expires + apr_time_from_sec(keep_secs) : expires,
+                               rec, sizeof(rec), p);
     cache_unlock();
     ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s, "mod_secure: verdict cache store %s -> %c until %" APR_INT64_T_FMT,
                  id, r.status, (apr_int64_t)r.expires);

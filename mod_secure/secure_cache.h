@@ -49,8 +49,19 @@ void secure_cache_child_init(apr_pool_t *pchild, server_rec *s);
  * 1 and *v filled (source "cache") on an authentic, fresh hit, else 0; a record that is not authentic is
  * ignored, counted (cache_invalid) and logged. */
 int secure_cache_get(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secure_verdict_t *v, apr_pool_t *p);
+/* secure_cache_get without counting or logging anything: a second look by a check that already looked
+ * (single-flight), so that one check counts one hit or miss and one invalid record. */
+int secure_cache_peek(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secure_verdict_t *v, apr_pool_t *p);
 /* Stores *v until v->expires (UNKNOWN answers for SecureRevocationUnknownTTL at most). */
 void secure_cache_put(server_rec *s, X509 *cert, X509 *issuer, const secure_verdict_t *v, apr_pool_t *p);
+/* The same, but the cache keeps a GOOD / REVOKED record keep_secs past its expiry, for
+ * secure_cache_get_stale (SecureRevocationStaleIfError). */
+void secure_cache_put_keep(server_rec *s, X509 *cert, X509 *issuer, const secure_verdict_t *v, long keep_secs,
+                           apr_pool_t *p);
+/* 1 and *v filled (source "cache-stale", expires 0) when the cache holds an authentic GOOD or REVOKED
+ * record for cert whose expiry passed less than stale_secs ago; else 0. Not counted as hit or miss. */
+int secure_cache_get_stale(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, long stale_secs,
+                           secure_verdict_t *v, apr_pool_t *p);
 /* SecureRevocationCacheTTL / SecureRevocationUnknownTTL in seconds. */
 long secure_cache_ttl(void);
 long secure_cache_unknown_ttl(void);

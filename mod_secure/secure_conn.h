@@ -28,6 +28,7 @@ typedef struct secure_rev_memo {
     const char *reason;                 /* CRL reason name of a revoked certificate (static), or NULL */
     char date[24];                      /* its revocation time, ISO 8601 UTC, or "" */
     char detail[200];                   /* operator words for logs (cut at this size) */
+    unsigned gen;                       /* secure_revoke's revocation generation the verdict was made at */
 } secure_rev_memo_t;
 
 typedef struct secure_conn {

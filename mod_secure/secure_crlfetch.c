@@ -13,13 +13,16 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "secure_background.h"
 #include "secure_cache.h"
 #include "secure_config.h"
 #include "secure_crlcore.h"
 #include "secure_crlfetch.h"
 #include "secure_fetch.h"
+#include "secure_flight.h"
 #include "secure_log.h"
 #include "secure_ossl.h"
 #include "secure_status.h"
@@ -42,6 +45,7 @@ typedef struct {
     char url[SECURE_BREAKER_URL_MAX];   /* the whole distribution point URL; "" = free */
     crl_entry_t e;
     apr_time_t last_used;
+    apr_time_t refresh_queued;          /* its successor is being fetched in the background until then */
 } crl_slot_t;
 
 static crl_slot_t crl_table[SECURE_CRLFETCH_TABLE_URLS];
@@ -126,6 +130,35 @@ static int table_get(const char *url, const unsigned char key[32], secure_crlcor
     }
     apr_thread_mutex_unlock(crl_mutex);
     return found;
+}
+
+/* Marks the CRL kept for url as being refreshed in the background until until. 1: marked now (the caller
+ * queues the download), 0: already marked (someone did), -1: nothing kept for url. */
+static int table_mark_refresh(const char *url, apr_time_t now, apr_time_t until)
+{
+    crl_slot_t *slot;
+    int rc = -1;
+
+    if (crl_mutex == NULL || apr_thread_mutex_lock(crl_mutex) != APR_SUCCESS)
+        return -1;
+    if ((slot = slot_find(url)) != NULL) {
+        rc = slot->refresh_queued > now ? 0 : 1;
+        if (rc == 1)
+            slot->refresh_queued = until;
+    }
+    apr_thread_mutex_unlock(crl_mutex);
+    return rc;
+}
+
+static void table_unmark_refresh(const char *url)
+{
+    crl_slot_t *slot;
+
+    if (crl_mutex == NULL || apr_thread_mutex_lock(crl_mutex) != APR_SUCCESS)
+        return;
+    if ((slot = slot_find(url)) != NULL)
+        slot->refresh_queued = 0;
+    apr_thread_mutex_unlock(crl_mutex);
 }
 
 /* Keeps fresh (its CRL: a reference of its own is taken) for url, replacing what url had, and evicting
@@ -265,6 +298,119 @@ cleanup:
     return e;
 }
 
+/* The flight key of a distribution point URL. 0 when it cannot be computed (then no single-flight). */
+static int url_flight_key(const char *url, unsigned char key[32])
+{
+    unsigned int n = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) && EVP_DigestUpdate(md, "crl-fetch:", 10)
+             && EVP_DigestUpdate(md, url, strlen(url)) && EVP_DigestFinal_ex(md, key, &n) && n == 32;
+
+    EVP_MD_CTX_free(md);
+    secure_ossl_discard("without a flight key the CRL is downloaded on its own");
+    return ok;
+}
+
+/* Downloads url's CRL for vhost s through the breaker and keeps a fresh one in the table (logged, counted).
+ * 0 when the breaker did not let it try (*skipped says why); else 1 with *fresh (crl_fetch's entry: the
+ * caller owns one reference on (*fresh)->crl, the table took its own) or NULL with *why, and *stale as
+ * crl_fetch gives it (the caller frees it). */
+static int crl_download(server_rec *s, const char *url, X509 *issuer, const unsigned char key[32],
+                        const secure_fetch_limits_t *lim, int have_old, crl_entry_t **fresh,
+                        secure_crlcore_crl_t **stale, const char **why, const char **skipped, apr_pool_t *p)
+{
+    apr_time_t now = apr_time_now(), until = 0;
+    int evicted;
+
+    *fresh = NULL;
+    if (!secure_fetch_breaker_allow(url, lim->timeout + 1, &until, skipped, p))
+        return 0;
+    *fresh = crl_fetch(url, issuer, lim->timeout, stale, why, p);
+    if (secure_fetch_breaker_record(s, url, *fresh != NULL, lim))
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(11059) "%s: CRL distribution point %s failed %ld "
+                     "times in a row: skipping it for %ld s (SecureOCSPFailures / SecureOCSPRetry)",
+                     secure_config_vhost_name(s), url, lim->failures, lim->retry);
+    if (*fresh == NULL) {
+        secure_status_count(SECURE_CTR_CRL_FETCH_ERRORS);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     SECTAG(10550) "%s: CRL distribution point %s: %s; %s", secure_config_vhost_name(s),
+                     url, *why, have_old ? "keeping the CRL fetched before until its nextUpdate"
+                                         : "revocation status of its certificates is UNKNOWN");
+        return 1;
+    }
+    memcpy((*fresh)->issuer_key, key, 32);
+    if ((evicted = table_put(url, *fresh, now)) > 0)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     SECTAG(11060) "%s: this process's table of fetched CRLs is full (%d URLs, %ld MB): "
+                     "dropped the %d least recently used to keep the CRL from %s",
+                     secure_config_vhost_name(s), SECURE_CRLFETCH_TABLE_URLS,
+                     SECURE_CRLFETCH_TABLE_BYTES / (1024 * 1024), evicted, url);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 SECTAG(10551) "%s: fetched the CRL of %s from %s: %" APR_SIZE_T_FMT " revoked, valid %"
+                 APR_TIME_T_FMT " s more", secure_config_vhost_name(s), "the issuer", url,
+                 (apr_size_t)secure_crlcore_count((*fresh)->crl), apr_time_sec((*fresh)->next_update - now));
+    return 1;
+}
+
+/* ---- refreshing a kept CRL on the background thread (secure_background) ------------------------- */
+
+typedef struct {
+    server_rec *s;
+    X509 *issuer;
+    unsigned char key[32];
+    secure_fetch_limits_t lim;
+    char url[SECURE_BREAKER_URL_MAX];
+} crl_job_t;
+
+static void crl_job_drop(void *job)
+{
+    crl_job_t *j = job;
+
+    table_unmark_refresh(j->url);
+    X509_free(j->issuer);
+    free(j);
+}
+
+static void crl_job_run(void *job, apr_pool_t *p)
+{
+    crl_job_t *j = job;
+    crl_entry_t *fresh = NULL;
+    secure_crlcore_crl_t *stale = NULL;
+    const char *why = NULL, *skipped = NULL;
+
+    if (crl_download(j->s, j->url, j->issuer, j->key, &j->lim, 1, &fresh, &stale, &why, &skipped, p)
+        && fresh != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, j->s, SECTAG(11610) "%s: the CRL from %s was refreshed in the "
+                     "background; the one it replaces answered until then", secure_config_vhost_name(j->s), j->url);
+        secure_crlcore_free(fresh->crl);     /* crl_fetch's reference; the table keeps its own */
+    }
+    secure_crlcore_free(stale);
+    crl_job_drop(j);                          /* a failed refresh may be queued again by the next check */
+}
+
+/* Queues the download of url's successor CRL. 1 when queued. */
+static int crl_background_refresh(server_rec *s, const char *url, X509 *issuer, const unsigned char key[32],
+                                  const secure_fetch_limits_t *lim)
+{
+    crl_job_t *j = calloc(1, sizeof(*j));
+    secure_bg_job_t bj = { crl_job_run, crl_job_drop, j };
+
+    if (j == NULL || strlen(url) >= sizeof(j->url) || !X509_up_ref(issuer)) {
+        free(j);
+        return 0;
+    }
+    j->s = s;
+    j->issuer = issuer;
+    memcpy(j->key, key, 32);
+    j->lim = *lim;
+    memcpy(j->url, url, strlen(url) + 1);
+    if (secure_bg_submit(&bj) == 1)
+        return 1;
+    X509_free(issuer);
+    free(j);
+    return 0;
+}
+
 int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, const secure_fetch_limits_t *lim,
                           secure_verdict_t *v, apr_pool_t *p)
 {
@@ -272,10 +418,14 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
     crl_entry_t *fresh = NULL;
     secure_crlcore_crl_t *crl = NULL, *stale = NULL;
     secure_crlcore_answer_t a;
-    unsigned char key[32];
+    unsigned char key[32], fkey[32];
     unsigned int mdlen = 0;
-    apr_time_t now = apr_time_now(), next = 0, until = 0;
-    int due = 1, evicted;
+    apr_time_t now = apr_time_now(), next = 0;
+    int due = 1;
+    secure_flight_t *f = NULL;
+    secure_flight_status_t fst;
+    secure_verdict_t sig;
+    int mark;
 
     if (url == NULL)
         return 0;
@@ -294,38 +444,42 @@ int secure_crlfetch_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
         goto unknown;
     }
     table_get(url, key, &crl, &next, &due, now);
-    if (due && secure_fetch_breaker_allow(url, &until, &skipped, p)) {
-        fresh = crl_fetch(url, issuer, lim->timeout, &stale, &why, p);
-        if (secure_fetch_breaker_record(s, url, fresh != NULL, lim))
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(11059) "%s: CRL distribution point %s failed %ld "
-                         "times in a row: skipping it for %ld s (SecureOCSPFailures / SecureOCSPRetry)",
-                         secure_config_vhost_name(s), url, lim->failures, lim->retry);
-        if (fresh == NULL) {
-            secure_status_count(SECURE_CTR_CRL_FETCH_ERRORS);
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                         SECTAG(10550) "%s: CRL distribution point %s: %s; %s", secure_config_vhost_name(s),
-                         url, why, crl ? "keeping the CRL fetched before until its nextUpdate"
-                                       : "revocation status of its certificates is UNKNOWN");
+    /* a CRL in hand that is still valid keeps answering; its successor downloads on the background thread */
+    if (due && crl != NULL && now < next) {
+        mark = table_mark_refresh(url, now, now + apr_time_from_sec(2 * lim->timeout + 1));
+        if (mark == 1 && !crl_background_refresh(s, url, issuer, key, lim)) {
+            table_unmark_refresh(url);      /* no background thread or a full queue: this check fetches */
+            mark = -1;
         }
-        else {
-            secure_crlcore_free(crl);
-            crl = fresh->crl;
-            next = fresh->next_update;
-            memcpy(fresh->issuer_key, key, sizeof(key));
-            if ((evicted = table_put(url, fresh, now)) > 0)
-                ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                             SECTAG(11060) "%s: this process's table of fetched CRLs is full (%d URLs, %ld MB): "
-                             "dropped the %d least recently used to keep the CRL from %s",
-                             secure_config_vhost_name(s), SECURE_CRLFETCH_TABLE_URLS,
-                             SECURE_CRLFETCH_TABLE_BYTES / (1024 * 1024), evicted, url);
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                         SECTAG(10551) "%s: fetched the CRL of %s from %s: %" APR_SIZE_T_FMT " revoked, valid %"
-                         APR_TIME_T_FMT " s more", secure_config_vhost_name(s), "the issuer", url,
-                         (apr_size_t)secure_crlcore_count(crl), apr_time_sec(next - now));
-        }
+        if (mark >= 0)
+            due = 0;
+    }
+    /* one download per URL in flight in this process: the others wait for it and use what it kept */
+    if (due && url_flight_key(url, fkey)
+        && (fst = secure_flight_board(fkey, 0, now + apr_time_from_sec(lim->timeout), NULL, NULL, &f, &sig, p))
+           != SECURE_FLIGHT_LEAD) {
+        secure_crlcore_free(crl);
+        crl = NULL;
+        table_get(url, key, &crl, &next, &due, apr_time_now());
+        if (crl == NULL)
+            why = fst == SECURE_FLIGHT_TIMEOUT ? apr_psprintf(p, "another download of it was still in flight after "
+                                                              "%d s (SecureOCSPTimeout)", lim->timeout)
+                                               : "another download of it failed just now";
+        due = 0;
+    }
+    if (due && crl_download(s, url, issuer, key, lim, crl != NULL, &fresh, &stale, &why, &skipped, p)
+        && fresh != NULL) {
+        secure_crlcore_free(crl);
+        crl = fresh->crl;
+        next = fresh->next_update;
     }
     else if (due && crl == NULL) {
         why = apr_psprintf(p, "skipped: %s", skipped);
+    }
+    if (f != NULL) {
+        memset(&sig, 0, sizeof(sig));
+        sig.status = fresh != NULL ? SECURE_REV_GOOD : SECURE_REV_UNKNOWN;   /* "look in the table" */
+        secure_flight_land(f, &sig);
     }
     /* the verdict follows the same rules as for SecureCRL files (secure_crlcore_answer_*): the fresh CRL
      * answers; a revocation listed in a CRL that is not fresh (or not fresh any more) still counts */

@@ -12,6 +12,7 @@
 #include "apr_global_mutex.h"
 #include "apr_shm.h"
 #include "apr_strings.h"
+#include "apr_thread_mutex.h"
 
 #include <openssl/err.h>
 #include <openssl/http.h>
@@ -280,9 +281,82 @@ apr_status_t secure_fetch_post_config(apr_pool_t *pconf, server_rec *s, int need
     return APR_SUCCESS;
 }
 
+/* ---- queries in flight per URL, this process (SecureOCSPMaxInflight) ------------------------------ */
+
+typedef struct {
+    char url[SECURE_BREAKER_URL_MAX];   /* "" = free */
+    long n;
+} inflight_slot_t;
+
+static inflight_slot_t inflight_table[SECURE_FETCH_INFLIGHT_URLS];
+static apr_thread_mutex_t *inflight_mutex;   /* NULL: no cap in this process (see child_init) */
+
+static apr_status_t inflight_gone(void *data)
+{
+    (void)data;
+    inflight_mutex = NULL;
+    return APR_SUCCESS;
+}
+
+int secure_fetch_inflight_enter(const char *url, long max)
+{
+    inflight_slot_t *slot = NULL, *free_slot = NULL;
+    int ok = 1;
+    size_t i;
+
+    if (inflight_mutex == NULL || url == NULL || strlen(url) >= SECURE_BREAKER_URL_MAX
+        || apr_thread_mutex_lock(inflight_mutex) != APR_SUCCESS)
+        return 1;
+    for (i = 0; i < SECURE_FETCH_INFLIGHT_URLS && slot == NULL; i++) {
+        if (inflight_table[i].url[0] == '\0') {
+            if (free_slot == NULL)
+                free_slot = &inflight_table[i];
+        }
+        else if (strcmp(inflight_table[i].url, url) == 0)
+            slot = &inflight_table[i];
+    }
+    if (slot == NULL && (slot = free_slot) != NULL) {
+        memcpy(slot->url, url, strlen(url) + 1);
+        slot->n = 0;
+    }
+    if (slot != NULL) {
+        if (slot->n >= max)
+            ok = 0;
+        else
+            slot->n++;
+    }
+    apr_thread_mutex_unlock(inflight_mutex);
+    return ok;
+}
+
+void secure_fetch_inflight_leave(const char *url)
+{
+    size_t i;
+
+    if (inflight_mutex == NULL || url == NULL || apr_thread_mutex_lock(inflight_mutex) != APR_SUCCESS)
+        return;
+    for (i = 0; i < SECURE_FETCH_INFLIGHT_URLS; i++)
+        if (inflight_table[i].url[0] != '\0' && strcmp(inflight_table[i].url, url) == 0) {
+            if (--inflight_table[i].n <= 0)
+                memset(&inflight_table[i], 0, sizeof(inflight_table[i]));
+            break;
+        }
+    apr_thread_mutex_unlock(inflight_mutex);
+}
+
 void secure_fetch_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_status_t rv;
+
+    memset(inflight_table, 0, sizeof(inflight_table));
+    if ((rv = apr_thread_mutex_create(&inflight_mutex, APR_THREAD_MUTEX_DEFAULT, pchild)) != APR_SUCCESS) {
+        inflight_mutex = NULL;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     SECTAG(11606) "SecureOCSPMaxInflight: cannot create this process's in-flight table; "
+                     "OCSP queries are not capped per responder in this process");
+    }
+    else
+        apr_pool_cleanup_register(pchild, NULL, inflight_gone, apr_pool_cleanup_null);
 
     if (breaker_mutex == NULL)
         return;
@@ -296,7 +370,8 @@ void secure_fetch_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-int secure_fetch_breaker_allow(const char *url, apr_time_t *until, const char **why, apr_pool_t *p)
+int secure_fetch_breaker_allow(const char *url, long probe_secs, apr_time_t *until, const char **why,
+                               apr_pool_t *p)
 {
     int64_t open_until = 0;
     secure_breaker_state_t st;
@@ -311,7 +386,7 @@ int secure_fetch_breaker_allow(const char *url, apr_time_t *until, const char **
         return 0;
     }
     st = secure_breaker_check(breaker_table, SECURE_FETCH_BREAKER_SLOTS, url, apr_time_sec(apr_time_now()),
-                              &open_until);
+                              probe_secs, &open_until);
     apr_global_mutex_unlock(breaker_mutex);
     switch (st) {
     case SECURE_BREAKER_ALLOW:
@@ -320,6 +395,12 @@ int secure_fetch_breaker_allow(const char *url, apr_time_t *until, const char **
         *until = apr_time_from_sec(open_until);
         *why = apr_psprintf(p, "its circuit is open for %" APR_TIME_T_FMT " s more after repeated failures",
                             apr_time_sec(*until - apr_time_now()) + 1);
+        return 0;
+    case SECURE_BREAKER_PROBING:
+        *until = apr_time_from_sec(open_until);
+        secure_status_count(SECURE_CTR_OCSP_PROBE_HELD);
+        *why = apr_psprintf(p, "its circuit is half-open and another check is the one probe allowed (given up in "
+                            "%" APR_TIME_T_FMT " s at most)", apr_time_sec(*until - apr_time_now()) + 1);
         return 0;
     case SECURE_BREAKER_FULL:
         secure_status_count(SECURE_CTR_ONLINE_REFUSED);

@@ -46,7 +46,15 @@ typedef struct {
     int timeout;
     long failures;
     long retry;
+    long max_inflight;        /* SecureOCSPMaxInflight */
 } secure_fetch_limits_t;
+
+/* Queries in flight per URL in this process: 1 and one more counted when fewer than max are, else 0
+ * (the caller opens no socket). Every 1 must be matched by secure_fetch_inflight_leave(url). When the
+ * per-process table cannot track url (SECURE_FETCH_INFLIGHT_URLS distinct URLs in flight), 1. */
+#define SECURE_FETCH_INFLIGHT_URLS 64
+int secure_fetch_inflight_enter(const char *url, long max);
+void secure_fetch_inflight_leave(const char *url);
 
 /* NULL when url may be fetched; else why not, in operator words (static string): not http://, user
  * information (user@host), blanks or control characters, SECURE_BREAKER_URL_MAX bytes or more. */
@@ -63,8 +71,11 @@ BIO *secure_fetch(const secure_fetch_req_t *rq, secure_fetch_result_t *res, cons
 
 
 /* Circuit breaker. 1 when url may be tried now; 0 when not, with *why (memory from p): its circuit is
- * open (then *until = when it closes), the breaker cannot track one more URL, or is unavailable. */
-int secure_fetch_breaker_allow(const char *url, apr_time_t *until, const char **why, apr_pool_t *p);
+ * open (then *until = when it closes), another caller is the one half-open probe (for probe_secs after
+ * the retry time passed, in any process of the server), the breaker cannot track one more URL, or is
+ * unavailable. */
+int secure_fetch_breaker_allow(const char *url, long probe_secs, apr_time_t *until, const char **why,
+                               apr_pool_t *p);
 /* Records one outcome for url under lim; 1 when this failure opened the circuit. A failure that cannot
  * be recorded is logged (on s) and counted. */
 int secure_fetch_breaker_record(server_rec *s, const char *url, int ok, const secure_fetch_limits_t *lim);

@@ -7,17 +7,24 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "apr_atomic.h"
 #include "apr_strings.h"
+#include "apr_thread_mutex.h"
 
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "secure_background.h"
 #include "secure_cache.h"
 #include "secure_config.h"
 #include "secure_crlfetch.h"
 #include "secure_fetch.h"
+#include "secure_flight.h"
 #include "secure_log.h"
 #include "secure_ocsp.h"
 #include "secure_ocspeval.h"
@@ -41,7 +48,14 @@ struct secure_ocsp_conf {
     long failures;                      /* SecureOCSPFailures */
     long retry;                         /* SecureOCSPRetry */
     int crl_fetch;                      /* SecureCRLFetch */
+    long max_inflight;                  /* SecureOCSPMaxInflight */
+    long stale_if_error;                /* SecureRevocationStaleIfError, 0 = off */
+    long refresh_ahead;                 /* SecureRevocationRefreshAhead, 0 = off */
+    int first_seen;                     /* SecureRevocationFirstSeen: FIRST_SEEN_* */
 };
+
+enum { FIRST_SEEN_WAIT = 0, FIRST_SEEN_UNKNOWN };
+static const char *const first_seen_words[] = { "wait", "unknown", NULL };
 
 #define OCSP_DEFAULT(conf, field, dflt) ((conf)->field == SECURE_UNSET ? (dflt) : (conf)->field)
 
@@ -50,6 +64,7 @@ struct secure_ocsp_conf {
 #define OCSP_FAILURES_DEFAULT 5     /* SecureOCSPFailures */
 #define OCSP_RETRY_DEFAULT    30    /* SecureOCSPRetry, seconds */
 #define OCSP_MAX_AGE_DEFAULT  0     /* SecureOCSPMaxAge: no limit */
+#define OCSP_MAX_INFLIGHT_DEFAULT 4 /* SecureOCSPMaxInflight, per responder URL and process */
 
 static struct secure_ocsp_conf *ocsp_conf(const server_rec *s)
 {
@@ -69,6 +84,10 @@ struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p)
     conf->failures = SECURE_UNSET;
     conf->retry = SECURE_UNSET;
     conf->crl_fetch = SECURE_UNSET;
+    conf->max_inflight = SECURE_UNSET;
+    conf->stale_if_error = SECURE_UNSET;
+    conf->refresh_ahead = SECURE_UNSET;
+    conf->first_seen = SECURE_UNSET;
     return conf;
 }
 
@@ -87,6 +106,10 @@ struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secur
     SECURE_MERGE_INT(failures);
     SECURE_MERGE_INT(retry);
     SECURE_MERGE_INT(crl_fetch);
+    SECURE_MERGE_INT(max_inflight);
+    SECURE_MERGE_INT(stale_if_error);
+    SECURE_MERGE_INT(refresh_ahead);
+    SECURE_MERGE_INT(first_seen);
     return conf;
 }
 
@@ -135,6 +158,30 @@ const char *secure_ocsp_cmd_retry(cmd_parms *cmd, void *dconf, const char *arg)
 {
     (void)dconf;
     return secure_arg_seconds(cmd, arg, 1, 86400, &cmd_conf(cmd)->retry);
+}
+
+const char *secure_ocsp_cmd_max_inflight(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_long(cmd, arg, 1, 1000, &cmd_conf(cmd)->max_inflight);
+}
+
+const char *secure_ocsp_cmd_stale_if_error(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_seconds(cmd, arg, 0, 7L * 86400, &cmd_conf(cmd)->stale_if_error);
+}
+
+const char *secure_ocsp_cmd_refresh_ahead(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_seconds(cmd, arg, 0, 86400, &cmd_conf(cmd)->refresh_ahead);
+}
+
+const char *secure_ocsp_cmd_first_seen(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_keyword(cmd, arg, first_seen_words, &cmd_conf(cmd)->first_seen);
 }
 
 /* Only plain http: OCSP responses carry their own signature, and OpenSSL's client would need a TLS
@@ -260,7 +307,8 @@ int secure_online_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 {
     (void)plog;
     (void)ptemp;
-    return secure_fetch_pre_config(pconf) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    return secure_fetch_pre_config(pconf) == APR_SUCCESS && secure_flight_pre_config(pconf) == APR_SUCCESS
+           ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 int secure_online_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
@@ -274,12 +322,53 @@ int secure_online_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     for (v = s; ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG && v != NULL; v = v->next)
         if (secure_config_engine_on(v) && secure_online_enabled(v))
             needed = 1;
-    return secure_fetch_post_config(pconf, s, needed) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    return secure_fetch_post_config(pconf, s, needed) == APR_SUCCESS
+           && secure_flight_post_config(pconf, s, needed) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* SecureRevocationRefreshAhead: keys queued recently in this process (see refresh_claim). */
+#define REFRESH_SLOTS 256
+
+typedef struct {
+    unsigned char key[32];
+    apr_time_t until;            /* queued until then: not queued again */
+} refresh_slot_t;
+
+static refresh_slot_t refresh_table[REFRESH_SLOTS];
+static apr_thread_mutex_t *refresh_mutex;
+
+static apr_status_t refresh_table_gone(void *data)
+{
+    (void)data;
+    refresh_mutex = NULL;
+    return APR_SUCCESS;
+}
+
+/* Whether vhost s uses the background thread: first sightings answered at once, refresh ahead, or the
+ * refresh of fetched CRLs. */
+static int uses_background(const server_rec *s)
+{
+    return secure_config_engine_on(s) && secure_online_enabled(s)
+           && (ocsp_conf(s)->first_seen == FIRST_SEEN_UNKNOWN || OCSP_DEFAULT(ocsp_conf(s), refresh_ahead, 0) > 0
+               || ocsp_conf(s)->crl_fetch == 1);
 }
 
 void secure_online_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    server_rec *v;
+    int bg = 0;
+
+    for (v = s; v != NULL; v = v->next)
+        bg |= uses_background(v);
+    secure_bg_child_init(pchild, s, bg);
+    memset(refresh_table, 0, sizeof(refresh_table));
+    refresh_mutex = NULL;
+    if (bg && apr_thread_mutex_create(&refresh_mutex, APR_THREAD_MUTEX_DEFAULT, pchild) == APR_SUCCESS)
+        apr_pool_cleanup_register(pchild, NULL, refresh_table_gone, apr_pool_cleanup_null);
+    else
+        refresh_mutex = NULL;
     secure_fetch_child_init(pchild, s);
+    secure_flight_child_init(pchild, s);
     secure_crlfetch_child_init(pchild, s);
 }
 
@@ -291,6 +380,7 @@ static secure_fetch_limits_t online_limits(const struct secure_ocsp_conf *conf)
     lim.timeout = (int)OCSP_DEFAULT(conf, timeout, OCSP_TIMEOUT_DEFAULT);
     lim.failures = OCSP_DEFAULT(conf, failures, OCSP_FAILURES_DEFAULT);
     lim.retry = OCSP_DEFAULT(conf, retry, OCSP_RETRY_DEFAULT);
+    lim.max_inflight = OCSP_DEFAULT(conf, max_inflight, OCSP_MAX_INFLIGHT_DEFAULT);
     return lim;
 }
 
@@ -414,8 +504,20 @@ cleanup:
     return out.worked;
 }
 
-static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
-                       const secure_fetch_limits_t *lim, secure_verdict_t *v, apr_pool_t *p)
+/* 1 for at most one caller per second (per process): rate-limited log lines. */
+static apr_uint32_t capped_logged;
+
+static int once_a_second(apr_uint32_t *last)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now()), prev = apr_atomic_read32(last);
+
+    return now != prev && apr_atomic_cas32(last, now, prev) == prev;
+}
+
+/* Fills *v from the responder. 1 when the responder gave a verified answer (good, revoked or its own
+ * "unknown"), 0 when there was none (no URL, refused, skipped, capped, failed). */
+static int ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
+                      const secure_fetch_limits_t *lim, secure_verdict_t *v, apr_pool_t *p)
 {
     const struct secure_ocsp_conf *conf = ocsp_conf(s);
     int worked = 0;
@@ -444,7 +546,7 @@ static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X50
                  cert_subject(cert, p), cert_serial(cert, p), v->detail);
         goto cleanup;
     }
-    if (!secure_fetch_breaker_allow(url, &until, &why, p)) {
+    if (!secure_fetch_breaker_allow(url, lim->timeout + 1, &until, &why, p)) {
         verdict_unknown(v, apr_psprintf(p, "responder %s skipped: %s", url, why));
         secure_status_count(SECURE_CTR_OCSP_SKIPPED);
         ocsp_log(s, c, p, APLOG_INFO, SECTAG(10502) "%s: client %s certificate %s (serial %s): %s",
@@ -468,7 +570,22 @@ static void ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X50
         why = apr_psprintf(p, "cannot add a nonce (%s)", secure_ossl_errors(p));
         goto failed;
     }
-    if ((resp = ocsp_transfer(url, req, lim->timeout, &why, p)) == NULL)
+    /* SecureOCSPMaxInflight: past it no socket is opened; not the responder's failure (no breaker) */
+    if (!secure_fetch_inflight_enter(url, lim->max_inflight)) {
+        verdict_unknown(v, apr_psprintf(p, "responder %s not asked: %ld queries to it are already in flight from "
+                                        "this process (SecureOCSPMaxInflight)", url, lim->max_inflight));
+        v->expires = 0;            /* a limit of this process, not an answer: not cached */
+        secure_status_count(SECURE_CTR_OCSP_INFLIGHT_CAPPED);
+        if (once_a_second(&capped_logged))
+            ocsp_log(s, c, p, APLOG_WARNING, SECTAG(11604) "%s: client %s certificate %s (serial %s): OCSP status "
+                     "UNKNOWN: %s (logged at most once a second; counter ocsp_inflight_capped)",
+                     secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
+                     cert_serial(cert, p), v->detail);
+        goto cleanup;
+    }
+    resp = ocsp_transfer(url, req, lim->timeout, &why, p);
+    secure_fetch_inflight_leave(url);
+    if (resp == NULL)
         goto failed;
     worked = ocsp_evaluate(conf, url, req, resp, id, issuer, trust, v, p);
     if (worked) {
@@ -494,6 +611,7 @@ cleanup:
     OCSP_REQUEST_free(req);
     OCSP_CERTID_free(id);
     secure_ossl_discard("every failure above took the errors into the logged reason");
+    return worked;
 }
 
 /* The issuer handed to the online sources signs their answers' trust: its key verifies a fetched CRL and
@@ -514,6 +632,223 @@ static const char *issuer_unsigned(X509 *cert, X509 *issuer, apr_pool_t *p)
     if (X509_verify(cert, key) != 1)
         return apr_psprintf(p, "its key does not verify the signature (%s)", secure_ossl_errors(p));
     return NULL;
+}
+
+/* The online sources themselves: a fetched CRL, then OCSP. 1 when every source that applied failed (the
+ * answer is UNKNOWN for want of an answer, not a responder's own "unknown"), else 0. */
+static int online_sources(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
+                          const secure_fetch_limits_t *lim, secure_verdict_t *v, apr_pool_t *p)
+{
+    const struct secure_ocsp_conf *conf = ocsp_conf(s);
+
+    /* a fetched CRL is a CRL: it comes before OCSP, as a local one does */
+    if (conf->crl_fetch == 1 && secure_crlfetch_check(s, c, cert, issuer, lim, v, p)
+        && (v->status != SECURE_REV_UNKNOWN || conf->enabled != 1))
+        return v->status == SECURE_REV_UNKNOWN;
+    if (conf->enabled == 1) {
+        v->reason = -1;
+        v->revoked_at = 0;
+        return !ocsp_query(s, c, cert, issuer, trust, lim, v, p);
+    }
+    return 0;
+}
+
+/* SecureRevocationStaleIfError: every online source failed for cert; a GOOD verdict that expired less than
+ * the window ago still counts (REVOKED too: a revocation does not go stale). 1 when *v was replaced. */
+static int online_stale(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, long window, secure_verdict_t *v,
+                        apr_pool_t *p)
+{
+    secure_verdict_t old;
+    const char *why = v->detail ? v->detail : "no answer";
+
+    if (window <= 0 || !secure_cache_get_stale(s, c, cert, issuer, window, &old, p))
+        return 0;
+    old.detail = apr_psprintf(p, "%s; used because every online source failed (SecureRevocationStaleIfError "
+                              "%ld s): %s", old.detail, window, why);
+    *v = old;
+    secure_status_count(SECURE_CTR_REV_STALE_USED);
+    ocsp_log(s, c, p, APLOG_WARNING, SECTAG(11607) "%s: client %s certificate %s (serial %s): status %s from an "
+             "expired verdict: %s", secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
+             cert_serial(cert, p), v->status == SECURE_REV_GOOD ? "GOOD" : "REVOKED", v->detail);
+    return 1;
+}
+
+/* The key of a certificate's flight: the vhost's online settings (the config object, at one address in
+ * every child), the issuer's key and the serial number, hashed. 0 when it cannot be computed. */
+static int flight_key(const struct secure_ocsp_conf *conf, X509 *cert, X509 *issuer, unsigned char key[32])
+{
+    const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
+    unsigned char ikey[EVP_MAX_MD_SIZE];
+    unsigned int ilen = 0, klen = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md != NULL && X509_pubkey_digest(issuer, EVP_sha256(), ikey, &ilen)
+             && EVP_DigestInit_ex(md, EVP_sha256(), NULL) && EVP_DigestUpdate(md, &conf, sizeof(conf))
+             && EVP_DigestUpdate(md, ikey, ilen)
+             && EVP_DigestUpdate(md, ASN1_STRING_get0_data(serial), (size_t)ASN1_STRING_length(serial))
+             && EVP_DigestFinal_ex(md, key, &klen) && klen == 32;
+
+    EVP_MD_CTX_free(md);
+    secure_ossl_discard("without a flight key the certificate is queried on its own");
+    return ok;
+}
+
+typedef struct {
+    server_rec *s;
+    conn_rec *c;
+    X509 *cert, *issuer;
+    apr_interval_time_t min_left;   /* a cached verdict counts only when valid that much longer */
+} online_poll_t;
+
+/* What another process's query left in the verdict cache (secure_flight_poll_fn). */
+static int online_poll(void *baton, secure_verdict_t *v, apr_pool_t *p)
+{
+    online_poll_t *pb = baton;
+
+    return secure_cache_peek(pb->s, pb->c, pb->cert, pb->issuer, v, p) && v->status != SECURE_REV_NONE
+           && v->expires > apr_time_now() + pb->min_left;
+}
+
+/* Single-flight around the online sources (secure_flight): one query per certificate and vhost settings
+ * in flight per server; the others wait, bounded by SecureOCSPTimeout, for its answer. The leader puts
+ * its answer in the verdict cache before it lands, so that other processes find it there. min_left: a
+ * cached verdict valid less than that much longer does not spare the query (refresh ahead). */
+static void online_flight(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
+                          const secure_fetch_limits_t *lim, apr_interval_time_t min_left, secure_verdict_t *v,
+                          apr_pool_t *p)
+{
+    const struct secure_ocsp_conf *conf = ocsp_conf(s);
+    online_poll_t pb = { s, c, cert, issuer, min_left };
+    secure_flight_t *f = NULL;
+    unsigned char key[32];
+    apr_time_t t0 = apr_time_now();
+
+    if (flight_key(conf, cert, issuer, key)) {
+        switch (secure_flight_board(key, 1, t0 + apr_time_from_sec(lim->timeout), online_poll, &pb, &f, v, p)) {
+        case SECURE_FLIGHT_ANSWER:
+            return;
+        case SECURE_FLIGHT_TIMEOUT:
+            if (apr_time_now() < t0 + apr_time_from_sec(lim->timeout)) {
+                /* not a timeout: the leader landed with no answer (no source applies): neither has this one */
+                memset(v, 0, sizeof(*v));
+                v->reason = -1;
+                return;
+            }
+            verdict_unknown(v, apr_psprintf(p, "another query about this certificate was still in flight after "
+                                            "%d s (SecureOCSPTimeout)", lim->timeout));
+            v->source = conf->enabled == 1 ? "ocsp" : "crl-fetch";
+            v->expires = 0;        /* the leader caches its own answer */
+            ocsp_log(s, c, p, APLOG_INFO, SECTAG(11605) "%s: client %s certificate %s (serial %s): status "
+                     "UNKNOWN: %s", secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
+                     cert_serial(cert, p), v->detail);
+            return;
+        default:
+            break;
+        }
+        /* leading: the previous flight may have landed between this caller's cache miss and now */
+        if (online_poll(&pb, v, p)) {
+            secure_flight_land(f, v);
+            return;
+        }
+        memset(v, 0, sizeof(*v));
+        v->reason = -1;
+    }
+    if (!(online_sources(s, c, cert, issuer, trust, lim, v, p)
+          && online_stale(s, c, cert, issuer, OCSP_DEFAULT(conf, stale_if_error, 0), v, p))
+        && v->status != SECURE_REV_NONE)
+        secure_cache_put_keep(s, cert, issuer, v, OCSP_DEFAULT(conf, stale_if_error, 0), p);
+    secure_flight_land(f, v);
+}
+
+/* ---- SecureRevocationFirstSeen unknown: the query runs on the background thread ------------------- */
+
+typedef struct {
+    server_rec *s;
+    X509 *cert, *issuer;
+    X509_STORE *trust;
+    int refresh;                 /* a refresh ahead: a cached verdict about to expire does not count */
+} first_sight_t;
+
+static void first_sight_drop(void *job)
+{
+    first_sight_t *j = job;
+
+    X509_free(j->cert);
+    X509_free(j->issuer);
+    X509_STORE_free(j->trust);
+    free(j);
+}
+
+/* On the background thread: the same single-flight query a handshake would make; it caches the answer. */
+static void first_sight_run(void *job, apr_pool_t *p)
+{
+    first_sight_t *j = job;
+    secure_fetch_limits_t lim = online_limits(ocsp_conf(j->s));
+    secure_verdict_t v;
+
+    memset(&v, 0, sizeof(v));
+    v.reason = -1;
+    online_flight(j->s, NULL, j->cert, j->issuer, j->trust, &lim,
+                  j->refresh ? apr_time_from_sec(OCSP_DEFAULT(ocsp_conf(j->s), refresh_ahead, 0)) : 0, &v, p);
+    ocsp_log(j->s, NULL, p, APLOG_DEBUG, "mod_secure: %s: background %s of certificate %s (serial %s): %s",
+             secure_config_vhost_name(j->s), j->refresh ? "refresh" : "check", cert_subject(j->cert, p),
+             cert_serial(j->cert, p), v.detail ? v.detail : "no answer");
+    first_sight_drop(j);
+}
+
+static apr_uint32_t bg_full_logged;
+
+/* A certificate the cache does not know: queue its query and answer UNKNOWN now (source "pending"; the
+ * vhost's SecureRevocationUnknown decides). 0 when this process has no background thread: the caller
+ * then asks inline, as with 'wait'. */
+/* Queues a background query about cert: secure_bg_submit's answer (1 queued, 0 full, -1 no thread). */
+static int background_query(server_rec *s, X509 *cert, X509 *issuer, X509_STORE *trust, int refresh)
+{
+    first_sight_t *j = calloc(1, sizeof(*j));
+    secure_bg_job_t bj = { first_sight_run, first_sight_drop, j };
+    int rc = -1;
+
+    if (j != NULL) {
+        j->s = s;
+        j->refresh = refresh;
+        if (X509_up_ref(cert))
+            j->cert = cert;
+        if (X509_up_ref(issuer))
+            j->issuer = issuer;
+        if (trust != NULL && X509_STORE_up_ref(trust))
+            j->trust = trust;
+        if (j->cert != NULL && j->issuer != NULL && (trust == NULL || j->trust != NULL))
+            rc = secure_bg_submit(&bj);
+    }
+    if (rc != 1 && j != NULL)
+        first_sight_drop(j);
+    return rc;
+}
+
+static int first_sight_deferred(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
+                                secure_verdict_t *v, apr_pool_t *p)
+{
+    int rc = background_query(s, cert, issuer, trust, 0);
+
+    if (rc < 0)
+        return 0;
+    v->status = SECURE_REV_UNKNOWN;
+    v->source = "pending";
+    v->expires = 0;
+    if (rc == 1) {
+        v->detail = "first sight of this certificate: its status is being asked in the background "
+                    "(SecureRevocationFirstSeen unknown)";
+        secure_status_count(SECURE_CTR_REV_FIRST_SEEN_DEFERRED);
+        return 1;
+    }
+    v->detail = "first sight of this certificate, and this process's background queue is full; a later "
+                "handshake queues it again (SecureRevocationFirstSeen unknown)";
+    secure_status_count(SECURE_CTR_REV_FIRST_SEEN_DROPPED);
+    if (once_a_second(&bg_full_logged))
+        ocsp_log(s, c, p, APLOG_WARNING, SECTAG(11609) "%s: client %s certificate %s (serial %s): status UNKNOWN: "
+                 "%s (logged at most once a second; counter revocation_first_seen_dropped)",
+                 secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p), cert_serial(cert, p),
+                 v->detail);
+    return 1;
 }
 
 void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust, int verified,
@@ -551,13 +886,53 @@ void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X
                  v->detail);
         return;
     }
-    /* a fetched CRL is a CRL: it comes before OCSP, as a local one does */
-    if (conf->crl_fetch == 1 && secure_crlfetch_check(s, c, cert, issuer, &lim, v, p)
-        && (v->status != SECURE_REV_UNKNOWN || conf->enabled != 1))
+    if (conf->first_seen == FIRST_SEEN_UNKNOWN && first_sight_deferred(s, c, cert, issuer, trust, v, p))
         return;
-    if (conf->enabled == 1) {
-        v->reason = -1;
-        v->revoked_at = 0;
-        ocsp_query(s, c, cert, issuer, trust, &lim, v, p);
+    online_flight(s, c, cert, issuer, trust, &lim, 0, v, p);
+}
+
+/* ---- SecureRevocationRefreshAhead: verdicts in use are asked again before they expire ------------- *
+ * A cache hit whose verdict expires within the window queues one background query per certificate (and
+ * vhost settings) and window in this process: a table of recently queued keys under a mutex, taken only
+ * inside the window. The query skips a cached verdict that is itself inside the window, and is shared
+ * with every other process through the single-flight markers; a process that boards after another one
+ * refreshed finds the new verdict in the cache and asks nothing. */
+
+/* 1 when key was not queued within the window (and is marked now), else 0. A full table: the oldest goes. */
+static int refresh_claim(const unsigned char key[32], apr_time_t now, apr_interval_time_t window)
+{
+    refresh_slot_t *pick = NULL;
+    int i, claimed = 1;
+
+    if (refresh_mutex == NULL || apr_thread_mutex_lock(refresh_mutex) != APR_SUCCESS)
+        return 0;
+    for (i = 0; i < REFRESH_SLOTS; i++) {
+        if (refresh_table[i].until > now && memcmp(refresh_table[i].key, key, 32) == 0) {
+            claimed = 0;
+            break;
+        }
+        if (pick == NULL || refresh_table[i].until < pick->until)
+            pick = &refresh_table[i];
     }
+    if (claimed) {
+        memcpy(pick->key, key, 32);
+        pick->until = now + window;
+    }
+    apr_thread_mutex_unlock(refresh_mutex);
+    return claimed;
+}
+
+void secure_online_refresh_ahead(server_rec *s, X509 *cert, X509 *issuer, X509_STORE *trust, apr_time_t expires)
+{
+    const struct secure_ocsp_conf *conf = ocsp_conf(s);
+    apr_interval_time_t window = apr_time_from_sec(OCSP_DEFAULT(conf, refresh_ahead, 0));
+    apr_time_t now;
+    unsigned char key[32];
+
+    if (window <= 0 || (now = apr_time_now()) + window < expires)
+        return;
+    if (!flight_key(conf, cert, issuer, key) || !refresh_claim(key, now, window))
+        return;
+    if (background_query(s, cert, issuer, trust, 1) == 1)
+        secure_status_count(SECURE_CTR_REV_REFRESH_AHEAD);
 }

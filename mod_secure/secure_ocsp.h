@@ -22,6 +22,10 @@ const char *secure_ocsp_cmd_responder_cert(cmd_parms *cmd, void *dconf, const ch
 const char *secure_ocsp_cmd_failures(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_ocsp_cmd_retry(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_ocsp_cmd_crl_fetch(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_max_inflight(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_stale_if_error(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_first_seen(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_ocsp_cmd_refresh_ahead(cmd_parms *cmd, void *dconf, const char *arg);
 
 /* Directive entries spliced into secure_cmds[] (each ends with a comma). */
 #define SECURE_OCSP_CMDS \
@@ -42,7 +46,18 @@ const char *secure_ocsp_cmd_crl_fetch(cmd_parms *cmd, void *dconf, const char *a
     AP_INIT_TAKE1("SecureOCSPRetry", secure_ocsp_cmd_retry, NULL, RSRC_CONF, \
                   "seconds (1-86400, default 30): how long an open circuit skips its responder"), \
     AP_INIT_TAKE1("SecureCRLFetch", secure_ocsp_cmd_crl_fetch, NULL, RSRC_CONF, \
-                  "on|off: fetch the CRL from the certificate's http CRL distribution point (default off)"),
+                  "on|off: fetch the CRL from the certificate's http CRL distribution point (default off)"), \
+    AP_INIT_TAKE1("SecureOCSPMaxInflight", secure_ocsp_cmd_max_inflight, NULL, RSRC_CONF, \
+                  "count (1-1000, default 4): OCSP queries in flight at once per responder URL and process"), \
+    AP_INIT_TAKE1("SecureRevocationStaleIfError", secure_ocsp_cmd_stale_if_error, NULL, RSRC_CONF, \
+                  "seconds (0-7 d, default 0 = off): while every online source fails, an expired verdict this " \
+                  "recent still counts"), \
+    AP_INIT_TAKE1("SecureRevocationFirstSeen", secure_ocsp_cmd_first_seen, NULL, RSRC_CONF, \
+                  "wait|unknown: a certificate not in the cache waits for its query (default wait), or is " \
+                  "answered UNKNOWN at once and queried in the background"), \
+    AP_INIT_TAKE1("SecureRevocationRefreshAhead", secure_ocsp_cmd_refresh_ahead, NULL, RSRC_CONF, \
+                  "seconds (0-1 d, default 0 = off): a cached verdict in use that expires within this is " \
+                  "asked again in the background"),
 
 struct secure_ocsp_conf *secure_ocsp_create_srv(apr_pool_t *p);
 struct secure_ocsp_conf *secure_ocsp_merge_srv(apr_pool_t *p, const struct secure_ocsp_conf *base,
@@ -61,13 +76,20 @@ int secure_online_enabled(const server_rec *s);
  * the certificate's chain did not verify (X509_STORE_CTX_get_error() != X509_V_OK, e.g. let through by
  * SSLVerifyClient optional_no_ca): then nothing is fetched and *v is NONE with source "unverified". An
  * issuer whose key did not sign cert is refused too (UNKNOWN, no fetch). Otherwise fills *v: GOOD /
- * REVOKED / UNKNOWN with source "ocsp" or "crl-fetch" and expires (NONE when no source applies); never
- * blocks longer than SecureOCSPTimeout per source. c may be NULL. Memory from p. */
+ * REVOKED / UNKNOWN with source "ocsp" or "crl-fetch" and expires (NONE when no source applies), and
+ * puts that answer in the verdict cache. Single-flight (secure_flight): while a query about the same
+ * certificate runs in this server, the caller waits for its answer (the leader's source, or "cache" from
+ * another process) at most SecureOCSPTimeout, then gets UNKNOWN (not cached). Never blocks longer than
+ * SecureOCSPTimeout per source. c may be NULL. Memory from p. */
 void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust, int verified,
                          secure_verdict_t *v, apr_pool_t *p);
 /* The settings that decide which online answers vhost s accepts (responder, SecureOCSPResponderCert
  * digests, nonce, max age, CRL fetch) as canonical text, for the verdict cache's trust context. Memory
  * from p; NULL when a responder certificate cannot be digested. */
 const char *secure_ocsp_trust_context(const server_rec *s, apr_pool_t *p);
+/* SecureRevocationRefreshAhead: called on a cache hit for cert (issuer, trust as for secure_online_check)
+ * with the cached verdict's expiry. Within the window, queues one background query per certificate and
+ * window in this process; otherwise returns after one comparison (no lock, no system call). */
+void secure_online_refresh_ahead(server_rec *s, X509 *cert, X509 *issuer, X509_STORE *trust, apr_time_t expires);
 
 #endif /* SECURE_OCSP_H */

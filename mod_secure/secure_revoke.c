@@ -60,6 +60,24 @@ enum { UNKNOWN_DENY = 0, UNKNOWN_ALLOW, UNKNOWN_DEFER };
 static const char *const scope_words[] = { "leaf", "chain", NULL };
 static const char *const unknown_words[] = { "deny", "allow", "defer", NULL };
 
+/* ---- the revocation generation: which data a connection's verdicts were made with ------------------ *
+ * Bumped in this process whenever a reload publishes a changed deny list or CRL store (every process
+ * reloads its own copy, so a per-process counter is exact). A connection's verdict records the number it
+ * was made at; a request that finds another one judges the certificate again, once: a certificate revoked
+ * while its keep-alive or HTTP/2 connection stays open is refused at its next request. One atomic read
+ * per request, no lock and no system call beyond those already taken. */
+static apr_uint32_t revoke_generation;
+
+static apr_uint32_t revoke_gen_now(void)
+{
+    return apr_atomic_read32(&revoke_generation);
+}
+
+static void revoke_gen_bump(void)
+{
+    apr_atomic_inc32(&revoke_generation);
+}
+
 /* ---- the deny list holder: one reloadable, reference-counted parsed file ------------------------ */
 
 /* Readers take a reference on the parsed list in force (gen: secure_gen, whose data is a
@@ -333,6 +351,7 @@ static void deny_reload_locked(deny_holder_t *h)
                  secure_config_vhost_name(h->s), h->path, had ? "reloaded" : "loaded",
                  (unsigned long)secure_denylist_count(dl), rep.bad);
     secure_gen_publish(&h->gen, g);
+    revoke_gen_bump();
     h->loaded = 1;
     secure_status_count(SECURE_CTR_DENYLIST_RELOADS);
 
@@ -509,18 +528,18 @@ static void revoke_check_cert(server_rec *s, const revoke_rt_t *rt, conn_rec *c,
     }
     memset(v, 0, sizeof(*v));
     v->reason = -1;
-    if (secure_cache_get(s, c, cert, issuer, v, p) && v->status != SECURE_REV_NONE)
+    if (secure_cache_get(s, c, cert, issuer, v, p) && v->status != SECURE_REV_NONE) {
+        secure_online_refresh_ahead(s, cert, issuer, trust, v->expires);   /* near expiry: ask again */
         return;     /* secure_cache_get counts hits and misses */
+    }
     /* The online sources: SecureCRLFetch (a CRL from the certificate's distribution point) and
      * SecureOCSP, both behind secure_online_check; their answers go to the shared cache. */
     if (secure_online_enabled(s)) {
         memset(v, 0, sizeof(*v));
         v->reason = -1;
-        secure_online_check(s, c, cert, issuer, trust, verified, v, p);
-        if (v->status != SECURE_REV_NONE) {
-            secure_cache_put(s, cert, issuer, v, p);
+        secure_online_check(s, c, cert, issuer, trust, verified, v, p);   /* caches its answer */
+        if (v->status != SECURE_REV_NONE)
             return;
-        }
     }
     memset(v, 0, sizeof(*v));
     v->reason = -1;
@@ -629,6 +648,7 @@ static void record_reset(secure_conn_t *sc)
         memset(m, 0, sizeof(*m));
         m->rules = rules;
         m->age = age;
+        m->gen = revoke_gen_now();   /* the data this handshake's verdicts are made with */
     }
     secure_conn_unlock(sc);
 }
@@ -924,7 +944,8 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     unsigned char md[32];
     unsigned int mdlen = 0;
     secure_verdict_t worst;
-    int state, refused, other_vhost = 0;
+    int state, refused, other_vhost = 0, live;
+    apr_uint32_t gen = revoke_gen_now();
 
     if (!rt_active(rt) || ssl == NULL)
         return OK;
@@ -932,6 +953,10 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     secure_conn_lock(sc);
     m = memo_slot(sc, rt, 0);
     state = m != NULL ? m->state : SECURE_LEAF_CHECKING;
+    /* accepted before the revocation data changed (a reload): judged again, this once */
+    live = state == SECURE_LEAF_ACCEPTED && m->gen != gen;
+    if (live)
+        state = SECURE_LEAF_CHECKING;
     if (state == SECURE_LEAF_REFUSED) {
         secure_conn_unlock(sc);
         return refuse_again(r);
@@ -951,7 +976,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     secure_conn_lock(sc);
     if (sc->rev_leaf_known && memcmp(sc->rev_leaf_sha256, md, 32) == 0) {
         /* the same certificate in another object (a resumed session), or rules that have not judged it */
-        if ((m = memo_slot(sc, rt, 0)) != NULL && m->state == SECURE_LEAF_ACCEPTED) {
+        if ((m = memo_slot(sc, rt, 0)) != NULL && m->state == SECURE_LEAF_ACCEPTED && m->gen == gen) {
             hold_leaf(sc, leaf);
             secure_conn_unlock(sc);
             return OK;
@@ -963,7 +988,11 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     /* HTTP/2: concurrent streams may both get here; each reaches the same verdict */
     secure_status_count(SECURE_CTR_REV_RECHECK);
     hs = handshake_server(sc, ssl);
-    if (other_vhost && hs != NULL && revoke_rt(hs) != rt) {
+    if (live) {
+        secure_status_count(SECURE_CTR_REV_LIVE_RECHECK);
+        when = "a request on a connection accepted before SecureCRL / SecureDenyList data changed";
+    }
+    else if (other_vhost && hs != NULL && revoke_rt(hs) != rt) {
         secure_status_count(SECURE_CTR_REV_RECHECK_VHOST);
         when = apr_psprintf(r->pool, "a request for vhost %s, whose revocation rules differ from those of the "
                             "handshake's vhost %s", secure_config_vhost_name(r->server),
@@ -976,6 +1005,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     if ((m = memo_slot(sc, rt, 1)) != NULL && m->state != SECURE_LEAF_REFUSED) {
         memo_set_leaf(sc, leaf, md, m);
         m->status = SECURE_REV_NONE;
+        m->gen = gen;
         memo_merge(m, &worst);
         m->state = refused ? SECURE_LEAF_REFUSED : SECURE_LEAF_ACCEPTED;
     }
@@ -1132,8 +1162,8 @@ static apr_array_header_t *reload_confs;
 
 static void reload_conf(revoke_rt_t *rt)
 {
-    if (rt->crls != NULL)
-        secure_crl_store_refresh(rt->crls);
+    if (rt->crls != NULL && secure_crl_store_refresh(rt->crls) > 0)
+        revoke_gen_bump();
     if (rt->deny != NULL)
         deny_refresh(rt->deny);
 }

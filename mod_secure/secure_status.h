@@ -55,7 +55,17 @@
     X(SECURE_CTR_REV_HASH_FAILED,    "revocation_hash_failed") \
     X(SECURE_CTR_REV_CHAIN_NOT_CARRIED, "revocation_chain_not_carried") \
     X(SECURE_CTR_REV_CARRIED_BAD,    "revocation_carried_chain_bad") \
-    X(SECURE_CTR_VERIFY_REFUSED_NO_STATE, "verify_refused_no_state")
+    X(SECURE_CTR_VERIFY_REFUSED_NO_STATE, "verify_refused_no_state") \
+    X(SECURE_CTR_FLIGHT_WAITS,       "online_flight_waits") \
+    X(SECURE_CTR_FLIGHT_TIMEOUTS,    "online_flight_timeouts") \
+    X(SECURE_CTR_FLIGHT_FULL,        "online_flight_full") \
+    X(SECURE_CTR_OCSP_INFLIGHT_CAPPED, "ocsp_inflight_capped") \
+    X(SECURE_CTR_OCSP_PROBE_HELD,    "ocsp_halfopen_held") \
+    X(SECURE_CTR_REV_LIVE_RECHECK,   "revocation_live_recheck") \
+    X(SECURE_CTR_REV_STALE_USED,     "revocation_stale_used") \
+    X(SECURE_CTR_REV_FIRST_SEEN_DEFERRED, "revocation_first_seen_deferred") \
+    X(SECURE_CTR_REV_FIRST_SEEN_DROPPED, "revocation_first_seen_dropped") \
+    X(SECURE_CTR_REV_REFRESH_AHEAD,  "revocation_refresh_ahead")
 
 #define SECURE_CTR_ENUM(e, name) e,
 typedef enum { SECURE_COUNTERS(SECURE_CTR_ENUM) SECURE_CTR_MAX } secure_counter_t;

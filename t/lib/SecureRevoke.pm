@@ -24,7 +24,8 @@ sub install_file {
 }
 
 # Several HTTP/1.1 requests on one keep-alive TLS connection, so a test sees whether the *server* chose
-# to close it (the client never sends "Connection: close").
+# to close it (the client never sends "Connection: close"). A code reference among the paths is called
+# between requests instead (here and in h2_requests).
 #   keepalive_requests(vhost => 'revoke_reneg', paths => ['/need-cert', '/info'], ssl => { ... })
 # Returns (error text or undef, [ one hash per response: status, headers (lower-case), body,
 # close_header (the server said Connection: close), eof (the server closed the socket after it) ]).
@@ -37,6 +38,7 @@ sub keepalive_requests {
         or return ($IO::Socket::SSL::SSL_ERROR || "$!", []);
     my @resp;
     for my $path (@{ $a{paths} }) {
+        if (ref $path eq 'CODE') { $path->(); next }    # the client pauses here (e.g. a file changes)
         print $sock "GET $path HTTP/1.1\r\nHost: localhost\r\n\r\n";
         my $r = _read_response($sock, $a{timeout} || 10);
         push @resp, $r;
@@ -110,6 +112,7 @@ sub h2_requests {
     my ($buf, $id) = ('', 1);
     for my $path (@{ $a{paths} }) {
         last if $res{goaway} || $res{eof};
+        if (ref $path eq 'CODE') { $path->(); next }    # the client pauses here (e.g. a file changes)
         # HPACK: :method GET (static 2), :scheme https (7), :path and :authority as literals, no Huffman
         my $hb = "\x82\x87" . "\x04" . chr(length $path) . $path . "\x01\x09localhost";
         print $sock $frame->(1, 0x5, $id, $hb);       # HEADERS, END_STREAM | END_HEADERS

@@ -1,0 +1,182 @@
+# Single-flight and bounded concurrency of the online revocation sources (issue 12, items 1 and 5).
+# Setup: a generated CA (t/lib/SecureOCSP.pm) and the responder CGI of the main test server, made slow
+# (delay<ms>) or hanging (hang<s>) through its URL; each query is one line in its counter file.
+#  - instance "herd" (event MPM, 2 child processes x 10 threads, shared shmcb verdict cache):
+#    40 new connections at the same moment with one certificate, responder answering in 0.5 s: every
+#    one GOOD, at most 1 responder query, connections served by both processes.
+#  - instance "cap" (event MPM, one process) with SecureOCSPMaxInflight 1: 4 different certificates at
+#    once, responder answering in 1.5 s: 1 query, 3 handshakes take the unknown answer without a socket.
+#  - instance "hang" (responder hanging 4 s, SecureOCSPTimeout 1): 6 connections at once with one
+#    certificate: one query, every handshake answered (UNKNOWN) within the timeout.
+#  - instance "probe" (SecureOCSPFailures 1, SecureOCSPRetry 2, SecureOCSPTimeout 1, hanging responder):
+#    once the retry time passed, 5 different certificates at once send exactly one probe.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test qw(-withtestmore);
+use POSIX ();
+use Time::HiRes ();
+use SecureTest qw(tls_request info_json t_logs config_test);
+use SecureOCSP qw(query_count responder_url make_pki gen_dir start_instance stop_all spare_port_base
+                  instance_vhost);
+
+plan tests => 20, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
+
+my $base = spare_port_base() + 33;
+my %port = (herd => $base, cap => $base + 1, probe => $base + 2, hang => $base + 3);
+my @cap = map { "cap$_" } 1 .. 4;
+my @probe = map { "probe$_" } 0 .. 5;
+make_pki(map { $_ => {} } 'herd', 'hang', @cap, @probe);
+my $gen = gen_dir();
+
+# Config-time check: httpd -t refuses a bad SecureOCSPMaxInflight, naming the directive and the value.
+my $load = "LoadModule ssl_module \@MODDIR\@/mod_ssl.so\nLoadModule secure_module \@SECURE_SO\@\n";
+for my $bad ('0', '1001', 'many') {
+    my ($rc, $out) = config_test("${load}SecureOCSPMaxInflight $bad\n");
+    ok($rc != 0 && $out =~ /SecureOCSPMaxInflight: '\Q$bad\E' is not allowed; use a whole number from 1 to 1000/,
+       "httpd -t refuses 'SecureOCSPMaxInflight $bad' with a precise message") or diag($out);
+}
+
+sub vhost {
+    my ($port, $url, $extra) = @_;
+    return instance_vhost($port, "$gen/ca.crt", "    SecureOCSP on\n    SecureOCSPResponder \"$url\"\n"
+                                                . ($extra // ''));
+}
+
+# Connections with the given certificates, all started at the same moment (forked clients, a shared
+# start time); each result "STATUS REVOCATION SOURCE". Bounded: 30 s per client, 60 s overall.
+sub at_once {
+    my @certs = @_;
+    my $t0 = Time::HiRes::time() + 1.0;
+    my @kids;
+    for my $i (0 .. $#certs) {
+        my $port = $certs[$i][0];
+        my $name = $certs[$i][1];
+        pipe(my $r, my $w) or die "pipe: $!";
+        my $pid = fork();
+        die "fork: $!" unless defined $pid;
+        if ($pid == 0) {
+            close $r;
+            alarm 30;
+            my $wait = $t0 - Time::HiRes::time();
+            Time::HiRes::sleep($wait) if $wait > 0;
+            my $res = tls_request(port => $port, path => '/info', timeout => 20,
+                                  ssl => { SSL_cert_file => "$gen/$name.crt", SSL_key_file => "$gen/$name.key",
+                                           SSL_version => 'TLSv1_2' });
+            my $v = info_json($res);
+            print $w join(' ', $res->{status} // ($res->{error} ? 'error' : 'none'),
+                          $v->{SECURE_CLIENT_REVOCATION} // 'none', $v->{SECURE_CLIENT_REVOCATION_SOURCE} // 'none'),
+                  "\n";
+            close $w;
+            POSIX::_exit(0);
+        }
+        close $w;
+        push @kids, [$pid, $r];
+    }
+    my @out;
+    my $deadline = time + 60;
+    for my $k (@kids) {
+        my ($pid, $r) = @$k;
+        my $line = '';
+        eval {
+            local $SIG{ALRM} = sub { die "timeout\n" };
+            alarm(($deadline - time) > 1 ? $deadline - time : 1);
+            $line = <$r> // '';
+            alarm 0;
+        };
+        kill 'KILL', $pid if $@;
+        waitpid($pid, 0);
+        chomp $line;
+        push @out, $line || 'none none none';
+    }
+    return @out;
+}
+
+sub tally { my %n; $n{$_}++ for @_; return \%n }
+sub log_count {
+    my ($name, $re) = @_;
+    open my $fh, '<', t_logs() . "/inst-$name/logs/error_log" or return 0;
+    return scalar grep { /$re/ } <$fh>;
+}
+
+# 1. the herd: 40 connections, one certificate, 2 processes
+start_instance(name => 'herd', mpm => 'event', ports => [$port{herd}],
+               conf => "StartServers 2\nServerLimit 2\nThreadsPerChild 10\nMaxRequestWorkers 20\n"
+                       . "MinSpareThreads 10\nMaxSpareThreads 20\n"
+                       . vhost($port{herd}, responder_url('gen', 'delay500', 'herd'), "    SecureOCSPTimeout 5\n"));
+{
+    my $t = Time::HiRes::time();
+    my @res = at_once(map { [$port{herd}, 'herd'] } 1 .. 40);
+    my $spent = Time::HiRes::time() - $t;
+    my $n = tally(@res);
+    is(($n->{'200 GOOD ocsp'} // 0) + ($n->{'200 GOOD cache'} // 0), 40,
+       'herd: 40 concurrent connections with one certificate are all GOOD ('
+       . join(', ', map { "$_: $n->{$_}" } sort keys %$n) . ')');
+    is(query_count('herd'), 1, 'herd: the responder (0.5 s per answer) received exactly 1 query');
+    open my $al, '<', t_logs() . '/inst-herd/logs/access_log' or die "access_log: $!";
+    my %pids = map { (split / /)[0] => 1 } grep { / GOOD / } <$al>;
+    cmp_ok(scalar(keys %pids), '>=', 2, 'herd: served by ' . scalar(keys %pids) . ' processes (the marker is '
+           . 'shared across processes)');
+    cmp_ok($spent, '<', 15, sprintf('herd: all 40 done in %.1f s', $spent));
+}
+stop_all();
+
+# 2. SecureOCSPMaxInflight 1: one process, four certificates, a slow responder
+start_instance(name => 'cap', mpm => 'event', ports => [$port{cap}],
+               conf => "SecureRevocationUnknownTTL 0\n"
+                       . vhost($port{cap}, responder_url('gen', 'delay1500', 'cap'),
+                               "    SecureOCSPTimeout 5\n    SecureOCSPMaxInflight 1\n"
+                               . "    SecureRevocationUnknown allow\n"));
+{
+    my @res = at_once(map { [$port{cap}, $_] } @cap);
+    my $n = tally(@res);
+    is($n->{'200 GOOD ocsp'}, 1, 'cap 1: one handshake got its answer from the responder ('
+       . join(', ', map { "$_: $n->{$_}" } sort keys %$n) . ')');
+    is($n->{'200 UNKNOWN ocsp'}, 3, '... three took the unknown answer (SecureRevocationUnknown allow)');
+    is(log_count('cap', qr/SEC10303: .*SecureOCSPMaxInflight/), 3, '... each logged saying why (SEC10303: '
+       . 'SecureOCSPMaxInflight)');
+    is(query_count('cap'), 1, '... and the responder received exactly 1 query');
+    cmp_ok(log_count('cap', qr/SEC11604: /), '>=', 1, '... logged (SEC11604, rate-limited)');
+}
+stop_all();
+
+# 2b. a hanging responder: concurrent handshakes with one certificate share the one query and none waits
+#     longer than SecureOCSPTimeout (1 s) plus the handshake
+start_instance(name => 'hang', mpm => 'event', ports => [$port{hang}],
+               conf => "SecureRevocationUnknownTTL 0\n"
+                       . vhost($port{hang}, responder_url('gen', 'hang4', 'hang'),
+                               "    SecureOCSPTimeout 1\n    SecureOCSPFailures 100\n"
+                               . "    SecureRevocationUnknown allow\n"));
+{
+    my $t = Time::HiRes::time();
+    my @res = at_once(map { [$port{hang}, 'hang'] } 1 .. 6);
+    my $spent = Time::HiRes::time() - $t - 1.0;     # at_once starts the clients 1 s from now
+    my $n = tally(@res);
+    is($n->{'200 UNKNOWN ocsp'}, 6, 'hanging responder: six concurrent handshakes with one certificate all UNKNOWN ('
+       . join(', ', map { "$_: $n->{$_}" } sort keys %$n) . ')');
+    is(query_count('hang'), 1, '... after one query between them');
+    cmp_ok($spent, '<', 2.5, sprintf('... all answered %.2f s after they started (SecureOCSPTimeout 1)', $spent));
+}
+stop_all();
+
+# 3. the half-open probe: the responder hangs longer than the timeout
+start_instance(name => 'probe', mpm => 'event', ports => [$port{probe}],
+               conf => "SecureRevocationUnknownTTL 0\n"
+                       . "StartServers 2\nServerLimit 2\nThreadsPerChild 10\nMaxRequestWorkers 20\n"
+                       . "MinSpareThreads 10\nMaxSpareThreads 20\n"
+                       . vhost($port{probe}, responder_url('gen', 'hang3', 'probe'),
+                               "    SecureOCSPTimeout 1\n    SecureOCSPFailures 1\n    SecureOCSPRetry 2\n"
+                               . "    SecureRevocationUnknown allow\n"));
+{
+    my @res = at_once([$port{probe}, 'probe0']);
+    is($res[0], '200 UNKNOWN ocsp', 'probe: the hanging responder times out: UNKNOWN');
+    is(log_count('probe', qr/SEC10504: /), 1, '... and the circuit opens (SEC10504)');
+    my $before = query_count('probe');
+    Time::HiRes::sleep(2.5);           # past SecureOCSPRetry 2 (whole seconds)
+    @res = at_once(map { [$port{probe}, "probe$_"] } 1 .. 5);
+    my $n = tally(@res);
+    is($n->{'200 UNKNOWN ocsp'}, 5, 'probe: five handshakes after the retry time: all UNKNOWN');
+    is(query_count('probe') - $before, 1, '... and exactly one probe reached the responder');
+    is(log_count('probe', qr/SEC10303: .*half-open/), 4, '... the other four held back by the half-open circuit');
+}
+stop_all();
