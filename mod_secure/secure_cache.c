@@ -536,7 +536,7 @@ int secure_cache_get(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secur
     secure_cacherec_t r;
     secure_cacherec_rc rc;
     apr_time_t now;
-    int hit = 0;
+    int hit = 0, invalid = 0;
     apr_status_t rv;
 
     /* only online sources (OCSP, CRL fetch) fill the cache: a vhost that uses neither must not take
@@ -555,6 +555,7 @@ int secure_cache_get(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secur
     cache_unlock();
     if (rv == APR_ENOMEM || rv == APR_ENOSPC) {   /* longer than the buffer: not one of ours */
         cache_invalid(s, c, cert, id, SECURE_CACHEREC_E_LENGTH, p);
+        invalid = 1;
         goto cleanup;
     }
     if (rv != APR_SUCCESS) {
@@ -571,6 +572,7 @@ int secure_cache_get(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secur
         goto cleanup;
     if (rc != SECURE_CACHEREC_OK) {
         cache_invalid(s, c, cert, id, rc, p);
+        invalid = 1;
         goto cleanup;
     }
     /* decode bounded both times by now + TTL + skew: apr_time_from_sec cannot overflow */
@@ -584,6 +586,7 @@ int secure_cache_get(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, secur
     hit = 1;
 cleanup:
     secure_status_count(hit ? SECURE_CTR_CACHE_HITS : SECURE_CTR_CACHE_MISSES);
+    secure_status_cache(cache_provider_name, hit ? 0 : invalid ? 2 : 1);
     return hit;
 }
 

@@ -333,6 +333,7 @@ static void deny_reload_locked(deny_holder_t *h)
                  secure_config_vhost_name(h->s), h->path, had ? "reloaded" : "loaded",
                  (unsigned long)secure_denylist_count(dl), rep.bad);
     secure_gen_publish(&h->gen, g);
+    secure_status_denylist(h->s, h->path, secure_denylist_count(dl));
     h->loaded = 1;
     secure_status_count(SECURE_CTR_DENYLIST_RELOADS);
 
@@ -765,6 +766,7 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
         remember_leaf(sc, cert);
     if (v.status == SECURE_REV_REVOKED) {
         secure_status_count(SECURE_CTR_REV_REVOKED);
+        secure_status_revocation(s, SECURE_REV_REVOKED, v.source);
         ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
                       SECTAG(10301) "%s: client %s refused at the handshake: certificate %s at depth %d is "
                       "revoked (%s)", secure_config_vhost_name(s), c->client_ip, describe(cert, c->pool), depth,
@@ -783,6 +785,7 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
     if (v.status == SECURE_REV_UNKNOWN) {
         if (conf_unknown(conf) == UNKNOWN_DENY) {
             secure_status_count(SECURE_CTR_REV_UNKNOWN);
+            secure_status_revocation(s, SECURE_REV_UNKNOWN, v.source);
             ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
                           SECTAG(10302) "%s: client %s refused at the handshake: revocation status of "
                           "certificate %s at depth %d is unknown (%s) and SecureRevocationUnknown is deny",
@@ -797,8 +800,11 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
                       c->client_ip, describe(cert, c->pool), depth, verdict_words(&v, c->pool),
                       unknown_words[conf_unknown(conf)]);
     }
-    if (depth == 0)
+    if (depth == 0) {
         secure_status_count(handshake_status(sc) == SECURE_REV_GOOD ? SECURE_CTR_REV_GOOD : SECURE_CTR_REV_UNKNOWN);
+        secure_status_revocation(s, handshake_status(sc) == SECURE_REV_GOOD ? SECURE_REV_GOOD : SECURE_REV_UNKNOWN,
+                                 v.source);
+    }
     return 1;
 }
 
