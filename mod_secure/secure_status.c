@@ -744,13 +744,28 @@ static void prom_page(request_rec *r)
                    status_get((secure_counter_t)i));
 }
 
+/* Whether the query string has the parameter name ("name", "name=...", anywhere among &-separated ones). */
+static int has_arg(const char *args, const char *name)
+{
+    size_t n = strlen(name);
+
+    while (args != NULL && *args) {
+        if (strncmp(args, name, n) == 0 && (args[n] == '\0' || args[n] == '=' || args[n] == '&'))
+            return 1;
+        args = strchr(args, '&');
+        if (args != NULL)
+            args++;
+    }
+    return 0;
+}
+
 /* Does the scraper ask for the Prometheus text format? Prometheus sends application/openmetrics-text
  * first and text/plain;version=0.0.4 as a fallback; both are answered with 0.0.4. */
 static int wants_prometheus(request_rec *r)
 {
     const char *accept = apr_table_get(r->headers_in, "Accept");
 
-    if (r->args != NULL && (strcmp(r->args, "prometheus") == 0 || strncmp(r->args, "prometheus&", 11) == 0))
+    if (has_arg(r->args, "prometheus"))
         return 1;
     if (accept == NULL)
         return 0;
@@ -770,7 +785,7 @@ int secure_status_handler(request_rec *r)
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (shm_m == NULL)
         return HTTP_SERVICE_UNAVAILABLE;
-    json = r->args != NULL && (strcmp(r->args, "json") == 0 || strncmp(r->args, "json&", 5) == 0);
+    json = has_arg(r->args, "json");
     if (!json && wants_prometheus(r)) {
         prom_page(r);
         return OK;

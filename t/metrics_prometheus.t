@@ -14,7 +14,7 @@ use SecureRevoke qw(install_file);
 use SecurePKI qw(scratch_ca gencrl);
 use SecureMetrics qw(scrape series value sum_of promtool promtool_bin);
 
-plan tests => 40, need_module('mod_ssl.c', 'mod_secure.c');
+plan tests => 41, need_module('mod_ssl.c', 'mod_secure.c');
 
 my $cfg = Apache::Test::config();
 my $crl_file = SecureTest::sslca() . '/crl/ca-bundle.crl';
@@ -45,6 +45,8 @@ my $prom_accept = 'application/openmetrics-text;version=1.0.0,application/openme
 $r = scrape(vhost => 'metrics_crl', path => '/status', accept => $prom_accept);
 like($r->{headers}{'content-type'} // '', qr{^text/plain; version=0\.0\.4}, "Prometheus' own Accept header gets 0.0.4");
 like($r->{headers}{vary} // '', qr/Accept/, '... with Vary: Accept');
+$r = scrape(vhost => 'metrics_crl', path => '/status?prometheus=');
+like($r->{headers}{'content-type'} // '', qr{^text/plain; version=0\.0\.4}, '?prometheus= (a params: entry of a scrape config) gets 0.0.4');
 $r = scrape(vhost => 'metrics_crl', path => '/status', accept => 'text/plain;version=0.0.4');
 like($r->{headers}{'content-type'} // '', qr{^text/plain; version=0\.0\.4}, 'Accept: text/plain;version=0.0.4 gets 0.0.4');
 $r = scrape(vhost => 'metrics_crl', path => '/status', accept => 'text/html,*/*;q=0.8');
