@@ -47,6 +47,7 @@
 APLOG_USE_MODULE(secure);
 
 #define REVOKE_DEFAULT_INTERVAL 10
+#define REVOKE_DEFAULT_EXPIRY_WARNING 86400     /* SecureCRLExpiryWarning: a day */
 #define REVOKE_MAX_CHAIN 10          /* request-time walk up the chain */
 
 /* X509 error for "status unknown and SecureRevocationUnknown deny". OpenSSL 3.0 has no alert mapping for
@@ -82,6 +83,7 @@ struct secure_revoke_conf {
     apr_array_header_t *crl_paths;   /* SecureCRL (NULL: unset) */
     long interval;
     long max_stale;
+    long expiry_warning;             /* SecureCRLExpiryWarning (secure_status warns) */
     const char *denylist_path;
     int scope;
     int unknown;
@@ -93,6 +95,7 @@ struct secure_revoke_conf {
  * of "the rules a verdict was reached under" on a connection (secure_rev_memo_t.rules). */
 typedef struct secure_revoke_rt {
     const struct secure_revoke_conf *conf;  /* the vhost's merged directives (read-only) */
+    server_rec *s;                          /* the vhost, for the freshness warnings */
     int active;
     secure_crl_store_t *crls;
     deny_holder_t *deny;
@@ -132,6 +135,11 @@ static long conf_max_stale(const struct secure_revoke_conf *c)
     return c->max_stale == SECURE_UNSET ? 0 : c->max_stale;
 }
 
+static long conf_expiry_warning(const struct secure_revoke_conf *c)
+{
+    return c->expiry_warning == SECURE_UNSET ? REVOKE_DEFAULT_EXPIRY_WARNING : c->expiry_warning;
+}
+
 static int conf_scope(const struct secure_revoke_conf *c)
 {
     return c->scope == SECURE_UNSET ? SCOPE_LEAF : c->scope;
@@ -155,6 +163,7 @@ struct secure_revoke_conf *secure_revoke_create_srv(apr_pool_t *p)
 
     c->interval = SECURE_UNSET;
     c->max_stale = SECURE_UNSET;
+    c->expiry_warning = SECURE_UNSET;
     c->scope = SECURE_UNSET;
     c->unknown = SECURE_UNSET;
     return c;
@@ -169,6 +178,7 @@ struct secure_revoke_conf *secure_revoke_merge_srv(apr_pool_t *p, const struct s
     SECURE_MERGE_PTR(crl_paths);
     SECURE_MERGE_INT(interval);
     SECURE_MERGE_INT(max_stale);
+    SECURE_MERGE_INT(expiry_warning);
     SECURE_MERGE_PTR(denylist_path);
     SECURE_MERGE_INT(scope);
     SECURE_MERGE_INT(unknown);
@@ -212,6 +222,12 @@ const char *secure_revoke_cmd_interval(cmd_parms *cmd, void *dconf, const char *
 {
     (void)dconf;
     return secure_arg_seconds(cmd, arg, 1, 86400, &revoke_conf(cmd->server)->interval);
+}
+
+const char *secure_revoke_cmd_expiry_warning(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_seconds(cmd, arg, 0, 365L * 86400, &revoke_conf(cmd->server)->expiry_warning);
 }
 
 const char *secure_revoke_cmd_max_stale(cmd_parms *cmd, void *dconf, const char *arg)
@@ -1138,8 +1154,11 @@ static apr_array_header_t *reload_confs;
 
 static void reload_conf(revoke_rt_t *rt)
 {
-    if (rt->crls != NULL)
+    if (rt->crls != NULL) {
         secure_crl_store_refresh(rt->crls);
+        secure_status_crl_freshness(rt->s, conf_expiry_warning(rt->conf), conf_max_stale(rt->conf),
+                                    unknown_words[conf_unknown(rt->conf)]);
+    }
     if (rt->deny != NULL)
         deny_refresh(rt->deny);
 }
@@ -1230,6 +1249,7 @@ apr_status_t secure_revoke_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
         return APR_SUCCESS;     /* init_server runs once per TLS context; this vhost's state exists */
     vh->revoke = rt = apr_pcalloc(p, sizeof(*rt));
     rt->conf = conf;
+    rt->s = s;
     rt->active = conf->crl_paths != NULL || conf->denylist_path != NULL || conf->scope != SECURE_UNSET
                  || conf->unknown != SECURE_UNSET || secure_online_enabled(s);
     if (!rt->active)

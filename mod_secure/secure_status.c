@@ -129,7 +129,8 @@ typedef struct {
     apr_uint64_t entries;
     apr_int64_t last_reload;            /* seconds */
     apr_uint64_t failures;
-    apr_int64_t warned_at;              /* seconds: last expiry warning (SecureCRLExpiryWarning) */
+    apr_int64_t warned_at;              /* seconds: last freshness line (SecureCRLExpiryWarning) */
+    int warned_level;                   /* its kind: 1 warning, 2 error (a worse one is not held back) */
 } crl_row_t;
 
 typedef struct {
@@ -503,6 +504,8 @@ void secure_status_crl_put(secure_status_crl_batch_t *b, const char *file, const
     if ((r = crl_row(b->slot, file, issuer ? dn_text(issuer, b->p) : "(empty)")) == NULL)
         return;
     fresh = r->last_reload == 0;
+    if (r->next_update != next_update)
+        r->warned_at = r->warned_level = 0;     /* another CRL: its own freshness lines */
     r->next_update = next_update;
     r->entries = entries;
     if (changed || fresh)
@@ -525,6 +528,73 @@ void secure_status_crl_failed(const server_rec *s, const char *file)
         return;
     if ((r = crl_row(slot, file, "")) != NULL)
         r->failures++;
+    table_unlock(&shm_m->crl_lock);
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" of seconds since the epoch into buf (at least 24 bytes). */
+static const char *iso_secs(apr_int64_t secs, char *buf, size_t len)
+{
+    apr_time_exp_t xt;
+
+    if (apr_time_exp_gmt(&xt, apr_time_from_sec((apr_time_t)secs)) != APR_SUCCESS)
+        return "(unreadable time)";
+    apr_snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", xt.tm_year + 1900, xt.tm_mon + 1, xt.tm_mday,
+                 xt.tm_hour, xt.tm_min, xt.tm_sec);
+    return buf;
+}
+
+#define FRESHNESS_LOG_INTERVAL 3600     /* one line per CRL and vhost an hour, for the whole server */
+
+void secure_status_crl_freshness(const server_rec *s, long warn, long max_stale, const char *unknown_mode)
+{
+    int slot = vhost_slot(s), i;
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    char when[32];
+
+    if (slot < 0 || !table_lock(&shm_m->crl_lock))
+        return;
+    /* The lines are written under the table lock: they are rare (at most one per row an hour), and the
+     * lock is never taken on the handshake path. */
+    for (i = 0; i < CRL_ROWS; i++) {
+        crl_row_t *c = &shm_m->crl[i];
+        apr_int64_t left;
+        int level;
+        if (!c->used || !c->present || c->vhost != slot || c->issuer[0] == '\0' || c->next_update < 0)
+            continue;
+        left = c->next_update - now;
+        /* stale exactly when the CRL core says so: nextUpdate < now - max_stale */
+        level = left + max_stale < 0 ? 2 : (warn > 0 && left < warn) ? 1 : 0;
+        if (level == 0 || (c->warned_at != 0 && now - c->warned_at < FRESHNESS_LOG_INTERVAL
+                           && level <= c->warned_level))
+            continue;
+        c->warned_at = now;
+        c->warned_level = level;
+        if (level == 2) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, vhost_of_slot[slot]->s,
+                         SECTAG(11501) "%s: the CRL of issuer '%s' (file %s) is stale: its nextUpdate %s has "
+                         "passed and SecureCRLMaxStale (%ld s) is used up; client certificates from this issuer "
+                         "are now UNKNOWN on this vhost (SecureRevocationUnknown %s%s) until a newer CRL is "
+                         "loaded", label_of_slot[slot], c->issuer, c->file,
+                         iso_secs(c->next_update, when, sizeof(when)), max_stale, unknown_mode,
+                         strcmp(unknown_mode, "deny") == 0 ? ": they are refused" : "");
+        }
+        else {
+            if (left > 0)
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, vhost_of_slot[slot]->s,
+                             SECTAG(11500) "%s: the CRL of issuer '%s' (file %s) expires soon: nextUpdate %s, "
+                             "in %" APR_INT64_T_FMT " min (SecureCRLExpiryWarning %ld s); publish a newer CRL, "
+                             "or client certificates from this issuer become UNKNOWN %ld s after it "
+                             "(SecureCRLMaxStale)", label_of_slot[slot], c->issuer, c->file,
+                             iso_secs(c->next_update, when, sizeof(when)), left / 60, warn, max_stale);
+            else
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, vhost_of_slot[slot]->s,
+                             SECTAG(11502) "%s: the CRL of issuer '%s' (file %s) passed its nextUpdate %s; "
+                             "SecureCRLMaxStale keeps it in use for %" APR_INT64_T_FMT " s more, then client "
+                             "certificates from this issuer become UNKNOWN; publish a newer CRL",
+                             label_of_slot[slot], c->issuer, c->file, iso_secs(c->next_update, when, sizeof(when)),
+                             left + max_stale);
+        }
+    }
     table_unlock(&shm_m->crl_lock);
 }
 

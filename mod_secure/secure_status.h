@@ -117,6 +117,11 @@ secure_status_crl_batch_t *secure_status_crl_begin(const server_rec *s, apr_pool
 void secure_status_crl_put(secure_status_crl_batch_t *b, const char *file, const X509_NAME *issuer,
                            apr_int64_t next_update, apr_uint64_t entries, int changed);
 void secure_status_crl_end(secure_status_crl_batch_t *b);
+/* Freshness of the CRLs of vhost s in force (the reload path, never per handshake): a tagged warning when
+ * a CRL's nextUpdate is less than warn seconds away (0: never), an error once nextUpdate + max_stale has
+ * passed (its issuer's certificates are now UNKNOWN; unknown_mode: SecureRevocationUnknown's value). Each
+ * at most once an hour per CRL and vhost for the whole server. */
+void secure_status_crl_freshness(const server_rec *s, long warn, long max_stale, const char *unknown_mode);
 /* A CRL file of vhost s failed to load (mod_secure_crl_reload_failures_total). */
 void secure_status_crl_failed(const server_rec *s, const char *file);
 
