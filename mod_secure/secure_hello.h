@@ -54,6 +54,10 @@ int secure_hello_ja3_string(const secure_hello_t *h, char *buf, size_t bufsz);  
 int secure_hello_ja3(const secure_hello_t *h, char *buf, size_t bufsz);          /* md5 hex, 32 chars, bufsz >= 33 */
 int secure_hello_ja4(const secure_hello_t *h, char *buf, size_t bufsz);          /* "t13d1516h2_8daaf6152771_e5627efa2ab1", bufsz >= 37 */
 int secure_hello_ja4_r(const secure_hello_t *h, char *buf, size_t bufsz);        /* "t13d1516h2_002f,0035,..._0005,000a,..._0403,..." */
+/* The original-order variants: ciphers and extensions as sent (SNI and ALPN kept in the extension list),
+ * hashed like JA4 (JA4_o, bufsz >= 37) or raw (JA4_ro). */
+int secure_hello_ja4_o(const secure_hello_t *h, char *buf, size_t bufsz);        /* "t13d1516h2_acb858a92679_f96a17c57971" */
+int secure_hello_ja4_ro(const secure_hello_t *h, char *buf, size_t bufsz);       /* "t13d1516h2_1301,1302,..._002d,0033,0010,..._0403,..." */
 int secure_hello_versions(const secure_hello_t *h, char *buf, size_t bufsz);     /* "TLSv1.3,TLSv1.2" (unknown: "0x7f1c") */
 int secure_hello_alpn(const secure_hello_t *h, char *buf, size_t bufsz);         /* "h2,http/1.1" (non-printable bytes as \xNN) */
 int secure_hello_groups(const secure_hello_t *h, char *buf, size_t bufsz);       /* "x25519,secp256r1,0x11ec" */

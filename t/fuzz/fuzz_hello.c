@@ -38,6 +38,7 @@ static void format_all(size_t small) /* small < 64 */
     char tiny[64];
     int (*const fmt[])(const secure_hello_t *, char *, size_t) = {
         secure_hello_ja3_string, secure_hello_ja3, secure_hello_ja4, secure_hello_ja4_r,
+        secure_hello_ja4_o, secure_hello_ja4_ro,
         secure_hello_versions, secure_hello_alpn, secure_hello_groups,
     };
     size_t i;
