@@ -869,6 +869,16 @@ const char *secure_hello_group_name(uint16_t id)
     return NULL;
 }
 
+int secure_hello_group_nid(uint16_t id)
+{
+    size_t i;
+
+    for (i = 0; i < SECURE_GROUPS_N; i++)
+        if (secure_groups[i].id == id)
+            return secure_groups[i].nid;
+    return NID_undef;
+}
+
 const char *secure_group_name_of_nid(int nid)
 {
     size_t i;

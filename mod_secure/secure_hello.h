@@ -65,6 +65,8 @@ int secure_hello_groups(const secure_hello_t *h, char *buf, size_t bufsz);      
 /* The one table of TLS supported groups (secure_hello.c). IANA name for a code point as OpenSSL spells it
  * ("x25519", "secp256r1", "ffdhe2048", "X25519MLKEM768"), or NULL when unknown. */
 const char *secure_hello_group_name(uint16_t id);
+/* The OpenSSL NID of a group code point (0x001d -> NID_X25519), or NID_undef when this table has none. */
+int secure_hello_group_nid(uint16_t id);
 /* The same name for the NID OpenSSL reports a negotiated group under (NID_X25519 -> "x25519"), or NULL for
  * a NID the table does not name. */
 const char *secure_group_name_of_nid(int nid);

@@ -12,6 +12,7 @@ void test_cacherec(void);
 void test_breaker(void);
 void test_groups(void);
 void test_profiles(void);
+void test_readiness(void);
 
 int main(void)
 {
@@ -24,5 +25,6 @@ int main(void)
     test_breaker();
     test_groups();
     test_profiles();
+    test_readiness();
     return done_testing();
 }
