@@ -106,8 +106,11 @@ static void secure_msg_cb(int write_p, int version, int content_type, const void
         return;
     if (write_p) {      /* our ServerHello (not a HelloRetryRequest): SNI has chosen the vhost (metrics) */
         if (content_type == SSL3_RT_HANDSHAKE && len >= 38 && b[0] == SSL3_MT_SERVER_HELLO
-            && memcmp(b + 6, hrr_random, sizeof(hrr_random)) != 0)
+            && memcmp(b + 6, hrr_random, sizeof(hrr_random)) != 0) {
             secure_status_connection(secure_conn_ctx_server(ssl));
+            if (sc->hello_capture == SECURE_HELLO_CAPTURED)
+                secure_status_readiness(secure_conn_ctx_server(ssl), sc->hello, sc->hello_len);
+        }
         return;
     }
     if (content_type == SSL3_RT_HEADER) {

@@ -504,6 +504,7 @@ apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
 
     if (st == NULL)
         return APR_SUCCESS;
+    secure_status_policy_rules(s, &st->rules);          /* readiness metrics: "configured" */
     if (st->report) {
         if (log_this_pass())
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,

@@ -10,6 +10,7 @@
  * take a short spin lock (bounded; skipped and counted when it cannot be had). */
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
 #include "apr_atomic.h"
@@ -22,8 +23,10 @@
 #include <openssl/ssl.h>
 
 #include "secure_config.h"
+#include "secure_hello.h"
 #include "secure_log.h"
 #include "secure_profiles.h"
+#include "secure_readiness.h"
 #include "secure_status.h"
 #include "secure_types.h"
 
@@ -98,6 +101,16 @@ static const apr_int64_t ocsp_buckets_us[] = { 5000, 10000, 25000, 50000, 100000
 #define RESPONDER_URL_MAX 256
 #define CRL_ROWS 128
 #define LABEL_MAX 256
+#define READY_PROFILES_MAX 4            /* built-in profiles counted (the table has 3) */
+#define READY_CONFIGURED READY_PROFILES_MAX     /* the index of the vhost's own policy */
+#define TOPK_SLOTS 10                   /* fingerprints kept per vhost and profile */
+#define JA4_LEN 40
+
+/* One heavy hitter (Space-Saving): count over-estimates the true count by at most err. */
+typedef struct {
+    char ja4[JA4_LEN];
+    apr_uint64_t count, err;
+} topk_slot_t;
 
 typedef struct {
     apr_uint64_t connections;
@@ -108,6 +121,10 @@ typedef struct {
     apr_uint32_t deny_loaded;
     apr_uint64_t deny_entries;
     char deny_file[LABEL_MAX];
+    apr_uint64_t readiness[READY_PROFILES_MAX + 1][SECURE_READY_OUTCOMES];
+    apr_uint64_t crl_warn;              /* SecureCRLExpiryWarning in force (seconds), for the page's colours */
+    apr_uint32_t topk_lock[READY_PROFILES_MAX];
+    topk_slot_t topk[READY_PROFILES_MAX][TOPK_SLOTS];
 } vhost_metrics_t;
 
 typedef struct {
@@ -146,6 +163,9 @@ static metrics_shm_t *shm_m;
 static int nvhosts;
 static secure_vhost_t **vhost_of_slot;  /* process memory, made before the fork: read-only afterwards */
 static const char **label_of_slot;      /* unique label per slot */
+static const secure_rules_t **rules_of_slot;    /* the vhost's SecurePolicy rules, or NULL */
+static secure_rules_t *builtin_rules;   /* the built-in profiles, untightened */
+static size_t n_builtin;
 
 static apr_status_t status_clear(void *data)
 {
@@ -154,6 +174,9 @@ static apr_status_t status_clear(void *data)
     nvhosts = 0;
     vhost_of_slot = NULL;
     label_of_slot = NULL;
+    rules_of_slot = NULL;
+    builtin_rules = NULL;
+    n_builtin = 0;
     return APR_SUCCESS;
 }
 
@@ -169,6 +192,13 @@ apr_status_t secure_status_init(apr_pool_t *pconf, server_rec *s)
         n++;
     vhost_of_slot = apr_pcalloc(pconf, sizeof(*vhost_of_slot) * (apr_size_t)n);
     label_of_slot = apr_pcalloc(pconf, sizeof(*label_of_slot) * (apr_size_t)n);
+    rules_of_slot = apr_pcalloc(pconf, sizeof(*rules_of_slot) * (apr_size_t)n);
+    n_builtin = secure_profiles_count() < READY_PROFILES_MAX ? secure_profiles_count() : READY_PROFILES_MAX;
+    builtin_rules = apr_pcalloc(pconf, sizeof(*builtin_rules) * n_builtin);
+    for (i = 0; i < (int)n_builtin; i++) {
+        char skipped[256];
+        secure_rules_build(&builtin_rules[i], &secure_profiles[i], 0, NULL, NULL, skipped, sizeof(skipped));
+    }
     for (v = s, i = 0; v != NULL; v = v->next) {
         secure_vhost_t *vh = secure_vhost_get(v);
         if (vh == NULL)
@@ -327,6 +357,68 @@ void secure_status_cache(const char *provider, int result)
     for (i = 0; i < NPROVIDERS - 1 && (provider == NULL || strcmp(cache_providers[i], provider) != 0); i++)
         ;
     apr_atomic_inc64(&shm_m->cache[i][result]);
+}
+
+void secure_status_policy_rules(const server_rec *s, const secure_rules_t *rules)
+{
+    int slot = vhost_slot(s);
+
+    if (slot >= 0)
+        rules_of_slot[slot] = rules;
+}
+
+/* Space-Saving update of one table (the caller holds its lock): the fingerprint's slot gains one; a new
+ * fingerprint takes a free slot or replaces the smallest, inheriting its count as error bound. */
+static void topk_add(topk_slot_t *t, const char *ja4)
+{
+    topk_slot_t *min = &t[0];
+    int i;
+
+    for (i = 0; i < TOPK_SLOTS; i++) {
+        if (t[i].count > 0 && strcmp(t[i].ja4, ja4) == 0) {
+            t[i].count++;
+            return;
+        }
+        if (t[i].count < min->count)
+            min = &t[i];
+    }
+    min->err = min->count;
+    min->count++;
+    apr_cpystrn(min->ja4, ja4, sizeof(min->ja4));
+}
+
+void secure_status_readiness(const server_rec *s, const unsigned char *hello, size_t len)
+{
+    vhost_metrics_t *m = vhost_block(s);
+    secure_hello_t h;
+    char ja4[JA4_LEN];
+    int slot, have_ja4 = 0;
+    size_t p;
+
+    if (m == NULL || hello == NULL)
+        return;
+    if (secure_hello_parse(hello, len, &h, NULL) != SECURE_HELLO_OK) {
+        secure_status_count(SECURE_CTR_READINESS_UNPARSED);
+        return;
+    }
+    slot = vhost_slot(s);
+    for (p = 0; p < n_builtin; p++) {
+        secure_ready_t r = secure_readiness_check(&h, &builtin_rules[p]);
+        apr_atomic_inc64(&m->readiness[p][r]);
+        if (r == SECURE_READY)
+            continue;
+        if (!have_ja4 && !(have_ja4 = secure_hello_ja4(&h, ja4, sizeof(ja4)) == 0))
+            continue;
+        /* never wait on the handshake path: another thread updating this table makes us skip (counted) */
+        if (apr_atomic_cas32(&m->topk_lock[p], 1, 0) != 0) {
+            secure_status_count(SECURE_CTR_READINESS_TOPK_SKIPPED);
+            continue;
+        }
+        topk_add(m->topk[p], ja4);
+        apr_atomic_set32(&m->topk_lock[p], 0);
+    }
+    if (rules_of_slot[slot] != NULL)
+        apr_atomic_inc64(&m->readiness[READY_CONFIGURED][secure_readiness_check(&h, rules_of_slot[slot])]);
 }
 
 /* A spin lock between writers of the responder or CRL table (processes of one server; never the handshake
@@ -551,7 +643,10 @@ void secure_status_crl_freshness(const server_rec *s, long warn, long max_stale,
     apr_int64_t now = apr_time_sec(apr_time_now());
     char when[32];
 
-    if (slot < 0 || !table_lock(&shm_m->crl_lock))
+    if (slot < 0)
+        return;
+    apr_atomic_set64(&shm_m->vhosts[slot].crl_warn, warn > 0 ? (apr_uint64_t)warn : 0);
+    if (!table_lock(&shm_m->crl_lock))
         return;
     /* The lines are written under the table lock: they are rare (at most one per row an hour), and the
      * lock is never taken on the handshake path. */
@@ -682,6 +777,18 @@ static void prom_vhost_families(request_rec *r)
                 if (n)
                     ap_rprintf(r, "mod_secure_revocation_verdicts_total{vhost=\"%s\",status=\"%s\",source=\"%s\"} %"
                                APR_UINT64_T_FMT "\n", VH(i), rev_statuses[a], rev_sources[b], n);
+            }
+    prom_family(r, "mod_secure_policy_readiness_total", "counter",
+                "ClientHellos by whether they could complete under a built-in profile or the vhost's own "
+                "policy (configured): ready, or the first thing missing (protocol, cipher, group).");
+    for (i = 0; i < nvhosts; i++)
+        for (a = 0; slot_shown(i) && a <= READY_PROFILES_MAX; a++)
+            for (b = 0; (a < n_builtin || a == READY_CONFIGURED) && b < SECURE_READY_OUTCOMES; b++) {
+                apr_uint64_t n = apr_atomic_read64(&shm_m->vhosts[i].readiness[a][b]);
+                if (n)
+                    ap_rprintf(r, "mod_secure_policy_readiness_total{vhost=\"%s\",profile=\"%s\",outcome=\"%s\"} %"
+                               APR_UINT64_T_FMT "\n", VH(i), a == READY_CONFIGURED ? "configured" : secure_profiles[a].name,
+                               secure_readiness_name((secure_ready_t)b), n);
             }
     prom_family(r, "mod_secure_denylist_entries", "gauge", "Entries of the SecureDenyList in force.");
     for (i = 0; i < nvhosts; i++)
@@ -843,6 +950,281 @@ static int wants_prometheus(request_rec *r)
         || (ap_strcasestr(accept, "text/plain") != NULL && ap_strcasestr(accept, "version=0.0.4") != NULL);
 }
 
+/* ---- the HTML page: per vhost bars (inline SVG), readiness, CRL freshness, breaker, cache; no script ---- */
+
+/* 48113 -> "48,113" (from p). */
+static const char *fmt_n(apr_uint64_t n, apr_pool_t *p)
+{
+    char digits[32], out[48];
+    int len = apr_snprintf(digits, sizeof(digits), "%" APR_UINT64_T_FMT, n), i, o = 0;
+
+    for (i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return apr_pstrdup(p, out);
+}
+
+static double pct(apr_uint64_t part, apr_uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+#define H(str) ap_escape_html(r->pool, (str))
+
+/* One bar: label, a proportional SVG bar, "pct % (n)". */
+static void html_bar(request_rec *r, const char *label, apr_uint64_t n, apr_uint64_t total)
+{
+    double v = pct(n, total);
+
+    ap_rprintf(r, "<span class=\"bl\">%s</span><svg viewBox=\"0 0 100 8\" preserveAspectRatio=\"none\" role=\"img\" "
+               "aria-label=\"%.1f %%\"><rect class=\"bg\" width=\"100\" height=\"8\"/><rect class=\"fg\" "
+               "width=\"%.2f\" height=\"8\"/></svg><span class=\"bv\">%.1f %% (%s)</span>\n",
+               H(label), v, v, v, fmt_n(n, r->pool));
+}
+
+static void html_vhost_mix(request_rec *r, const vhost_metrics_t *m)
+{
+    apr_uint64_t ver[NVERSIONS] = { 0 }, grp[NGROUPS] = { 0 }, cip[NCIPHERS], total = 0;
+    size_t a, b;
+
+    for (a = 0; a < NVERSIONS; a++)
+        for (b = 0; b < NGROUPS; b++) {
+            apr_uint64_t n = apr_atomic_read64((apr_uint64_t *)&m->handshakes[a][b]);
+            ver[a] += n;
+            grp[b] += n;
+            total += n;
+        }
+    for (a = 0; a < NCIPHERS; a++)
+        cip[a] = apr_atomic_read64((apr_uint64_t *)&m->ciphers[a]);
+    ap_rprintf(r, "<p class=\"kpi\"><b>%s</b> connections, <b>%s</b> completed handshakes</p>\n",
+               fmt_n(apr_atomic_read64((apr_uint64_t *)&m->connections), r->pool), fmt_n(total, r->pool));
+    if (total == 0)
+        return;
+    ap_rputs("<h3>Protocols</h3>\n<div class=\"bars\" data-kind=\"version\">\n", r);
+    for (a = 0; a < NVERSIONS; a++)
+        if (ver[a])
+            html_bar(r, versions[a].name, ver[a], total);
+    ap_rputs("</div>\n<h3>Key exchange groups</h3>\n<div class=\"bars\" data-kind=\"group\">\n", r);
+    for (b = 0; b < NGROUPS; b++)
+        if (grp[b])
+            html_bar(r, groups[b].name, grp[b], total);
+    ap_rputs("</div>\n<h3>Ciphers</h3>\n<div class=\"bars\" data-kind=\"cipher\">\n", r);
+    for (a = 0; a < NCIPHERS; a++)
+        if (cip[a])
+            html_bar(r, ciphers[a].name, cip[a], total);
+    ap_rputs("</div>\n", r);
+}
+
+static int topk_cmp(const void *x, const void *y)
+{
+    const topk_slot_t *a = x, *b = y;
+
+    return a->count < b->count ? 1 : a->count > b->count ? -1 : strcmp(a->ja4, b->ja4);
+}
+
+static void html_vhost_readiness(request_rec *r, int slot, vhost_metrics_t *m)
+{
+    size_t p, o;
+    int k;
+
+    ap_rputs("<h3>Policy readiness</h3>\n", r);
+    for (p = 0; p <= READY_PROFILES_MAX; p++) {
+        apr_uint64_t n[SECURE_READY_OUTCOMES], total = 0, refused;
+        const char *name = p == READY_CONFIGURED ? "this vhost's SecurePolicy" : secure_profiles[p].name;
+        topk_slot_t top[TOPK_SLOTS];
+
+        if (p >= n_builtin && p != READY_CONFIGURED)
+            continue;
+        for (o = 0; o < SECURE_READY_OUTCOMES; o++)
+            total += (n[o] = apr_atomic_read64(&m->readiness[p][o]));
+        if (total == 0)
+            continue;
+        refused = total - n[SECURE_READY];
+        ap_rprintf(r, "<p class=\"ready\" data-profile=\"%s\"><b>%s</b> would have refused <b>%.1f %%</b> of the last "
+                   "<b>%s</b> connections to vhost %s (protocol %.1f %%, cipher %.1f %%, group %.1f %%)",
+                   p == READY_CONFIGURED ? "configured" : name, H(name), pct(refused, total), fmt_n(total, r->pool),
+                   H(label_of_slot[slot]), pct(n[SECURE_READY_NO_PROTOCOL], total),
+                   pct(n[SECURE_READY_NO_CIPHER], total), pct(n[SECURE_READY_NO_GROUP], total));
+        if (p == READY_CONFIGURED || refused == 0) {
+            ap_rputs(".</p>\n", r);
+            continue;
+        }
+        /* a copy of the table: a handshake may be updating it (the copy may be one update behind) */
+        memcpy(top, m->topk[p], sizeof(top));
+        qsort(top, TOPK_SLOTS, sizeof(top[0]), topk_cmp);
+        ap_rputs("; the top fingerprints are:</p>\n<ol class=\"topk\">\n", r);
+        for (k = 0; k < TOPK_SLOTS && top[k].count > 0; k++) {
+            top[k].ja4[JA4_LEN - 1] = '\0';
+            ap_rprintf(r, "<li><code>%s</code> %s%s</li>\n", H(top[k].ja4), fmt_n(top[k].count, r->pool),
+                       top[k].err ? apr_psprintf(r->pool, " (at most %s over)", fmt_n(top[k].err, r->pool)) : "");
+        }
+        ap_rputs("</ol>\n", r);
+    }
+}
+
+static void html_vhost_revocation(request_rec *r, int slot, const crl_row_t *rows, vhost_metrics_t *m)
+{
+    apr_int64_t now = apr_time_sec(apr_time_now()), warn = (apr_int64_t)apr_atomic_read64(&m->crl_warn);
+    apr_uint64_t v[NREVSTATUS] = { 0 };
+    char when[32];
+    size_t a, b;
+    int i, head = 0;
+
+    for (i = 0; rows != NULL && i < CRL_ROWS; i++) {
+        const crl_row_t *c = &rows[i];
+        const char *cls, *left;
+        apr_int64_t d;
+        if (!c->used || !c->present || c->vhost != slot || c->issuer[0] == '\0')
+            continue;
+        if (!head++)
+            ap_rputs("<h3>CRLs in force</h3>\n<div class=\"tbl\"><table class=\"crl\"><tr><th>issuer</th><th>file</th>"
+                     "<th class=\"num\">entries</th><th>next update</th><th>time left</th></tr>\n", r);
+        d = c->next_update - now;
+        if (c->next_update < 0) {
+            cls = "bad";
+            left = "no nextUpdate: never fresh";
+        }
+        else {
+            cls = d < 0 ? "bad" : (warn > 0 ? d < warn : d < 86400) ? "warn" : "ok";
+            left = d < 0 ? apr_psprintf(r->pool, "expired %" APR_INT64_T_FMT " h %02" APR_INT64_T_FMT " min ago",
+                                        -d / 3600, (-d % 3600) / 60)
+                         : apr_psprintf(r->pool, "%" APR_INT64_T_FMT " d %" APR_INT64_T_FMT " h %02" APR_INT64_T_FMT
+                                        " min", d / 86400, (d % 86400) / 3600, (d % 3600) / 60);
+        }
+        ap_rprintf(r, "<tr><td>%s</td><td><code>%s</code></td><td class=\"num\">%s</td><td>%s</td>"
+                   "<td><span class=\"pill %s\" data-fresh=\"%s\">%s</span></td></tr>\n", H(c->issuer), H(c->file),
+                   fmt_n(c->entries, r->pool),
+                   c->next_update < 0 ? "-" : iso_secs(c->next_update, when, sizeof(when)), cls, cls, H(left));
+    }
+    if (head)
+        ap_rputs("</table></div>\n", r);
+    if (apr_atomic_read32(&m->deny_loaded))
+        ap_rprintf(r, "<p>Deny list <code>%s</code>: <b>%s</b> entries.</p>\n", H(m->deny_file),
+                   fmt_n(apr_atomic_read64(&m->deny_entries), r->pool));
+    for (a = 0; a < NREVSTATUS; a++)
+        for (b = 0; b < NREVSOURCES; b++)
+            v[a] += apr_atomic_read64(&m->revocation[a][b]);
+    if (v[0] + v[1] + v[2] > 0)
+        ap_rprintf(r, "<p class=\"rev\">Client certificates: <b>%s</b> good, <b>%s</b> revoked, <b>%s</b> unknown.</p>\n",
+                   fmt_n(v[0], r->pool), fmt_n(v[1], r->pool), fmt_n(v[2], r->pool));
+}
+
+static void html_vhost_policy(request_rec *r, vhost_metrics_t *m)
+{
+    apr_uint64_t res[SECURE_POLICY_RESULTS] = { 0 };
+    size_t a, b;
+
+    for (a = 0; a < SECURE_POLICY_RESULTS; a++)
+        for (b = 0; b < NRULES; b++)
+            res[a] += apr_atomic_read64(&m->policy[a][b]);
+    if (res[0] + res[1] + res[2] + res[3] == 0)
+        return;
+    ap_rprintf(r, "<p class=\"pol\">SecurePolicy verdicts: <b>%s</b> pass, <b>%s</b> violation (report mode), "
+               "<b>%s</b> rejected, <b>%s</b> misdirected.</p>\n", fmt_n(res[0], r->pool), fmt_n(res[1], r->pool),
+               fmt_n(res[2], r->pool), fmt_n(res[3], r->pool));
+}
+
+static void html_online(request_rec *r)
+{
+    apr_time_t now = apr_time_now();
+    apr_uint64_t hit = 0, all = 0;
+    size_t a;
+    int i, head = 0;
+
+    for (i = 0; i < RESPONDER_SLOTS; i++) {
+        responder_t *o = &shm_m->responders[i];
+        apr_uint64_t q[SECURE_OCSP_RESULTS], count, open;
+        if (!apr_atomic_read32(&o->used))
+            continue;
+        if (!head++)
+            ap_rputs("<h2>OCSP responders</h2>\n<div class=\"tbl\"><table class=\"ocsp\"><tr><th>responder</th>"
+                     "<th>breaker</th><th class=\"num\">good</th><th class=\"num\">revoked</th><th class=\"num\">"
+                     "unknown</th><th class=\"num\">error</th><th class=\"num\">skipped</th><th class=\"num\">mean"
+                     "</th></tr>\n", r);
+        for (a = 0; a < SECURE_OCSP_RESULTS; a++)
+            q[a] = apr_atomic_read64(&o->queries[a]);
+        count = apr_atomic_read64(&o->count);
+        open = (apr_time_t)apr_atomic_read64(&o->open_until) > now;
+        ap_rprintf(r, "<tr><td><code>%s</code></td><td><span class=\"pill %s\" data-breaker=\"%s\">%s</span></td>"
+                   "<td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s"
+                   "</td><td class=\"num\">%s</td><td class=\"num\">%s</td></tr>\n", H(o->url),
+                   open ? "bad" : "ok", open ? "open" : "closed", open ? "open" : "closed",
+                   fmt_n(q[0], r->pool), fmt_n(q[1], r->pool), fmt_n(q[2], r->pool), fmt_n(q[3], r->pool),
+                   fmt_n(q[4], r->pool), count ? apr_psprintf(r->pool, "%.0f ms",
+                   (double)apr_atomic_read64(&o->sum_us) / 1000.0 / (double)count) : "-");
+    }
+    if (head)
+        ap_rputs("</table></div>\n", r);
+    for (a = 0; a < NPROVIDERS; a++) {
+        hit += apr_atomic_read64(&shm_m->cache[a][0]);
+        all += apr_atomic_read64(&shm_m->cache[a][0]) + apr_atomic_read64(&shm_m->cache[a][1])
+             + apr_atomic_read64(&shm_m->cache[a][2]);
+    }
+    if (all > 0) {
+        ap_rputs("<h2>Verdict cache</h2>\n<div class=\"bars\" data-kind=\"cache\">\n", r);
+        html_bar(r, "hit rate", hit, all);
+        ap_rputs("</div>\n", r);
+    }
+}
+
+static const char html_style[] =
+    "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:62rem;"
+    "padding:0 .8rem 2rem;color:#1d1d1f;background:#fff}"
+    "h1{font-size:1.4rem;margin:1rem 0 .2rem}h2{font-size:1.15rem;margin:1.6rem 0 .4rem;"
+    "border-bottom:2px solid #d0d7de;padding-bottom:.2rem}h3{font-size:.95rem;margin:.9rem 0 .3rem;color:#444}"
+    ".meta{color:#555;margin:0}.kpi{margin:.3rem 0}"
+    ".bars{display:grid;grid-template-columns:minmax(5rem,max-content) minmax(6rem,1fr) max-content;"
+    "gap:.2rem .6rem;align-items:center;font-size:.9rem}"
+    ".bars svg{width:100%;height:.85rem;display:block}.bars .bg{fill:#eef1f4}.bars .fg{fill:#2f6fdf}"
+    ".bl{overflow-wrap:anywhere}.bv{font-variant-numeric:tabular-nums;white-space:nowrap}"
+    ".tbl{overflow-x:auto}table{border-collapse:collapse;font-size:.88rem}"
+    "td,th{padding:.2rem .5rem;text-align:left;border-bottom:1px solid #e5e8eb;vertical-align:top}"
+    ".num{text-align:right;font-variant-numeric:tabular-nums}"
+    ".pill{padding:.05rem .45rem;border-radius:.6rem;white-space:nowrap;font-weight:600}"
+    ".ok{background:#dff3e3;color:#1a5e2a}.warn{background:#fff1c2;color:#7a5200}.bad{background:#fde0e0;color:#9b1c1c}"
+    "code{font-size:.85em;overflow-wrap:anywhere}.ready{margin:.35rem 0}.topk{margin:.2rem 0 .6rem;font-size:.88rem}"
+    "section.vhost{margin-top:1rem}details{margin-top:1.5rem}"
+    "@media (max-width:36rem){.bars{grid-template-columns:1fr max-content}.bars svg{grid-column:1/3;order:0}}";
+
+static void html_page(request_rec *r)
+{
+    crl_row_t *rows = crl_snapshot(r->pool);
+    int i, shown = 0;
+
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    ap_rprintf(r, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+               "<title>mod_secure status</title>\n<style>%s</style></head><body>\n<h1>mod_secure status</h1>\n"
+               "<p class=\"meta\">%s &middot; numbers since the last (re)start &middot; <a href=\"?prometheus\">"
+               "Prometheus</a> &middot; <a href=\"?json\">JSON</a></p>\n", html_style,
+               H(ap_get_server_name(r)));
+    for (i = 0; i < nvhosts; i++) {
+        vhost_metrics_t *m = &shm_m->vhosts[i];
+        if (!slot_shown(i))
+            continue;
+        shown++;
+        ap_rprintf(r, "<section class=\"vhost\" data-vhost=\"%s\">\n<h2>%s</h2>\n", H(label_of_slot[i]),
+                   H(label_of_slot[i]));
+        html_vhost_mix(r, m);
+        html_vhost_readiness(r, i, m);
+        html_vhost_policy(r, m);
+        html_vhost_revocation(r, i, rows, m);
+        ap_rputs("</section>\n", r);
+    }
+    if (!shown)
+        ap_rputs("<p>No vhost has SecureEngine on.</p>\n", r);
+    html_online(r);
+    ap_rputs("<details><summary>All counters</summary>\n<table class=\"counters\">\n"
+             "<tr><th>counter</th><th>value</th></tr>\n", r);
+    for (i = 0; i < SECURE_CTR_MAX; i++)
+        ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n", secure_counter_names[i],
+                   status_get((secure_counter_t)i));
+    ap_rputs("</table></details>\n</body></html>\n", r);
+}
+
 int secure_status_handler(request_rec *r)
 {
     int i, json;
@@ -869,13 +1251,6 @@ int secure_status_handler(request_rec *r)
         ap_rputs("}\n", r);
         return OK;
     }
-    ap_set_content_type(r, "text/html; charset=utf-8");
-    ap_rputs("<!DOCTYPE html>\n<html><head><title>mod_secure status</title></head><body>\n"
-             "<h1>mod_secure status</h1>\n<table>\n<tr><th>counter</th><th>value</th></tr>\n", r);
-    for (i = 0; i < SECURE_CTR_MAX; i++)
-        ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n", secure_counter_names[i],
-                   status_get((secure_counter_t)i));
-    ap_rputs("</table>\n<p>Machine-readable: <a href=\"?json\">?json</a>, "
-             "<a href=\"?prometheus\">?prometheus</a></p>\n</body></html>\n", r);
+    html_page(r);
     return OK;
 }

@@ -7,6 +7,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "secure_profiles.h"
+
 /* One line per counter: enum name, the name shown on the status page. Adding a counter is adding a line. */
 #define SECURE_COUNTERS(X) \
     X(SECURE_CTR_CONNECTIONS,        "connections") \
@@ -59,7 +61,9 @@
     X(SECURE_CTR_REV_CARRIED_BAD,    "revocation_carried_chain_bad") \
     X(SECURE_CTR_VERIFY_REFUSED_NO_STATE, "verify_refused_no_state") \
     X(SECURE_CTR_METRICS_LOCK_SKIPPED, "metrics_lock_skipped") \
-    X(SECURE_CTR_METRICS_CRL_ROWS_FULL, "metrics_crl_rows_full")
+    X(SECURE_CTR_METRICS_CRL_ROWS_FULL, "metrics_crl_rows_full") \
+    X(SECURE_CTR_READINESS_UNPARSED, "readiness_hello_unparsed") \
+    X(SECURE_CTR_READINESS_TOPK_SKIPPED, "readiness_topk_skipped")
 
 #define SECURE_CTR_ENUM(e, name) e,
 typedef enum { SECURE_COUNTERS(SECURE_CTR_ENUM) SECURE_CTR_MAX } secure_counter_t;
@@ -80,6 +84,13 @@ int secure_status_handler(request_rec *r);
 
 /* The vhost (after SNI) sent its ServerHello: mod_secure_connections_total. */
 void secure_status_connection(const server_rec *s);
+/* Policy readiness of one ClientHello (hello: the handshake message, len bytes) at vhost s, after SNI: could it
+ * complete under each built-in profile and under the vhost's own policy? Counted per vhost and profile; the
+ * JA4 of a hello that a profile refuses goes into that profile's bounded top-fingerprint table (a try-lock:
+ * skipped and counted when another thread holds it). CPU only: no system call, no blocking lock. */
+void secure_status_readiness(const server_rec *s, const unsigned char *hello, size_t len);
+/* The rules vhost s enforces or reports on (its SecurePolicy), for readiness (init_server; kept by pointer). */
+void secure_status_policy_rules(const server_rec *s, const secure_rules_t *rules);
 /* The handshake finished (client Finished read): version, group and cipher of ssl. */
 void secure_status_handshake(const server_rec *s, const SSL *ssl);
 
