@@ -1033,11 +1033,12 @@ static void html_vhost_readiness(request_rec *r, int slot, vhost_metrics_t *m)
     ap_rputs("<h3>Policy readiness</h3>\n", r);
     for (p = 0; p <= READY_PROFILES_MAX; p++) {
         apr_uint64_t n[SECURE_READY_OUTCOMES], total = 0, refused;
-        const char *name = p == READY_CONFIGURED ? "this vhost's SecurePolicy" : secure_profiles[p].name;
+        const char *name;
         topk_slot_t top[TOPK_SLOTS];
 
         if (p >= n_builtin && p != READY_CONFIGURED)
             continue;
+        name = p == READY_CONFIGURED ? "this vhost's SecurePolicy" : secure_profiles[p].name;
         for (o = 0; o < SECURE_READY_OUTCOMES; o++)
             total += (n[o] = apr_atomic_read64(&m->readiness[p][o]));
         if (total == 0)
