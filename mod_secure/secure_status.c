@@ -979,10 +979,10 @@ static void html_bar(request_rec *r, const char *label, apr_uint64_t n, apr_uint
 {
     double v = pct(n, total);
 
-    ap_rprintf(r, "<span class=\"bl\">%s</span><svg viewBox=\"0 0 100 8\" preserveAspectRatio=\"none\" role=\"img\" "
-               "aria-label=\"%.1f %%\"><rect class=\"bg\" width=\"100\" height=\"8\"/><rect class=\"fg\" "
-               "width=\"%.2f\" height=\"8\"/></svg><span class=\"bv\">%.1f %% (%s)</span>\n",
-               H(label), v, v, v, fmt_n(n, r->pool));
+    ap_rprintf(r, "<div class=\"bar\"><div class=\"bt\"><span class=\"bl\">%s</span><span class=\"bv\">%.1f %% (%s)"
+               "</span></div><svg viewBox=\"0 0 100 8\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"%.1f %%\">"
+               "<rect class=\"bg\" width=\"100\" height=\"8\"/><rect class=\"fg\" width=\"%.2f\" height=\"8\"/></svg></div>\n",
+               H(label), v, fmt_n(n, r->pool), v, v);
 }
 
 static void html_vhost_mix(request_rec *r, const vhost_metrics_t *m)
@@ -1081,8 +1081,7 @@ static void html_vhost_revocation(request_rec *r, int slot, const crl_row_t *row
         if (!c->used || !c->present || c->vhost != slot || c->issuer[0] == '\0')
             continue;
         if (!head++)
-            ap_rputs("<h3>CRLs in force</h3>\n<div class=\"tbl\"><table class=\"crl\"><tr><th>issuer</th><th>file</th>"
-                     "<th class=\"num\">entries</th><th>next update</th><th>time left</th></tr>\n", r);
+            ap_rputs("<h3>CRLs in force</h3>\n", r);
         d = c->next_update - now;
         if (c->next_update < 0) {
             cls = "bad";
@@ -1092,16 +1091,16 @@ static void html_vhost_revocation(request_rec *r, int slot, const crl_row_t *row
             cls = d < 0 ? "bad" : (warn > 0 ? d < warn : d < 86400) ? "warn" : "ok";
             left = d < 0 ? apr_psprintf(r->pool, "expired %" APR_INT64_T_FMT " h %02" APR_INT64_T_FMT " min ago",
                                         -d / 3600, (-d % 3600) / 60)
-                         : apr_psprintf(r->pool, "%" APR_INT64_T_FMT " d %" APR_INT64_T_FMT " h %02" APR_INT64_T_FMT
-                                        " min", d / 86400, (d % 86400) / 3600, (d % 3600) / 60);
+                 : d >= 86400 ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT " d %" APR_INT64_T_FMT " h left", d / 86400,
+                                             (d % 86400) / 3600)
+                 : apr_psprintf(r->pool, "%" APR_INT64_T_FMT " h %02" APR_INT64_T_FMT " min left", d / 3600,
+                                (d % 3600) / 60);
         }
-        ap_rprintf(r, "<tr><td>%s</td><td><code>%s</code></td><td class=\"num\">%s</td><td>%s</td>"
-                   "<td><span class=\"pill %s\" data-fresh=\"%s\">%s</span></td></tr>\n", H(c->issuer), H(c->file),
-                   fmt_n(c->entries, r->pool),
-                   c->next_update < 0 ? "-" : iso_secs(c->next_update, when, sizeof(when)), cls, cls, H(left));
+        ap_rprintf(r, "<div class=\"card crl\"><div><span class=\"pill %s\" data-fresh=\"%s\">%s</span> next update "
+                   "%s &middot; %s entries</div><div class=\"sub\">%s</div><div class=\"sub\"><code>%s</code></div>"
+                   "</div>\n", cls, cls, H(left), c->next_update < 0 ? "-" : iso_secs(c->next_update, when, sizeof(when)),
+                   fmt_n(c->entries, r->pool), H(c->issuer), H(c->file));
     }
-    if (head)
-        ap_rputs("</table></div>\n", r);
     if (apr_atomic_read32(&m->deny_loaded))
         ap_rprintf(r, "<p>Deny list <code>%s</code>: <b>%s</b> entries.</p>\n", H(m->deny_file),
                    fmt_n(apr_atomic_read64(&m->deny_entries), r->pool));
@@ -1141,24 +1140,19 @@ static void html_online(request_rec *r)
         if (!apr_atomic_read32(&o->used))
             continue;
         if (!head++)
-            ap_rputs("<h2>OCSP responders</h2>\n<div class=\"tbl\"><table class=\"ocsp\"><tr><th>responder</th>"
-                     "<th>breaker</th><th class=\"num\">good</th><th class=\"num\">revoked</th><th class=\"num\">"
-                     "unknown</th><th class=\"num\">error</th><th class=\"num\">skipped</th><th class=\"num\">mean"
-                     "</th></tr>\n", r);
+            ap_rputs("<h2>OCSP responders</h2>\n", r);
         for (a = 0; a < SECURE_OCSP_RESULTS; a++)
             q[a] = apr_atomic_read64(&o->queries[a]);
         count = apr_atomic_read64(&o->count);
         open = (apr_time_t)apr_atomic_read64(&o->open_until) > now;
-        ap_rprintf(r, "<tr><td><code>%s</code></td><td><span class=\"pill %s\" data-breaker=\"%s\">%s</span></td>"
-                   "<td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s"
-                   "</td><td class=\"num\">%s</td><td class=\"num\">%s</td></tr>\n", H(o->url),
+        ap_rprintf(r, "<div class=\"card ocsp\"><div><span class=\"pill %s\" data-breaker=\"%s\">breaker %s</span> "
+                   "%s good &middot; %s revoked &middot; %s unknown &middot; %s error &middot; %s skipped &middot; "
+                   "mean %s</div><div class=\"sub\"><code>%s</code></div></div>\n",
                    open ? "bad" : "ok", open ? "open" : "closed", open ? "open" : "closed",
                    fmt_n(q[0], r->pool), fmt_n(q[1], r->pool), fmt_n(q[2], r->pool), fmt_n(q[3], r->pool),
                    fmt_n(q[4], r->pool), count ? apr_psprintf(r->pool, "%.0f ms",
-                   (double)apr_atomic_read64(&o->sum_us) / 1000.0 / (double)count) : "-");
+                   (double)apr_atomic_read64(&o->sum_us) / 1000.0 / (double)count) : "-", H(o->url));
     }
-    if (head)
-        ap_rputs("</table></div>\n", r);
     for (a = 0; a < NPROVIDERS; a++) {
         hit += apr_atomic_read64(&shm_m->cache[a][0]);
         all += apr_atomic_read64(&shm_m->cache[a][0]) + apr_atomic_read64(&shm_m->cache[a][1])
@@ -1172,27 +1166,46 @@ static void html_online(request_rec *r)
 }
 
 static const char html_style[] =
-    "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:62rem;"
-    "padding:0 .8rem 2rem;color:#1d1d1f;background:#fff}"
+    "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:48rem;"
+    "padding:0 .8rem 2rem;color:#1d1d1f;background:#fff;overflow-wrap:anywhere}"
     "h1{font-size:1.4rem;margin:1rem 0 .2rem}h2{font-size:1.15rem;margin:1.6rem 0 .4rem;"
     "border-bottom:2px solid #d0d7de;padding-bottom:.2rem}h3{font-size:.95rem;margin:.9rem 0 .3rem;color:#444}"
     ".meta{color:#555;margin:0}.kpi{margin:.3rem 0}"
-    ".bars{display:grid;grid-template-columns:minmax(5rem,max-content) minmax(6rem,1fr) max-content;"
-    "gap:.2rem .6rem;align-items:center;font-size:.9rem}"
-    ".bars svg{width:100%;height:.85rem;display:block}.bars .bg{fill:#eef1f4}.bars .fg{fill:#2f6fdf}"
-    ".bl{overflow-wrap:anywhere}.bv{font-variant-numeric:tabular-nums;white-space:nowrap}"
-    ".tbl{overflow-x:auto}table{border-collapse:collapse;font-size:.88rem}"
-    "td,th{padding:.2rem .5rem;text-align:left;border-bottom:1px solid #e5e8eb;vertical-align:top}"
-    ".num{text-align:right;font-variant-numeric:tabular-nums}"
+    ".bar{margin:.3rem 0;font-size:.9rem}.bt{display:flex;justify-content:space-between;gap:.6rem}"
+    ".bar svg{width:100%;height:.8rem;display:block}.bar .bg{fill:#eef1f4}.bar .fg{fill:#2f6fdf}"
+    ".bl{min-width:0}.bv{font-variant-numeric:tabular-nums;white-space:nowrap}"
+    ".card{border:1px solid #e5e8eb;border-radius:.4rem;padding:.35rem .55rem;margin:.35rem 0;font-size:.9rem}"
+    ".sub{color:#555;font-size:.85rem}"
+    "table{border-collapse:collapse;font-size:.88rem}td,th{padding:.2rem .5rem;text-align:left;"
+    "border-bottom:1px solid #e5e8eb}"
     ".pill{padding:.05rem .45rem;border-radius:.6rem;white-space:nowrap;font-weight:600}"
     ".ok{background:#dff3e3;color:#1a5e2a}.warn{background:#fff1c2;color:#7a5200}.bad{background:#fde0e0;color:#9b1c1c}"
-    "code{font-size:.85em;overflow-wrap:anywhere}.ready{margin:.35rem 0}.topk{margin:.2rem 0 .6rem;font-size:.88rem}"
-    "section.vhost{margin-top:1rem}details{margin-top:1.5rem}"
-    "@media (max-width:36rem){.bars{grid-template-columns:1fr max-content}.bars svg{grid-column:1/3;order:0}}";
+    "code{font-size:.85em}.ready{margin:.35rem 0}.topk{margin:.2rem 0 .6rem;font-size:.85rem}"
+    "section.vhost{margin-top:1rem}details{margin-top:1.5rem}";
+
+/* The value of parameter name in the query string, URL-decoded (from p), or NULL. */
+static const char *arg_value(const char *args, const char *name, apr_pool_t *p)
+{
+    size_t n = strlen(name);
+
+    while (args != NULL && *args) {
+        if (strncmp(args, name, n) == 0 && args[n] == '=') {
+            const char *end = strchr(args + n + 1, '&');
+            char *v = end ? apr_pstrmemdup(p, args + n + 1, (apr_size_t)(end - args - n - 1))
+                          : apr_pstrdup(p, args + n + 1);
+            return ap_unescape_url(v) == OK ? v : NULL;
+        }
+        args = strchr(args, '&');
+        if (args != NULL)
+            args++;
+    }
+    return NULL;
+}
 
 static void html_page(request_rec *r)
 {
     crl_row_t *rows = crl_snapshot(r->pool);
+    const char *only = arg_value(r->args, "vhost", r->pool);   /* ?vhost=host:port: that vhost alone */
     int i, shown = 0;
 
     ap_set_content_type(r, "text/html; charset=utf-8");
@@ -1204,7 +1217,7 @@ static void html_page(request_rec *r)
                H(ap_get_server_name(r)));
     for (i = 0; i < nvhosts; i++) {
         vhost_metrics_t *m = &shm_m->vhosts[i];
-        if (!slot_shown(i))
+        if (!slot_shown(i) || (only != NULL && strcmp(only, label_of_slot[i]) != 0))
             continue;
         shown++;
         ap_rprintf(r, "<section class=\"vhost\" data-vhost=\"%s\">\n<h2>%s</h2>\n", H(label_of_slot[i]),
@@ -1216,7 +1229,7 @@ static void html_page(request_rec *r)
         ap_rputs("</section>\n", r);
     }
     if (!shown)
-        ap_rputs("<p>No vhost has SecureEngine on.</p>\n", r);
+        ap_rputs(only ? "<p>No vhost of that name has SecureEngine on.</p>\n" : "<p>No vhost has SecureEngine on.</p>\n", r);
     html_online(r);
     ap_rputs("<details><summary>All counters</summary>\n<table class=\"counters\">\n"
              "<tr><th>counter</th><th>value</th></tr>\n", r);

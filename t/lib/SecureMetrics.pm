@@ -6,9 +6,10 @@ use warnings;
 
 use Exporter 'import';
 use File::Temp ();
+use Compress::Zlib ();
 use SecureTest qw(tls_request run_cmd);
 
-our @EXPORT_OK = qw(scrape series value sum_of promtool promtool_bin);
+our @EXPORT_OK = qw(scrape series value sum_of promtool promtool_bin png_decode chromium_bin);
 
 # GET /status?prometheus (or with the given Accept header) of a vhost over TLS 1.3; returns the response.
 sub scrape {
@@ -71,6 +72,59 @@ sub promtool_bin {
 sub promtool {
     my ($input, @args) = @_;
     return run_cmd([promtool_bin(), @args], $input, 60);
+}
+
+sub chromium_bin {
+    for my $p ($ENV{CHROMIUM}, '/usr/bin/chromium', '/usr/bin/chromium-browser') {
+        return $p if defined $p && -x $p;
+    }
+    return undef;
+}
+
+# A PNG file (8-bit RGB or RGBA, not interlaced: what chromium's --screenshot writes) as
+# { w, h, bpp, rows => [ packed bytes per row ] }, or undef. Written here so the test needs no image module.
+sub png_decode {
+    my $file = shift;
+    open(my $fh, '<:raw', $file) or return undef;
+    my $d = do { local $/; <$fh> };
+    return undef unless substr($d, 0, 8) eq "\x89PNG\r\n\x1a\n";
+    my ($pos, $idat, $w, $h, $depth, $ctype, $interlace) = (8, '');
+    while ($pos + 8 <= length $d) {
+        my ($len, $type) = unpack('N a4', substr($d, $pos, 8));
+        my $data = substr($d, $pos + 8, $len);
+        $pos += 12 + $len;
+        if ($type eq 'IHDR') { ($w, $h, $depth, $ctype, undef, undef, $interlace) = unpack('N N C C C C C', $data) }
+        elsif ($type eq 'IDAT') { $idat .= $data }
+        elsif ($type eq 'IEND') { last }
+    }
+    return undef unless defined $w && $depth == 8 && ($ctype == 2 || $ctype == 6) && !$interlace;
+    my $bpp = $ctype == 6 ? 4 : 3;
+    my $raw = Compress::Zlib::uncompress($idat);
+    return undef unless defined $raw;
+    my $stride = $w * $bpp;
+    my @prev = (0) x $stride;
+    my @rows;
+    for my $y (0 .. $h - 1) {
+        my $f = ord substr($raw, $y * ($stride + 1), 1);
+        my @cur = unpack('C*', substr($raw, $y * ($stride + 1) + 1, $stride));
+        for my $i (0 .. $stride - 1) {
+            my $l = $i >= $bpp ? $cur[$i - $bpp] : 0;
+            my $u = $prev[$i];
+            my $ul = $i >= $bpp ? $prev[$i - $bpp] : 0;
+            my $add = $f == 1 ? $l : $f == 2 ? $u : $f == 3 ? int(($l + $u) / 2) : $f == 4 ? _paeth($l, $u, $ul) : 0;
+            $cur[$i] = ($cur[$i] + $add) & 255;
+        }
+        push @rows, pack('C*', @cur);
+        @prev = @cur;
+    }
+    return { w => $w, h => $h, bpp => $bpp, rows => \@rows };
+}
+
+sub _paeth {
+    my ($l, $u, $ul) = @_;
+    my $e = $l + $u - $ul;
+    my ($dl, $du, $dul) = (abs($e - $l), abs($e - $u), abs($e - $ul));
+    return $dl <= $du && $dl <= $dul ? $l : $du <= $dul ? $u : $ul;
 }
 
 1;
