@@ -1097,12 +1097,12 @@ static void html_vhost_revocation(request_rec *r, int slot, const crl_row_t *row
                                 (d % 3600) / 60);
         }
         ap_rprintf(r, "<div class=\"card crl\"><div><span class=\"pill %s\" data-fresh=\"%s\">%s</span> next update "
-                   "%s &middot; %s entries</div><div class=\"sub\">%s</div><div class=\"sub\"><code>%s</code></div>"
+                   "%s &middot; entries: %s</div><div class=\"sub\">%s</div><div class=\"sub\"><code>%s</code></div>"
                    "</div>\n", cls, cls, H(left), c->next_update < 0 ? "-" : iso_secs(c->next_update, when, sizeof(when)),
                    fmt_n(c->entries, r->pool), H(c->issuer), H(c->file));
     }
     if (apr_atomic_read32(&m->deny_loaded))
-        ap_rprintf(r, "<p>Deny list <code>%s</code>: <b>%s</b> entries.</p>\n", H(m->deny_file),
+        ap_rprintf(r, "<p>Deny list <code>%s</code>: entries: <b>%s</b>.</p>\n", H(m->deny_file),
                    fmt_n(apr_atomic_read64(&m->deny_entries), r->pool));
     for (a = 0; a < NREVSTATUS; a++)
         for (b = 0; b < NREVSOURCES; b++)
