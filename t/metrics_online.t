@@ -10,6 +10,7 @@ use Apache::Test qw(-withtestmore);
 use Time::HiRes ();
 use SecureTest qw(tls_request client wait_until);
 use SecureOCSP qw(query_count responder_url make_pki);
+use SecurePKI qw(scratch_ca issue);
 use SecureMetrics qw(scrape value sum_of promtool promtool_bin);
 
 plan tests => 14, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
@@ -18,30 +19,35 @@ make_pki();
 
 sub with_cert {
     my ($vhost, $cert) = @_;
-    return tls_request(vhost => $vhost, path => '/info', timeout => 15,
-                       ssl => { client($cert), SSL_version => 'TLSv1_2' });
+    my %c = ref $cert ? (SSL_cert_file => $cert->[0], SSL_key_file => $cert->[1]) : client($cert);
+    return tls_request(vhost => $vhost, path => '/info', timeout => 15, ssl => { %c, SSL_version => 'TLSv1_2' });
 }
 sub page { return scrape(vhost => 'metrics_crl')->{body} }   # the page is the whole server's
 
-# 1. A good and a revoked certificate through the real responder: every query the responder saw is counted
-# once, with its outcome, and lands in the histogram; the cache answers the repeats.
+# 1. Good, revoked and (a certificate the responder's index does not know) unknown answers through the real
+# responder: every query it saw is counted once, with its outcome, and lands in the histogram; the cache
+# answers the repeats (earlier tests may have cached client_ok and client_revoked already; an UNKNOWN answer
+# is never cached here: SecureRevocationUnknownTTL 0).
 my $good = responder_url('asf', 'good', 'asfgood');
+my $stranger = [issue(scratch_ca(SecureTest::t_logs() . '/metrics-ocsp-ca'), 'metrics-stranger')];
 my $before = page();
 my $q0 = query_count('asfgood');
 with_cert('ocsp_good', 'client_ok') for 1 .. 3;
 my $r = with_cert('ocsp_good', 'client_revoked');
 ok(!defined $r->{status}, 'client_revoked is refused by the OCSP answer');
+with_cert('ocsp_good', $stranger) for 1 .. 2;
 my $after = page();
 my $asked = query_count('asfgood') - $q0;
-ok($asked >= 1, "the responder was asked $asked time(s) for 4 connections");
+ok($asked >= 2, "the responder was asked $asked time(s) for 6 connections");
 my $d = sub { my ($name, %l) = @_; return sum_of($after, $name, %l) - sum_of($before, $name, %l) };
 is($d->('mod_secure_ocsp_queries_total', responder => $good), $asked,
    'mod_secure_ocsp_queries_total{responder=...} grew by what the responder received');
-is($d->('mod_secure_ocsp_queries_total', responder => $good, result => 'revoked'), 1, '... one of them revoked');
+is($d->('mod_secure_ocsp_queries_total', responder => $good, result => 'unknown'), 2,
+   '... the two for the certificate it does not know are result="unknown"');
 is($d->('mod_secure_ocsp_query_duration_seconds_count', responder => $good), $asked, 'histogram count = queries');
 is($d->('mod_secure_ocsp_query_duration_seconds_bucket', responder => $good, le => '+Inf'), $asked,
    'histogram +Inf bucket = queries');
-is($d->('mod_secure_cache_lookups_total', provider => 'shmcb'), 4, 'one cache lookup per connection (shmcb)');
+is($d->('mod_secure_cache_lookups_total', provider => 'shmcb'), 6, 'one cache lookup per connection (shmcb)');
 is($d->('mod_secure_cache_lookups_total', provider => 'shmcb', result => 'miss'), $asked,
    'every miss made one query, every hit none');
 
