@@ -985,22 +985,22 @@ static void html_bar(request_rec *r, const char *label, apr_uint64_t n, apr_uint
                H(label), v, fmt_n(n, r->pool), v, v);
 }
 
-static void html_vhost_mix(request_rec *r, const vhost_metrics_t *m)
+static void html_vhost_mix(request_rec *r, vhost_metrics_t *m)
 {
     apr_uint64_t ver[NVERSIONS] = { 0 }, grp[NGROUPS] = { 0 }, cip[NCIPHERS], total = 0;
     size_t a, b;
 
     for (a = 0; a < NVERSIONS; a++)
         for (b = 0; b < NGROUPS; b++) {
-            apr_uint64_t n = apr_atomic_read64((apr_uint64_t *)&m->handshakes[a][b]);
+            apr_uint64_t n = apr_atomic_read64(&m->handshakes[a][b]);
             ver[a] += n;
             grp[b] += n;
             total += n;
         }
     for (a = 0; a < NCIPHERS; a++)
-        cip[a] = apr_atomic_read64((apr_uint64_t *)&m->ciphers[a]);
+        cip[a] = apr_atomic_read64(&m->ciphers[a]);
     ap_rprintf(r, "<p class=\"kpi\"><b>%s</b> connections, <b>%s</b> completed handshakes</p>\n",
-               fmt_n(apr_atomic_read64((apr_uint64_t *)&m->connections), r->pool), fmt_n(total, r->pool));
+               fmt_n(apr_atomic_read64(&m->connections), r->pool), fmt_n(total, r->pool));
     if (total == 0)
         return;
     ap_rputs("<h3>Protocols</h3>\n<div class=\"bars\" data-kind=\"version\">\n", r);
