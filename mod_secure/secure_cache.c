@@ -540,7 +540,7 @@ static int cache_lookup(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, lo
     secure_cacherec_t r;
     secure_cacherec_rc rc;
     apr_time_t now;
-    int hit = 0;
+    int hit = 0, invalid = 0;
     apr_status_t rv;
 
     /* only online sources (OCSP, CRL fetch) fill the cache: a vhost that uses neither must not take
@@ -560,6 +560,7 @@ static int cache_lookup(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, lo
     if (rv == APR_ENOMEM || rv == APR_ENOSPC) {   /* longer than the buffer: not one of ours */
         if (!quiet)
             cache_invalid(s, c, cert, id, SECURE_CACHEREC_E_LENGTH, p);
+        invalid = 1;
         goto cleanup;
     }
     if (rv != APR_SUCCESS) {
@@ -593,6 +594,7 @@ static int cache_lookup(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, lo
     if (rc != SECURE_CACHEREC_OK) {
         if (!quiet)
             cache_invalid(s, c, cert, id, rc, p);
+        invalid = 1;
         goto cleanup;
     }
     /* decode bounded both times by now + TTL + skew: apr_time_from_sec cannot overflow */
@@ -605,8 +607,10 @@ static int cache_lookup(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, lo
                              secure_cacherec_source_names[r.source], apr_time_sec(v->expires - now));
     hit = 1;
 cleanup:
-    if (stale_secs == 0 && !quiet)
+    if (stale_secs == 0 && !quiet) {
         secure_status_count(hit ? SECURE_CTR_CACHE_HITS : SECURE_CTR_CACHE_MISSES);
+        secure_status_cache(cache_provider_name, hit ? 0 : invalid ? 2 : 1);
+    }
     return hit;
 }
 

@@ -57,6 +57,7 @@ typedef struct secure_vhost {
     const char *name;                       /* "host:port", for log lines */
     struct secure_policy_state *policy;     /* secure_policy.c: rules, mod_ssl's view, log limiters */
     struct secure_revoke_rt *revoke;        /* secure_revoke.c: CRL store, deny list */
+    int metrics_slot;                       /* secure_status.c: its row in the shared metrics (post_config) */
 } secure_vhost_t;
 /* Makes every vhost's resolved object (check_config; earlier ones are dropped with their pconf). */
 void secure_vhosts_build(apr_pool_t *pconf, server_rec *main_server);

@@ -89,6 +89,12 @@ secure_conn_t *secure_conn_get(conn_rec *c)
  * the first handshake; a renegotiation's hello is not used), so the callback removes itself: records of the
  * rest of the connection, a 50 MB download included, cost no callback. OpenSSL reads the callback pointer
  * afresh before every call, so clearing it from inside the callback is safe. */
+/* The random of a TLS 1.3 HelloRetryRequest (RFC 8446, 4.1.3): a ServerHello that is not one. */
+static const unsigned char hrr_random[32] = {
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+};
+
 static void secure_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
                           SSL *ssl, void *arg)
 {
@@ -96,8 +102,17 @@ static void secure_msg_cb(int write_p, int version, int content_type, const void
     const unsigned char *b = buf;
 
     (void)version;
-    if (sc == NULL || write_p)
+    if (sc == NULL)
         return;
+    if (write_p) {      /* our ServerHello (not a HelloRetryRequest): SNI has chosen the vhost (metrics) */
+        if (content_type == SSL3_RT_HANDSHAKE && len >= 38 && b[0] == SSL3_MT_SERVER_HELLO
+            && memcmp(b + 6, hrr_random, sizeof(hrr_random)) != 0) {
+            secure_status_connection(secure_conn_ctx_server(ssl));
+            if (sc->hello_capture == SECURE_HELLO_CAPTURED)
+                secure_status_readiness(secure_conn_ctx_server(ssl), sc->hello, sc->hello_len);
+        }
+        return;
+    }
     if (content_type == SSL3_RT_HEADER) {
         if (sc->hs_first_byte == 0)
             sc->hs_first_byte = apr_time_now();
@@ -120,6 +135,7 @@ static void secure_msg_cb(int write_p, int version, int content_type, const void
     }
     else if (b[0] == SSL3_MT_FINISHED && sc->hs_client_finished == 0) {
         sc->hs_client_finished = apr_time_now();
+        secure_status_handshake(secure_conn_ctx_server(ssl), ssl);
         SSL_set_msg_callback(ssl, NULL);
     }
 }

@@ -191,6 +191,7 @@ static void report_refused(void *baton, int number, const char *why)
                  SECTAG(10401) "%s: SecureCRL file %s: CRL number %d in the file refused: %s",
                  secure_config_vhost_name(rc->st->s), rc->path, number, why);
     secure_status_count(SECURE_CTR_CRL_RELOAD_FAILED);
+    secure_status_crl_failed(rc->st->s, rc->path);
 }
 
 /* The whole content of path (at most max bytes) in a malloc'ed buffer, or NULL with *why from p. */
@@ -561,6 +562,28 @@ static void log_loaded(secure_crl_store_t *st, const crl_file_t *f, const char *
     }
 }
 
+/* The gauges of the CRLs now in force (secure_status: mod_secure_crl_*), from the process that published
+ * them; a file not in old was (re)loaded now. */
+static void publish_metrics(secure_crl_store_t *st, const crl_gen_t *g, const crl_gen_t *old, apr_pool_t *p)
+{
+    secure_status_crl_batch_t *b = secure_status_crl_begin(st->s, p);
+    int i, j, changed;
+    size_t k;
+
+    for (i = 0; i < g->n; i++) {
+        const crl_file_t *f = g->files[i];
+        for (j = 0, changed = 1; old != NULL && j < old->n && changed; j++)
+            changed = old->files[j] != f;
+        for (k = 0; k < f->n; k++) {
+            int64_t nu;
+            secure_status_crl_put(b, f->path, secure_crlcore_issuer(f->crls[k]),
+                                  secure_crlcore_next_update(f->crls[k], &nu) ? nu : -1,
+                                  secure_crlcore_count(f->crls[k]), changed);
+        }
+    }
+    secure_status_crl_end(b);
+}
+
 /* One pass over the files; the caller holds st->reload. */
 static int store_refresh_locked(secure_crl_store_t *st, apr_pool_t *p)
 {
@@ -608,6 +631,7 @@ static int store_refresh_locked(secure_crl_store_t *st, apr_pool_t *p)
             crl_file_t *kept = prev != NULL ? NULL : copy_load(st, path, p);
             failed_set(st, path, &sig);
             secure_status_count(SECURE_CTR_CRL_RELOAD_FAILED);
+            secure_status_crl_failed(st->s, path);
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, st->s,
                          SECTAG(10405) "%s: CRL file %s refused: %s; %s", secure_config_vhost_name(st->s),
                          path, why, prev ? "the previously loaded version of this file stays in force"
@@ -650,8 +674,9 @@ static int store_refresh_locked(secure_crl_store_t *st, apr_pool_t *p)
     if (old == NULL || changed || removed) {
         if ((newg = secure_gen_new(gen, gen_data_free)) == NULL)
             goto cleanup;               /* out of memory: the generation in force stays */
-        gen = NULL;
         secure_gen_publish(&st->cur, newg);  /* readers keep the old one alive while they use it */
+        publish_metrics(st, gen, old, p);   /* we hold st->reload: no reload can free gen meanwhile */
+        gen = NULL;
         if (old != NULL)
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, st->s,
                          SECTAG(10408) "%s: CRL set reloaded in %" APR_TIME_T_FMT " ms (%d changed, %d removed)",

@@ -617,28 +617,33 @@ static void ja4_raw_c(const secure_hello_t *h, const ja4_sorted_t *o, sb_t *s)
 /* Longest raw part: a full list of "xxxx," entries (part c adds the signature algorithms). */
 #define JA4_RAW_MAX (5 * (SECURE_HELLO_MAX_CIPHERS + SECURE_HELLO_MAX_EXTS + SECURE_HELLO_MAX_SIGALGS) + 8)
 
-int secure_hello_ja4(const secure_hello_t *h, char *buf, size_t bufsz)
+/* The original-order lists of JA4_O / JA4_RO: ciphers and every extension (SNI and ALPN included) as the
+ * client sent them, GREASE removed (the parser already did). */
+static void ja4_original(const secure_hello_t *h, ja4_sorted_t *o)
+{
+    memcpy(o->ciphers, h->ciphers, h->n_ciphers * sizeof h->ciphers[0]);
+    o->n_ciphers = h->n_ciphers;
+    memcpy(o->exts, h->exts, h->n_exts * sizeof h->exts[0]);
+    o->n_exts = h->n_exts;
+}
+
+/* The hashed form "a_b_c" over the lists in o. */
+static int ja4_hashed(const secure_hello_t *h, const ja4_sorted_t *o, char *buf, size_t bufsz)
 {
     sb_t s, raw;
-    ja4_sorted_t o;
     char tmp[JA4_RAW_MAX];
     char hash[13];
 
     sb_init(&s, buf, bufsz);
-    if (h == NULL) {
-        s.overflow = 1;
-        return sb_finish(&s);
-    }
-    ja4_sort(h, &o);
     ja4_a(h, &s);
 
     /* The spec prints twelve zeros for an empty list rather than the hash of an empty string. */
     sb_putc(&s, '_');
-    if (o.n_ciphers == 0) {
+    if (o->n_ciphers == 0) {
         sb_puts(&s, "000000000000");
     } else {
         sb_init(&raw, tmp, sizeof tmp);
-        ja4_raw_b(&o, &raw);
+        ja4_raw_b(o, &raw);
         if (sb_finish(&raw) != 0 || digest_hex(md_sha256(), tmp, raw.len, hash, 12) != 0)
             s.overflow = 1;
         else
@@ -646,11 +651,11 @@ int secure_hello_ja4(const secure_hello_t *h, char *buf, size_t bufsz)
     }
 
     sb_putc(&s, '_');
-    if (o.n_exts == 0) {
+    if (o->n_exts == 0) {
         sb_puts(&s, "000000000000");
     } else {
         sb_init(&raw, tmp, sizeof tmp);
-        ja4_raw_c(h, &o, &raw);
+        ja4_raw_c(h, o, &raw);
         if (sb_finish(&raw) != 0 || digest_hex(md_sha256(), tmp, raw.len, hash, 12) != 0)
             s.overflow = 1;
         else
@@ -659,23 +664,55 @@ int secure_hello_ja4(const secure_hello_t *h, char *buf, size_t bufsz)
     return sb_finish(&s);
 }
 
-int secure_hello_ja4_r(const secure_hello_t *h, char *buf, size_t bufsz)
+/* The raw form "a_ciphers_extensions_sigalgs" over the lists in o. */
+static int ja4_raw(const secure_hello_t *h, const ja4_sorted_t *o, char *buf, size_t bufsz)
 {
     sb_t s;
-    ja4_sorted_t o;
 
     sb_init(&s, buf, bufsz);
-    if (h == NULL) {
-        s.overflow = 1;
-        return sb_finish(&s);
-    }
-    ja4_sort(h, &o);
     ja4_a(h, &s);
     sb_putc(&s, '_');
-    ja4_raw_b(&o, &s);
+    ja4_raw_b(o, &s);
     sb_putc(&s, '_');
-    ja4_raw_c(h, &o, &s);
+    ja4_raw_c(h, o, &s);
     return sb_finish(&s);
+}
+
+/* Every variant: NULL h writes "" and fails, as an overflow does. */
+static int ja4_variant(const secure_hello_t *h, int original, int raw, char *buf, size_t bufsz)
+{
+    ja4_sorted_t o;
+
+    if (h == NULL) {
+        if (bufsz > 0)
+            buf[0] = '\0';
+        return -1;
+    }
+    if (original)
+        ja4_original(h, &o);
+    else
+        ja4_sort(h, &o);
+    return raw ? ja4_raw(h, &o, buf, bufsz) : ja4_hashed(h, &o, buf, bufsz);
+}
+
+int secure_hello_ja4(const secure_hello_t *h, char *buf, size_t bufsz)
+{
+    return ja4_variant(h, 0, 0, buf, bufsz);
+}
+
+int secure_hello_ja4_r(const secure_hello_t *h, char *buf, size_t bufsz)
+{
+    return ja4_variant(h, 0, 1, buf, bufsz);
+}
+
+int secure_hello_ja4_o(const secure_hello_t *h, char *buf, size_t bufsz)
+{
+    return ja4_variant(h, 1, 0, buf, bufsz);
+}
+
+int secure_hello_ja4_ro(const secure_hello_t *h, char *buf, size_t bufsz)
+{
+    return ja4_variant(h, 1, 1, buf, bufsz);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -830,6 +867,16 @@ const char *secure_hello_group_name(uint16_t id)
         if (secure_groups[i].id == id)
             return secure_groups[i].name;
     return NULL;
+}
+
+int secure_hello_group_nid(uint16_t id)
+{
+    size_t i;
+
+    for (i = 0; i < SECURE_GROUPS_N; i++)
+        if (secure_groups[i].id == id)
+            return secure_groups[i].nid;
+    return NID_undef;
 }
 
 const char *secure_group_name_of_nid(int nid)

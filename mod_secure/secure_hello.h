@@ -54,6 +54,10 @@ int secure_hello_ja3_string(const secure_hello_t *h, char *buf, size_t bufsz);  
 int secure_hello_ja3(const secure_hello_t *h, char *buf, size_t bufsz);          /* md5 hex, 32 chars, bufsz >= 33 */
 int secure_hello_ja4(const secure_hello_t *h, char *buf, size_t bufsz);          /* "t13d1516h2_8daaf6152771_e5627efa2ab1", bufsz >= 37 */
 int secure_hello_ja4_r(const secure_hello_t *h, char *buf, size_t bufsz);        /* "t13d1516h2_002f,0035,..._0005,000a,..._0403,..." */
+/* The original-order variants: ciphers and extensions as sent (SNI and ALPN kept in the extension list),
+ * hashed like JA4 (JA4_o, bufsz >= 37) or raw (JA4_ro). */
+int secure_hello_ja4_o(const secure_hello_t *h, char *buf, size_t bufsz);        /* "t13d1516h2_acb858a92679_f96a17c57971" */
+int secure_hello_ja4_ro(const secure_hello_t *h, char *buf, size_t bufsz);       /* "t13d1516h2_1301,1302,..._002d,0033,0010,..._0403,..." */
 int secure_hello_versions(const secure_hello_t *h, char *buf, size_t bufsz);     /* "TLSv1.3,TLSv1.2" (unknown: "0x7f1c") */
 int secure_hello_alpn(const secure_hello_t *h, char *buf, size_t bufsz);         /* "h2,http/1.1" (non-printable bytes as \xNN) */
 int secure_hello_groups(const secure_hello_t *h, char *buf, size_t bufsz);       /* "x25519,secp256r1,0x11ec" */
@@ -61,6 +65,8 @@ int secure_hello_groups(const secure_hello_t *h, char *buf, size_t bufsz);      
 /* The one table of TLS supported groups (secure_hello.c). IANA name for a code point as OpenSSL spells it
  * ("x25519", "secp256r1", "ffdhe2048", "X25519MLKEM768"), or NULL when unknown. */
 const char *secure_hello_group_name(uint16_t id);
+/* The OpenSSL NID of a group code point (0x001d -> NID_X25519), or NID_undef when this table has none. */
+int secure_hello_group_nid(uint16_t id);
 /* The same name for the NID OpenSSL reports a negotiated group under (NID_X25519 -> "x25519"), or NULL for
  * a NID the table does not name. */
 const char *secure_group_name_of_nid(int nid);

@@ -549,6 +549,8 @@ static int ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509
     if (!secure_fetch_breaker_allow(url, lim->timeout + 1, &until, &why, p)) {
         verdict_unknown(v, apr_psprintf(p, "responder %s skipped: %s", url, why));
         secure_status_count(SECURE_CTR_OCSP_SKIPPED);
+        secure_status_ocsp(url, SECURE_OCSP_R_SKIPPED, 0);
+        secure_status_ocsp_breaker(url, until);
         ocsp_log(s, c, p, APLOG_INFO, SECTAG(10502) "%s: client %s certificate %s (serial %s): %s",
                  secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
                  cert_serial(cert, p), v->detail);
@@ -590,6 +592,9 @@ static int ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509
     worked = ocsp_evaluate(conf, url, req, resp, id, issuer, trust, v, p);
     if (worked) {
         secure_fetch_breaker_record(s, url, 1, lim);
+        secure_status_ocsp_breaker(url, 0);
+        secure_status_ocsp(url, v->status == SECURE_REV_GOOD ? SECURE_OCSP_R_GOOD : v->status == SECURE_REV_REVOKED
+                           ? SECURE_OCSP_R_REVOKED : SECURE_OCSP_R_UNKNOWN, apr_time_now() - t0);
         ocsp_log(s, c, p, APLOG_DEBUG, "mod_secure: %s: client %s certificate %s (serial %s): %s in %"
                  APR_TIME_T_FMT " ms", secure_config_vhost_name(s), c ? c->client_ip : "-",
                  cert_subject(cert, p), cert_serial(cert, p), v->detail, apr_time_as_msec(apr_time_now() - t0));
@@ -599,13 +604,16 @@ static int ocsp_query(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509
 failed:
     verdict_unknown(v, why);
     secure_status_count(SECURE_CTR_OCSP_ERRORS);
+    secure_status_ocsp(url, SECURE_OCSP_R_ERROR, apr_time_now() - t0);
     ocsp_log(s, c, p, APLOG_WARNING, SECTAG(10503) "%s: client %s certificate %s (serial %s): OCSP status "
              "UNKNOWN: %s", secure_config_vhost_name(s), c ? c->client_ip : "-", cert_subject(cert, p),
              cert_serial(cert, p), why);
-    if (secure_fetch_breaker_record(s, url, 0, lim))
+    if (secure_fetch_breaker_record(s, url, 0, lim)) {
+        secure_status_ocsp_breaker(url, apr_time_now() + apr_time_from_sec(lim->retry));
         ocsp_log(s, c, p, APLOG_ERR, SECTAG(10504) "%s: OCSP responder %s failed %ld times in a row: "
                  "skipping it for %ld s (SecureOCSPFailures / SecureOCSPRetry)", secure_config_vhost_name(s),
                  url, lim->failures, lim->retry);
+    }
 cleanup:
     OCSP_RESPONSE_free(resp);
     OCSP_REQUEST_free(req);

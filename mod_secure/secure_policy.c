@@ -476,6 +476,7 @@ static int policy_cert_cb(SSL *ssl, void *arg)
         apr_snprintf(detail, sizeof(detail), "protocol:%s", SSL_get_version(ssl));
         count_violation(SECURE_RULE_PROTOCOL);
         secure_status_count(SECURE_CTR_POLICY_REJECTED);
+        secure_status_policy(s, SECURE_POLICY_REJECTED, SECURE_RULE_PROTOCOL);
         log_refusal(st, s, secure_conn_from_ssl(ssl), SECURE_RULE_PROTOCOL, 1, detail);
         return 0;
     }
@@ -484,6 +485,7 @@ static int policy_cert_cb(SSL *ssl, void *arg)
             apr_snprintf(detail, sizeof(detail), "group:%s", group);
             count_violation(SECURE_RULE_GROUP);
             secure_status_count(SECURE_CTR_POLICY_REJECTED);
+            secure_status_policy(s, SECURE_POLICY_REJECTED, SECURE_RULE_GROUP);
             log_refusal(st, s, secure_conn_from_ssl(ssl), SECURE_RULE_GROUP, 1, detail);
             return 0;
         }
@@ -492,6 +494,7 @@ static int policy_cert_cb(SSL *ssl, void *arg)
         /* cannot happen for a list check_config accepted; refuse rather than negotiate outside the policy */
         secure_conn_t *sc = secure_conn_from_ssl(ssl);
         secure_status_count(SECURE_CTR_POLICY_REJECTED);
+        secure_status_policy(s, SECURE_POLICY_REJECTED, SECURE_RULE_GROUP);
         if (sc == NULL) {
             secure_ossl_discard("no connection state to log with; SEC11301 says what was refused");
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(11301) "vhost %s: a client refused at the "
@@ -550,6 +553,7 @@ apr_status_t secure_policy_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
     if (st == NULL)
         return APR_SUCCESS;
     check_server_keys(s, st, ctx);
+    secure_status_policy_rules(s, &st->rules);          /* readiness metrics: "configured" */
     if (st->report) {
         if (log_this_pass())
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
@@ -598,6 +602,7 @@ int secure_policy_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
                                   : depth == 0 ? X509_V_ERR_EE_KEY_TOO_SMALL : X509_V_ERR_CA_KEY_TOO_SMALL);
     count_violation(mask);
     secure_status_count(SECURE_CTR_POLICY_REJECTED);
+    secure_status_policy(s, SECURE_POLICY_REJECTED, mask);
     apr_snprintf(detail, sizeof(detail), "%s:%s at chain depth %d (floors rsa:%d ec:%d%s)",
                  secure_rule_name(first_rule(mask)), what, depth, st->rules.rsa_min, st->rules.ec_min,
                  st->rules.allow_weak_sig ? "" : ", no SHA-1/MD5 signatures");
@@ -633,11 +638,13 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
         secure_conn_unlock(sc);
         if (mask == 0) {
             secure_status_count(SECURE_CTR_POLICY_PASS);
+            secure_status_policy(r->server, SECURE_POLICY_PASS, 0);
             return OK;
         }
         count_violation(mask);
         if (st->report) {
             apr_uint32_t held = 0;
+            secure_status_policy(r->server, SECURE_POLICY_VIOLATION, mask);
             if (ratelimit_pass(&st->rl[first_rule(mask)], &held))
                 ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                               SECTAG(10230) "vhost %s, client %s: %s (report mode) would refuse this "
@@ -660,6 +667,7 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
     if (hs != NULL && hs != r->server
         && ((hs_st = policy_state(hs)) == NULL || secure_rules_check(&hs_st->rules, sc->ssl, 1, buf, sizeof(buf)) == 0)) {
         secure_status_count(SECURE_CTR_POLICY_MISDIRECTED);
+        secure_status_policy(r->server, SECURE_POLICY_MISDIRECTED, 0);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       SECTAG(10232) "vhost %s, client %s: Host names a vhost whose %s refuses this "
                       "connection (%s), negotiated with vhost %s: 421 Misdirected Request",
@@ -668,6 +676,8 @@ int secure_policy_check_request(request_rec *r, secure_conn_t *sc)
         return HTTP_MISDIRECTED_REQUEST;
     }
     secure_status_count(SECURE_CTR_POLICY_REJECTED);
+    secure_status_policy(r->server, SECURE_POLICY_REJECTED,             /* the rule, for the metric */
+                         secure_rules_check(&st->rules, sc->ssl, 1, buf, sizeof(buf)));
     r->connection->keepalive = AP_CONN_CLOSE;
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   SECTAG(10231) "vhost %s, client %s: %s refuses this connection: %s; answered 403 and "

@@ -47,6 +47,7 @@
 APLOG_USE_MODULE(secure);
 
 #define REVOKE_DEFAULT_INTERVAL 10
+#define REVOKE_DEFAULT_EXPIRY_WARNING 86400     /* SecureCRLExpiryWarning: a day */
 #define REVOKE_MAX_CHAIN 10          /* request-time walk up the chain */
 
 /* X509 error for "status unknown and SecureRevocationUnknown deny". OpenSSL 3.0 has no alert mapping for
@@ -100,6 +101,7 @@ struct secure_revoke_conf {
     apr_array_header_t *crl_paths;   /* SecureCRL (NULL: unset) */
     long interval;
     long max_stale;
+    long expiry_warning;             /* SecureCRLExpiryWarning (secure_status warns) */
     const char *denylist_path;
     int scope;
     int unknown;
@@ -111,6 +113,7 @@ struct secure_revoke_conf {
  * of "the rules a verdict was reached under" on a connection (secure_rev_memo_t.rules). */
 typedef struct secure_revoke_rt {
     const struct secure_revoke_conf *conf;  /* the vhost's merged directives (read-only) */
+    server_rec *s;                          /* the vhost, for the freshness warnings */
     int active;
     secure_crl_store_t *crls;
     deny_holder_t *deny;
@@ -150,6 +153,11 @@ static long conf_max_stale(const struct secure_revoke_conf *c)
     return c->max_stale == SECURE_UNSET ? 0 : c->max_stale;
 }
 
+static long conf_expiry_warning(const struct secure_revoke_conf *c)
+{
+    return c->expiry_warning == SECURE_UNSET ? REVOKE_DEFAULT_EXPIRY_WARNING : c->expiry_warning;
+}
+
 static int conf_scope(const struct secure_revoke_conf *c)
 {
     return c->scope == SECURE_UNSET ? SCOPE_LEAF : c->scope;
@@ -173,6 +181,7 @@ struct secure_revoke_conf *secure_revoke_create_srv(apr_pool_t *p)
 
     c->interval = SECURE_UNSET;
     c->max_stale = SECURE_UNSET;
+    c->expiry_warning = SECURE_UNSET;
     c->scope = SECURE_UNSET;
     c->unknown = SECURE_UNSET;
     return c;
@@ -187,6 +196,7 @@ struct secure_revoke_conf *secure_revoke_merge_srv(apr_pool_t *p, const struct s
     SECURE_MERGE_PTR(crl_paths);
     SECURE_MERGE_INT(interval);
     SECURE_MERGE_INT(max_stale);
+    SECURE_MERGE_INT(expiry_warning);
     SECURE_MERGE_PTR(denylist_path);
     SECURE_MERGE_INT(scope);
     SECURE_MERGE_INT(unknown);
@@ -230,6 +240,12 @@ const char *secure_revoke_cmd_interval(cmd_parms *cmd, void *dconf, const char *
 {
     (void)dconf;
     return secure_arg_seconds(cmd, arg, 1, 86400, &revoke_conf(cmd->server)->interval);
+}
+
+const char *secure_revoke_cmd_expiry_warning(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    return secure_arg_seconds(cmd, arg, 0, 365L * 86400, &revoke_conf(cmd->server)->expiry_warning);
 }
 
 const char *secure_revoke_cmd_max_stale(cmd_parms *cmd, void *dconf, const char *arg)
@@ -352,6 +368,7 @@ static void deny_reload_locked(deny_holder_t *h)
                  (unsigned long)secure_denylist_count(dl), rep.bad);
     secure_gen_publish(&h->gen, g);
     revoke_gen_bump();
+    secure_status_denylist(h->s, h->path, secure_denylist_count(dl));
     h->loaded = 1;
     secure_status_count(SECURE_CTR_DENYLIST_RELOADS);
 
@@ -785,6 +802,7 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
         remember_leaf(sc, cert);
     if (v.status == SECURE_REV_REVOKED) {
         secure_status_count(SECURE_CTR_REV_REVOKED);
+        secure_status_revocation(s, SECURE_REV_REVOKED, v.source);
         ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
                       SECTAG(10301) "%s: client %s refused at the handshake: certificate %s at depth %d is "
                       "revoked (%s)", secure_config_vhost_name(s), c->client_ip, describe(cert, c->pool), depth,
@@ -803,6 +821,7 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
     if (v.status == SECURE_REV_UNKNOWN) {
         if (conf_unknown(conf) == UNKNOWN_DENY) {
             secure_status_count(SECURE_CTR_REV_UNKNOWN);
+            secure_status_revocation(s, SECURE_REV_UNKNOWN, v.source);
             ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
                           SECTAG(10302) "%s: client %s refused at the handshake: revocation status of "
                           "certificate %s at depth %d is unknown (%s) and SecureRevocationUnknown is deny",
@@ -817,8 +836,11 @@ int secure_revoke_verify_cert(server_rec *s, secure_conn_t *sc, X509_STORE_CTX *
                       c->client_ip, describe(cert, c->pool), depth, verdict_words(&v, c->pool),
                       unknown_words[conf_unknown(conf)]);
     }
-    if (depth == 0)
+    if (depth == 0) {
         secure_status_count(handshake_status(sc) == SECURE_REV_GOOD ? SECURE_CTR_REV_GOOD : SECURE_CTR_REV_UNKNOWN);
+        secure_status_revocation(s, handshake_status(sc) == SECURE_REV_GOOD ? SECURE_REV_GOOD : SECURE_REV_UNKNOWN,
+                                 v.source);
+    }
     return 1;
 }
 
@@ -1162,8 +1184,12 @@ static apr_array_header_t *reload_confs;
 
 static void reload_conf(revoke_rt_t *rt)
 {
-    if (rt->crls != NULL && secure_crl_store_refresh(rt->crls) > 0)
-        revoke_gen_bump();
+    if (rt->crls != NULL) {
+        if (secure_crl_store_refresh(rt->crls) > 0)
+            revoke_gen_bump();
+        secure_status_crl_freshness(rt->s, conf_expiry_warning(rt->conf), conf_max_stale(rt->conf),
+                                    unknown_words[conf_unknown(rt->conf)]);
+    }
     if (rt->deny != NULL)
         deny_refresh(rt->deny);
 }
@@ -1254,6 +1280,7 @@ apr_status_t secure_revoke_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ct
         return APR_SUCCESS;     /* init_server runs once per TLS context; this vhost's state exists */
     vh->revoke = rt = apr_pcalloc(p, sizeof(*rt));
     rt->conf = conf;
+    rt->s = s;
     rt->active = conf->crl_paths != NULL || conf->denylist_path != NULL || conf->scope != SECURE_UNSET
                  || conf->unknown != SECURE_UNSET || secure_online_enabled(s);
     if (!rt->active)

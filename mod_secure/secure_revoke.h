@@ -19,6 +19,7 @@ struct secure_revoke_conf;
 const char *secure_revoke_cmd_crl(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_revoke_cmd_interval(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_revoke_cmd_max_stale(cmd_parms *cmd, void *dconf, const char *arg);
+const char *secure_revoke_cmd_expiry_warning(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_revoke_cmd_denylist(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_revoke_cmd_scope(cmd_parms *cmd, void *dconf, const char *arg);
 const char *secure_revoke_cmd_unknown(cmd_parms *cmd, void *dconf, const char *arg);
@@ -29,6 +30,8 @@ const char *secure_revoke_cmd_unknown(cmd_parms *cmd, void *dconf, const char *a
                   "seconds between checks of SecureCRL / SecureDenyList files for changes (default 10)"), \
     AP_INIT_TAKE1("SecureCRLMaxStale", secure_revoke_cmd_max_stale, NULL, RSRC_CONF, \
                   "seconds past a CRL's nextUpdate it still counts (default 0)"), \
+    AP_INIT_TAKE1("SecureCRLExpiryWarning", secure_revoke_cmd_expiry_warning, NULL, RSRC_CONF, \
+                  "warn when a loaded CRL's nextUpdate is closer than this (default 24h; 0: never)"), \
     AP_INIT_TAKE1("SecureDenyList", secure_revoke_cmd_denylist, NULL, RSRC_CONF, \
                   "file of certificates to refuse: 'sha256 <hex>' or 'serial <hex> <issuer>' lines"), \
     AP_INIT_TAKE1("SecureRevocationScope", secure_revoke_cmd_scope, NULL, RSRC_CONF, \

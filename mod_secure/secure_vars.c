@@ -247,6 +247,8 @@ static const char *var_ja3(secure_var_ctx_t *vc) { return hello_format(vc, secur
 static const char *var_ja3_string(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_ja3_string, 8192); }
 static const char *var_ja4(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_ja4, 40); }
 static const char *var_ja4_r(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_ja4_r, 8192); }
+static const char *var_ja4_o(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_ja4_o, 40); }
+static const char *var_ja4_ro(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_ja4_ro, 8192); }
 static const char *var_hello_versions(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_versions, 512); }
 static const char *var_hello_alpn(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_alpn, 2048); }
 static const char *var_hello_groups(secure_var_ctx_t *vc) { return hello_format(vc, secure_hello_groups, 2048); }
@@ -597,6 +599,8 @@ static const secure_var_t secure_var_table[] = {
     { "SECURE_JA3_STRING",               var_ja3_string,         SECURE_SCOPE_CONN, 0 },
     { "SECURE_JA4",                      var_ja4,                SECURE_SCOPE_CONN, 0 },
     { "SECURE_JA4_R",                    var_ja4_r,              SECURE_SCOPE_CONN, 0 },
+    { "SECURE_JA4_O",                    var_ja4_o,              SECURE_SCOPE_CONN, 0 },
+    { "SECURE_JA4_RO",                   var_ja4_ro,             SECURE_SCOPE_CONN, 0 },
     { "SECURE_CLIENT_HELLO_VERSIONS",    var_hello_versions,     SECURE_SCOPE_CONN, 0 },
     { "SECURE_CLIENT_HELLO_ALPN",        var_hello_alpn,         SECURE_SCOPE_CONN, 0 },
     { "SECURE_CLIENT_HELLO_GROUPS",      var_hello_groups,       SECURE_SCOPE_CONN, 0 },

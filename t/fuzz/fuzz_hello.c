@@ -1,5 +1,5 @@
-/* libFuzzer target for secure_hello: the parser and every formatter.
- * Sources: secure_hello.c
+/* libFuzzer target for secure_hello: the parser, every formatter and the readiness judgement.
+ * Sources: secure_hello.c secure_readiness.c
  *
  * Each input is tried twice: as given, and with its 3-byte handshake length rewritten to match the
  * input size, because random bytes almost never carry a consistent length and would otherwise stop
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "secure_hello.h"
+#include "secure_readiness.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,6 +39,7 @@ static void format_all(size_t small) /* small < 64 */
     char tiny[64];
     int (*const fmt[])(const secure_hello_t *, char *, size_t) = {
         secure_hello_ja3_string, secure_hello_ja3, secure_hello_ja4, secure_hello_ja4_r,
+        secure_hello_ja4_o, secure_hello_ja4_ro,
         secure_hello_versions, secure_hello_alpn, secure_hello_groups,
     };
     size_t i;
@@ -76,6 +78,14 @@ static void one(const uint8_t *data, size_t size)
     check(h.n_alpn <= SECURE_HELLO_MAX_ALPN && h.alpn_buf_len <= sizeof h.alpn_buf);
     check(memchr(h.sni, '\0', sizeof h.sni) != NULL);
     format_all(size % 64);
+    {
+        /* a TLS 1.2-1.3 rule set shaped like the profiles' (no libssl needed to build it here) */
+        static const secure_rules_t rules = { TLS1_2_VERSION, TLS1_3_VERSION, { 0xc02b, 0xc02f, 0xcca8, 0x009e }, 4,
+                                              { 0x1301, 0x1302, 0x1303 }, 3, { NID_X25519, NID_X9_62_prime256v1 }, 2,
+                                              "X25519:prime256v1", 0, 0, 0 };
+        secure_ready_t r = secure_readiness_check(&h, &rules);
+        check(r >= SECURE_READY && r < SECURE_READY_OUTCOMES && secure_readiness_name(r) != NULL);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -11,7 +11,7 @@ use JSON::PP ();
 use SecureTest ();
 
 use Exporter 'import';
-our @EXPORT_OK = qw(s_client_hello tshark_hello ja4_from_tshark);
+our @EXPORT_OK = qw(s_client_hello tshark_hello ja4_from_tshark ja4_original_from_tshark);
 
 # Runs s_client with -msg against a vhost, asks for $path; returns a hash: out (all output), hello (the
 # ClientHello handshake message bytes as a hex string, first hello only), json (the response body parsed
@@ -89,6 +89,26 @@ sub ja4_from_tshark {
     my $slist = join ',', map { sprintf '%04x', $_ } @sigs;
     my $b = @ciphers ? substr(sha256_hex($clist), 0, 12) : '000000000000';
     my $cin = $slist ne '' ? "${elist}_$slist" : $elist;
+    my $c = @exts ? substr(sha256_hex($cin), 0, 12) : '000000000000';
+    return ("${a}_${b}_${c}", "${a}_${clist}_${cin}");
+}
+
+# JA4_o and JA4_ro (FoxIO JA4.md, original order): part a as in JA4; ciphers and every extension (SNI and
+# ALPN included) in the order tshark dissected them from the wire, GREASE dropped; signature algorithms as
+# sent. Returns (JA4_o, JA4_ro).
+sub ja4_original_from_tshark {
+    my $hex = shift;
+    my ($ja4) = ja4_from_tshark($hex);
+    my $a = substr($ja4, 0, 10);
+    my $t = tshark_hello($hex, qw(tls.handshake.ciphersuite tls.handshake.extension.type tls.handshake.sig_hash_alg));
+    my $nums = sub { [ map { /^0x/i ? hex($_) : $_ + 0 } grep { length } split /,/, (shift // '') ] };
+    my @ciphers = grep { !_grease($_) } @{ $nums->($t->{'tls.handshake.ciphersuite'}) };
+    my @exts = grep { !_grease($_) } @{ $nums->($t->{'tls.handshake.extension.type'}) };
+    my $clist = join ',', map { sprintf '%04x', $_ } @ciphers;
+    my $elist = join ',', map { sprintf '%04x', $_ } @exts;
+    my $slist = join ',', map { sprintf '%04x', $_ } @{ $nums->($t->{'tls.handshake.sig_hash_alg'}) };
+    my $cin = $slist ne '' ? "${elist}_$slist" : $elist;
+    my $b = @ciphers ? substr(sha256_hex($clist), 0, 12) : '000000000000';
     my $c = @exts ? substr(sha256_hex($cin), 0, 12) : '000000000000';
     return ("${a}_${b}_${c}", "${a}_${clist}_${cin}");
 }

@@ -268,6 +268,14 @@ static void test_ja4_vector(void)
            "t13d1516h2_002f,0035,009c,009d,1301,1302,1303,c013,c014,c02b,c02c,c02f,c030,cca8,cca9_0005,000a,"
            "000b,000d,0012,0015,0017,001b,0023,002b,002d,0033,4469,ff01_0403,0804,0401,0503,0805,0501,0806,0601",
            "JA4_r vector: matches the spec example");
+    /* the original-order variants of the same example (JA4.md lists them too) */
+    is_int(secure_hello_ja4_o(&H, s, sizeof s), 0, "JA4_o vector: computed");
+    is_str(s, "t13d1516h2_acb858a92679_18f69afefd3d", "JA4_o vector: matches the spec example");
+    is_int(secure_hello_ja4_ro(&H, s, sizeof s), 0, "JA4_ro vector: computed");
+    is_str(s,
+           "t13d1516h2_1301,1302,1303,c02b,c02f,c02c,c030,cca9,cca8,c013,c014,009c,009d,002f,0035_001b,0000,"
+           "0033,0010,4469,0017,002d,000d,0005,0023,0012,002b,ff01,000b,000a,0015_0403,0804,0401,0503,0805,0501,"
+           "0806,0601", "JA4_ro vector: matches the spec example (SNI and ALPN kept, wire order)");
     is_str((secure_hello_versions(&H, s, sizeof s), s), "TLSv1.3,TLSv1.2", "versions: GREASE dropped, named");
     is_str((secure_hello_groups(&H, s, sizeof s), s), "x25519,secp256r1,secp384r1", "groups: GREASE dropped");
     is_str((secure_hello_alpn(&H, s, sizeof s), s), "h2", "alpn list");

@@ -13,6 +13,7 @@ void test_breaker(void);
 void test_groups(void);
 void test_profiles(void);
 void test_guidelines(void);
+void test_readiness(void);
 
 int main(void)
 {
@@ -26,5 +27,6 @@ int main(void)
     test_groups();
     test_profiles();
     test_guidelines();
+    test_readiness();
     return done_testing();
 }
