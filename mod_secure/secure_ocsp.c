@@ -762,8 +762,12 @@ static void online_flight(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
     }
     if (!(online_sources(s, c, cert, issuer, trust, lim, v, p)
           && online_stale(s, c, cert, issuer, OCSP_DEFAULT(conf, stale_if_error, 0), v, p))
-        && v->status != SECURE_REV_NONE)
+        && v->status != SECURE_REV_NONE) {
         secure_cache_put_keep(s, cert, issuer, v, OCSP_DEFAULT(conf, stale_if_error, 0), p);
+        /* after the cache write: open connections with this certificate judge it again and read this */
+        if (v->status == SECURE_REV_REVOKED)
+            secure_status_rev_epoch_bump();
+    }
     secure_flight_land(f, v);
 }
 

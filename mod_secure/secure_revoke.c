@@ -63,15 +63,18 @@ static const char *const unknown_words[] = { "deny", "allow", "defer", NULL };
 
 /* ---- the revocation generation: which data a connection's verdicts were made with ------------------ *
  * Bumped in this process whenever a reload publishes a changed deny list or CRL store (every process
- * reloads its own copy, so a per-process counter is exact). A connection's verdict records the number it
- * was made at; a request that finds another one judges the certificate again, once: a certificate revoked
- * while its keep-alive or HTTP/2 connection stays open is refused at its next request. One atomic read
- * per request, no lock and no system call beyond those already taken. */
+ * reloads its own copy, so a per-process counter is exact), plus the server-wide epoch that a fresh REVOKED
+ * answer of an online source bumps (secure_status_rev_epoch: an OCSP refresh in one process reaches the
+ * connections of every process; the re-check then reads that answer from the verdict cache). A
+ * connection's verdict records the number it was made at; a request that finds another one judges the
+ * certificate again, once: a certificate revoked while its keep-alive or HTTP/2 connection stays open is
+ * refused at its next request. Two atomic reads per request, no lock and no system call. */
 static apr_uint32_t revoke_generation;
 
 static apr_uint32_t revoke_gen_now(void)
 {
-    return apr_atomic_read32(&revoke_generation);
+    /* both only grow, so the sum changes whenever either does */
+    return apr_atomic_read32(&revoke_generation) + secure_status_rev_epoch();
 }
 
 static void revoke_gen_bump(void)

@@ -154,6 +154,7 @@ typedef struct {
     apr_uint64_t counters[SECURE_CTR_MAX];
     apr_uint64_t cache[NPROVIDERS][NCACHERESULTS];
     apr_uint32_t responder_lock, crl_lock;
+    apr_uint32_t rev_epoch;             /* fresh REVOKED answers of online sources (secure_status_rev_epoch) */
     responder_t responders[RESPONDER_SLOTS];
     crl_row_t crl[CRL_ROWS];
     vhost_metrics_t vhosts[1];          /* nvhosts of them */
@@ -228,6 +229,17 @@ apr_status_t secure_status_init(apr_pool_t *pconf, server_rec *s)
     shm_m = apr_shm_baseaddr_get(shm);
     memset(shm_m, 0, size);
     return APR_SUCCESS;
+}
+
+apr_uint32_t secure_status_rev_epoch(void)
+{
+    return shm_m != NULL ? apr_atomic_read32(&shm_m->rev_epoch) : 0;
+}
+
+void secure_status_rev_epoch_bump(void)
+{
+    if (shm_m != NULL)
+        apr_atomic_inc32(&shm_m->rev_epoch);
 }
 
 void secure_status_count(secure_counter_t ctr)

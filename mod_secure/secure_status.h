@@ -83,6 +83,11 @@ typedef enum { SECURE_COUNTERS(SECURE_CTR_ENUM) SECURE_CTR_MAX } secure_counter_
  * resolved vhosts (secure_vhost_t.metrics_slot) and gives each a unique label. */
 apr_status_t secure_status_init(apr_pool_t *pconf, server_rec *s);
 /* Adds one to a counter; a no-op before secure_status_init. Safe from any process or thread. */
+/* The server-wide revocation epoch, in the counters' shared memory: bumped when an online source answers
+ * REVOKED afresh (a refresh about a certificate whose connections may still be open), read by every
+ * process's request-time check with its own reload generation (secure_revoke). One atomic read. */
+apr_uint32_t secure_status_rev_epoch(void);
+void secure_status_rev_epoch_bump(void);
 void secure_status_count(secure_counter_t ctr);
 /* The `secure-status` handler: HTML, ?json, or the Prometheus text format 0.0.4 (?prometheus, or an
  * Accept header asking for text/plain;version=0.0.4 or application/openmetrics-text). */

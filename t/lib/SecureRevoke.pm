@@ -32,7 +32,7 @@ sub install_file {
 # Stops after a response the server closed the connection on.
 sub keepalive_requests {
     my %a = @_;
-    my $sock = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => vhost_port($a{vhost}), Timeout => 10,
+    my $sock = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $a{port} || vhost_port($a{vhost}), Timeout => 10,
                                     SSL_verify_mode => SSL_VERIFY_NONE, SSL_hostname => 'localhost',
                                     %{ $a{ssl} || {} })
         or return ($IO::Socket::SSL::SSL_ERROR || "$!", []);
