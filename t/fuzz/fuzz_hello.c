@@ -80,9 +80,12 @@ static void one(const uint8_t *data, size_t size)
     format_all(size % 64);
     {
         /* a TLS 1.2-1.3 rule set shaped like the profiles' (no libssl needed to build it here) */
-        static const secure_rules_t rules = { TLS1_2_VERSION, TLS1_3_VERSION, { 0xc02b, 0xc02f, 0xcca8, 0x009e }, 4,
-                                              { 0x1301, 0x1302, 0x1303 }, 3, { NID_X25519, NID_X9_62_prime256v1 }, 2,
-                                              "X25519:prime256v1", 0, 0, 0 };
+        static const secure_rules_t rules = {
+            .min_version = TLS1_2_VERSION, .max_version = TLS1_3_VERSION,
+            .ciphers = { 0xc02b, 0xc02f, 0xcca8, 0x009e }, .n_ciphers = 4,
+            .suites = { 0x1301, 0x1302, 0x1303 }, .n_suites = 3,
+            .group_nids = { NID_X25519, NID_X9_62_prime256v1 }, .n_groups = 2, .groups = "X25519:prime256v1",
+        };
         secure_ready_t r = secure_readiness_check(&h, &rules);
         check(r >= SECURE_READY && r < SECURE_READY_OUTCOMES && secure_readiness_name(r) != NULL);
     }
