@@ -11,6 +11,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "http_ssl.h"
+#include "mpm_common.h"
 #include "ap_expr.h"
 #include "apr_optional.h"
 #include "apr_strings.h"
@@ -162,6 +163,16 @@ static void secure_child_init(apr_pool_t *pchild, server_rec *s)
     secure_revoke_child_init(pchild, s);
 }
 
+/* child_stopping (the MPM is about to let the child exit: a graceful or hard stop, MaxConnectionsPerChild):
+ * wait for a reload on mod_watchdog's thread to finish and stop further ones, because nothing joins that
+ * thread before exit(). */
+static void secure_child_stopping(apr_pool_t *pchild, int graceful)
+{
+    (void)pchild;
+    (void)graceful;
+    secure_revoke_child_stopping();
+}
+
 /* mod_ssl's init_server: once per SSL vhost context per config pass (twice at start): idempotent. */
 static int secure_init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx)
 {
@@ -273,6 +284,7 @@ static void secure_register_hooks(apr_pool_t *p)
     APR_OPTIONAL_HOOK(ssl, init_server, secure_init_server, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(secure_post_config_late, after_ssl, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(secure_child_init, NULL, before_watchdog, APR_HOOK_MIDDLE);
+    ap_hook_child_stopping(secure_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     /* connection */
     APR_OPTIONAL_HOOK(ssl, pre_handshake, secure_pre_handshake, NULL, NULL, APR_HOOK_MIDDLE);
     /* request */

@@ -1197,13 +1197,35 @@ static void reload_conf(revoke_rt_t *rt)
         deny_refresh(rt->deny);
 }
 
+/* A child that stops must not exit while mod_watchdog's thread is in the middle of a reload: mod_watchdog
+ * keeps its child thread in a pool the child never destroys, so nothing joins it before exit() runs
+ * OpenSSL's atexit cleanup and the child pool's cleanups under a thread that is still parsing a CRL (a
+ * child exiting after MaxConnectionsPerChild while a reload ran is the likely cause of a crash seen once in
+ * t/revoke_reload_stress.t). reload_pass is held for each watchdog reload; secure_revoke_child_stopping
+ * sets reload_stopping, then takes and releases reload_pass, so it returns only when no reload runs and
+ * none can start. */
+static apr_thread_mutex_t *reload_pass;     /* in pchild; NULL before child_init */
+static apr_uint32_t reload_stopping;
+
 static apr_status_t reload_watchdog_cb(int state, void *data, apr_pool_t *temp)
 {
     (void)temp;
     /* STARTING is skipped: child_init already checked, before the child served anything */
-    if (state == AP_WATCHDOG_STATE_RUNNING)
+    if (state != AP_WATCHDOG_STATE_RUNNING || apr_atomic_read32(&reload_stopping))
+        return APR_SUCCESS;      /* anything else makes mod_watchdog stop calling us for good */
+    if (reload_pass == NULL || apr_thread_mutex_lock(reload_pass) != APR_SUCCESS)
+        return APR_SUCCESS;
+    if (!apr_atomic_read32(&reload_stopping))
         reload_conf(data);
-    return APR_SUCCESS;          /* anything else makes mod_watchdog stop calling us for good */
+    apr_thread_mutex_unlock(reload_pass);
+    return APR_SUCCESS;
+}
+
+void secure_revoke_child_stopping(void)
+{
+    apr_atomic_set32(&reload_stopping, 1);
+    if (reload_pass != NULL && apr_thread_mutex_lock(reload_pass) == APR_SUCCESS)
+        apr_thread_mutex_unlock(reload_pass);   /* the reload that was running has finished */
 }
 
 /* After mod_ssl's post_config (which ran init_server and loaded the data) and before mod_watchdog's
@@ -1259,8 +1281,13 @@ void secure_revoke_child_init(apr_pool_t *pchild, server_rec *main_s)
 {
     int i;
 
-    (void)pchild;
-    (void)main_s;
+    apr_atomic_set32(&reload_stopping, 0);
+    reload_pass = NULL;
+    if (reload_confs != NULL && apr_thread_mutex_create(&reload_pass, APR_THREAD_MUTEX_DEFAULT, pchild) != APR_SUCCESS) {
+        reload_pass = NULL;     /* then the watchdog does not reload (logged): this child keeps its data */
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_s, SECTAG(10319) "cannot create this process's reload "
+                     "mutex: SecureCRL / SecureDenyList files are not reloaded in it until it is replaced");
+    }
     for (i = 0; reload_confs != NULL && i < reload_confs->nelts; i++)
         reload_conf(APR_ARRAY_IDX(reload_confs, i, revoke_rt_t *));
 }

@@ -48,6 +48,8 @@ struct secure_revoke_conf *secure_revoke_merge_srv(apr_pool_t *p, const struct s
  * (renegotiation, post-handshake auth). The `Require secure-revocation` provider. */
 int secure_revoke_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *main_s);
 void secure_revoke_child_init(apr_pool_t *pchild, server_rec *main_s);
+/* child_stopping: no watchdog reload runs after this returns (one that was running has finished). */
+void secure_revoke_child_stopping(void);
 int secure_revoke_check_access(request_rec *r);
 extern const authz_provider secure_revoke_authz_provider;
 /* mod_ssl's init_server for a vhost with SecureEngine on. APR_SUCCESS or an error that fails startup. */
