@@ -158,6 +158,7 @@ static int secure_post_config_late(apr_pool_t *pconf, apr_pool_t *plog, apr_pool
  * try-lock). */
 static void secure_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    secure_status_child_init();
     secure_cache_child_init(pchild, s);
     secure_online_child_init(pchild, s);
     secure_revoke_child_init(pchild, s);

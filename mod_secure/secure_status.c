@@ -18,6 +18,10 @@
 #include "apr_strings.h"
 #include "apr_time.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <openssl/bio.h>
 #include <openssl/obj_mac.h>
 #include <openssl/ssl.h>
@@ -161,6 +165,9 @@ typedef struct {
 } metrics_shm_t;
 
 static metrics_shm_t *shm_m;
+static apr_uint32_t topk_skips;          /* this process's top-k lock misses (see shm_trylock) */
+static apr_uint32_t my_pid;              /* this process (set in post_config and child_init: getpid() is a
+                                         * system call, and the lock words are taken on the handshake path) */
 static int nvhosts;
 static secure_vhost_t **vhost_of_slot;  /* process memory, made before the fork: read-only afterwards */
 static const char **label_of_slot;      /* unique label per slot */
@@ -228,7 +235,13 @@ apr_status_t secure_status_init(apr_pool_t *pconf, server_rec *s)
     }
     shm_m = apr_shm_baseaddr_get(shm);
     memset(shm_m, 0, size);
+    my_pid = (apr_uint32_t)getpid();
     return APR_SUCCESS;
+}
+
+void secure_status_child_init(void)
+{
+    my_pid = (apr_uint32_t)getpid();
 }
 
 apr_uint32_t secure_status_rev_epoch(void)
@@ -399,6 +412,21 @@ static void topk_add(topk_slot_t *t, const char *ja4)
     apr_cpystrn(min->ja4, ja4, sizeof(min->ja4));
 }
 
+/* A lock word in the shared segment: 0 free, else the pid of the process holding it. A process killed
+ * while it held one (a hard stop, the OOM killer) would otherwise leave it taken for good and every later
+ * update skipped; so a caller that finds it taken may check whether the holder still exists (kill(pid,
+ * 0), a system call: never on the common path) and take a dead holder's lock over. */
+static int shm_trylock(apr_uint32_t *lock, int check_holder)
+{
+    apr_uint32_t me = my_pid, owner;
+
+    if ((owner = apr_atomic_cas32(lock, me, 0)) == 0)
+        return 1;
+    if (!check_holder || owner == me || kill((pid_t)owner, 0) == 0 || errno != ESRCH)
+        return 0;
+    return apr_atomic_cas32(lock, me, owner) == owner;      /* the holder is gone */
+}
+
 void secure_status_readiness(const server_rec *s, const unsigned char *hello, size_t len)
 {
     vhost_metrics_t *m = vhost_block(s);
@@ -421,8 +449,10 @@ void secure_status_readiness(const server_rec *s, const unsigned char *hello, si
             continue;
         if (!have_ja4 && !(have_ja4 = secure_hello_ja4(&h, ja4, sizeof(ja4)) == 0))
             continue;
-        /* never wait on the handshake path: another thread updating this table makes us skip (counted) */
-        if (apr_atomic_cas32(&m->topk_lock[p], 1, 0) != 0) {
+        /* never wait on the handshake path: another thread updating this table makes us skip (counted);
+         * one skip in 1024 checks whether the holder still exists (see shm_trylock) */
+        if (!shm_trylock(&m->topk_lock[p], 0)
+            && !shm_trylock(&m->topk_lock[p], (apr_atomic_inc32(&topk_skips) & 1023) == 1023)) {
             secure_status_count(SECURE_CTR_READINESS_TOPK_SKIPPED);
             continue;
         }
@@ -440,7 +470,7 @@ static int table_lock(apr_uint32_t *lock)
     int i;
 
     for (i = 0; i < 1000; i++) {
-        if (apr_atomic_cas32(lock, 1, 0) == 0)
+        if (shm_trylock(lock, i % 100 == 99))
             return 1;
         apr_sleep(1000);
     }

@@ -86,6 +86,8 @@ apr_status_t secure_status_init(apr_pool_t *pconf, server_rec *s);
 /* The server-wide revocation epoch, in the counters' shared memory: bumped when an online source answers
  * REVOKED afresh (a refresh about a certificate whose connections may still be open), read by every
  * process's request-time check with its own reload generation (secure_revoke). One atomic read. */
+/* child_init: this process's pid for the shared lock words (see secure_status.c). */
+void secure_status_child_init(void);
 apr_uint32_t secure_status_rev_epoch(void);
 void secure_status_rev_epoch_bump(void);
 void secure_status_count(secure_counter_t ctr);
