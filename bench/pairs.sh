@@ -5,7 +5,7 @@
 # "on" server, even pairs with "off"). Prints every pair and the median of the per-pair ratios on/off.
 #
 #   bench/pairs.sh [--quick] [--pairs N] [ROW ...]
-#     ROW: full cert resume h2 download syscalls (default: all six, in that order)
+#     ROW: full cert resume h2 download syscalls syscalls-cert (default: the first six, in that order)
 #     --quick: 3 pairs and small loads, for development; --pairs N: N pairs (default 7)
 #   SECURE_SO=/path/mod_secure.so   the module to measure (default: this tree's mod_secure/.libs/mod_secure.so).
 #                                   Use a plain -O2 build, never the sanitized one (the script refuses ASan).
@@ -30,6 +30,8 @@
 #             certificate (as in "full", without the policy): `strace -f -c` on the child, then
 #             `perf stat -e task-clock,page-faults,context-switches` on the child; per-connection counts
 #             for on, off and on minus off
+#   syscalls-cert  the same with a client certificate and the CRL of the cert row (bench/tls_load.c -c 1);
+#             not in the default set
 #
 # Servers: event MPM, StartServers = ServerLimit = 2, ThreadsPerChild 32 (syscalls: 1 child), on 127.0.0.1
 # ports 9201 ("on") and 9202 ("off"); as root they run as www-data. Every load run is bounded by a count
@@ -48,8 +50,8 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1; PAIRS=3 ;;
     --pairs) PAIRS=${2:?--pairs needs a number}; shift ;;
-    full|cert|resume|h2|download|syscalls) ROWS+=("$1") ;;
-    *) echo "usage: $0 [--quick] [--pairs N] [full|cert|resume|h2|download|syscalls ...]" >&2; exit 2 ;;
+    full|cert|resume|h2|download|syscalls|syscalls-cert) ROWS+=("$1") ;;
+    *) echo "usage: $0 [--quick] [--pairs N] [full|cert|resume|h2|download|syscalls|syscalls-cert ...]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -91,7 +93,7 @@ mkdir -p htdocs crl-big on off
 echo ok > htdocs/index.html
 head -c $((50 * 1024 * 1024)) /dev/zero > htdocs/big.bin
 cc -std=c11 -O2 -pthread -o tls_load "$TOP/bench/tls_load.c" -lssl -lcrypto
-if printf '%s\n' "${ROWS[@]}" | grep -qx cert; then
+if printf '%s\n' "${ROWS[@]}" | grep -qxE 'cert|syscalls-cert'; then
     t0=$(date +%s.%N)
     ./gen_crl ca.crt ca.key crl-big/big.der "$CRL_ENTRIES"
     printf 'CRL with %s entries: %s bytes, generated in %.1f s\n' "$CRL_ENTRIES" \
@@ -112,6 +114,10 @@ conf() {
     resume) tickets=on ;;
     h2) global_extra="LoadModule http2_module $MODDIR/mod_http2.so"; vhost_extra="Protocols h2 http/1.1" ;;
     syscalls) mpm=$'StartServers 1\nServerLimit 1\nThreadsPerChild 32\nMaxRequestWorkers 32\nMinSpareThreads 1\nMaxSpareThreads 64' ;;
+    syscalls-cert) mpm=$'StartServers 1\nServerLimit 1\nThreadsPerChild 32\nMaxRequestWorkers 32\nMinSpareThreads 1\nMaxSpareThreads 64'
+        vhost_extra=$"SSLCACertificateFile $B/ca.crt
+ SSLVerifyClient require
+ SecureCRL $B/crl-big" ;;
     esac
     cat <<CONF
 ServerRoot "$B"
@@ -172,7 +178,7 @@ start_both() {  # ROW
     start_server on on $PORT_ON "$1"
     start_server off off $PORT_OFF "$1"
     # the "on" server must really run mod_secure (its variables), the "off" one must not
-    [ "$1" = cert ] && cert=(--cert "$B/client.crt" --key "$B/client.key")
+    case "$1" in cert|syscalls-cert) cert=(--cert "$B/client.crt" --key "$B/client.key") ;; esac
     if ! curl -sk --max-time 10 "${cert[@]}" "https://127.0.0.1:$PORT_ON/tls-info" | grep -q SECURE_TLS_VERSION \
         || curl -sk --max-time 10 "${cert[@]}" "https://127.0.0.1:$PORT_OFF/tls-info" | grep -q SECURE_TLS_VERSION; then
         echo "sanity check failed: /tls-info must show SECURE_TLS_VERSION on $PORT_ON and not on $PORT_OFF" >&2
@@ -270,7 +276,13 @@ run_pairs() {  # ROW
 # ---- syscalls and perf stat per connection ---------------------------------------------------------------
 child_of() { ps -o pid= --ppid "$(cat "$B/$1/httpd.pid")" | head -1 | tr -d ' '; }
 
-one_batch() {  # PORT [CONCURRENCY=1]: N_SYS full-handshake HTTP/1.1 connections
+one_batch() {  # PORT [CONCURRENCY=1]: N_SYS full-handshake HTTP/1.1 connections (with a client
+               # certificate in the syscalls-cert row: tls_load, one thread)
+    if [ "${SYS_CERT:-0}" = 1 ]; then
+        timeout -k 5 "$LIMIT" ./tls_load -p "$1" -t "$((LIMIT - 10))" -n "$N_SYS" -c "${2:-1}" -C client.crt \
+            -K client.key >/dev/null 2>&1 || true
+        return
+    fi
     timeout -k 5 "$LIMIT" h2load --h1 -n "$N_SYS" -c "${2:-1}" -H 'Connection: close' \
         "https://127.0.0.1:$1/index.html" >/dev/null 2>&1 || true
 }
@@ -302,10 +314,16 @@ perf_counts() {  # ROLE PORT EVENTS -> values in the order of EVENTS, over N_SYS
     awk -F, '/^[0-9.<]/ { printf "%s ", $1 } END { print "" }' "$out"
 }
 
-run_syscalls() {
-    local i events perf_ok=1 pon poff names first ratios
-    start_both syscalls
-    echo "== syscalls: one child per server, $N_SYS HTTP/1.1 connections per run, one at a time (h2load --h1 -c 1 -H 'Connection: close'), per connection"
+run_syscalls() {  # [syscalls-cert]
+    local i events perf_ok=1 pon poff names first ratios row=${1:-syscalls}
+    start_both "$row"
+    if [ "$row" = syscalls-cert ]; then
+        SYS_CERT=1
+        echo "== syscalls-cert: one child per server, $N_SYS connections with a client certificate per run, one at a time (tls_load -c 1 -C client.crt; SecureCRL $CRL_ENTRIES entries), per connection"
+    else
+        SYS_CERT=0
+        echo "== syscalls: one child per server, $N_SYS HTTP/1.1 connections per run, one at a time (h2load --h1 -c 1 -H 'Connection: close'), per connection"
+    fi
     one_batch $PORT_ON; one_batch $PORT_OFF   # warm-up: threads started, allocator free lists filled
     if command -v strace >/dev/null; then
         strace_counts on $PORT_ON > "$B/sys.on"; strace_counts off $PORT_OFF > "$B/sys.off"
@@ -367,6 +385,6 @@ echo "mod_secure: $SO"
 echo "httpd: $("$HTTPD" -v | head -1 | sed 's/.*: //'); $(openssl version); load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"
 echo "pairs: $PAIRS$([ "$QUICK" = 1 ] && echo ' (--quick)'); ports $PORT_ON (SecureEngine on) and $PORT_OFF (SecureEngine off)"
 for row in "${ROWS[@]}"; do
-    if [ "$row" = syscalls ]; then run_syscalls; else run_pairs "$row"; fi
+    case "$row" in syscalls|syscalls-cert) run_syscalls "$row" ;; *) run_pairs "$row" ;; esac
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
