@@ -196,6 +196,7 @@ apr_status_t secure_status_init(apr_pool_t *pconf, server_rec *s)
     server_rec *v;
     int n = 0, i, j;
 
+    my_pid = (apr_uint32_t)getpid();    /* never 0: a lock word of 0 means free */
     for (v = s; v != NULL; v = v->next)
         n++;
     vhost_of_slot = apr_pcalloc(pconf, sizeof(*vhost_of_slot) * (apr_size_t)n);
@@ -235,7 +236,6 @@ apr_status_t secure_status_init(apr_pool_t *pconf, server_rec *s)
     }
     shm_m = apr_shm_baseaddr_get(shm);
     memset(shm_m, 0, size);
-    my_pid = (apr_uint32_t)getpid();
     return APR_SUCCESS;
 }
 
