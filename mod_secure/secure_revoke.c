@@ -1204,7 +1204,9 @@ static void reload_conf(revoke_rt_t *rt)
  * t/revoke_reload_stress.t). reload_pass is held for each watchdog reload; secure_revoke_child_stopping
  * sets reload_stopping, then takes and releases reload_pass, so it returns only when no reload runs and
  * none can start. */
-static apr_thread_mutex_t *reload_pass;     /* in pchild; NULL before child_init */
+static apr_thread_mutex_t *reload_pass;     /* in the process pool, which outlives pchild (the watchdog
+                                             * thread may still look at it after pchild is gone); NULL
+                                             * before child_init */
 static apr_uint32_t reload_stopping;
 
 static apr_status_t reload_watchdog_cb(int state, void *data, apr_pool_t *temp)
@@ -1283,7 +1285,9 @@ void secure_revoke_child_init(apr_pool_t *pchild, server_rec *main_s)
 
     apr_atomic_set32(&reload_stopping, 0);
     reload_pass = NULL;
-    if (reload_confs != NULL && apr_thread_mutex_create(&reload_pass, APR_THREAD_MUTEX_DEFAULT, pchild) != APR_SUCCESS) {
+    (void)pchild;
+    if (reload_confs != NULL
+        && apr_thread_mutex_create(&reload_pass, APR_THREAD_MUTEX_DEFAULT, main_s->process->pool) != APR_SUCCESS) {
         reload_pass = NULL;     /* then the watchdog does not reload (logged): this child keeps its data */
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_s, SECTAG(10319) "cannot create this process's reload "
                      "mutex: SecureCRL / SecureDenyList files are not reloaded in it until it is replaced");
