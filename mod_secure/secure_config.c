@@ -4,6 +4,8 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "util_mutex.h"
+#include "apr_shm.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
 
@@ -105,6 +107,30 @@ void *secure_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     SECURE_MERGE_INT(export_vars);
     SECURE_MERGE_INT(export_cert_data);
     return conf;
+}
+
+/* ---- shared tables ---------------------------------------------------------------------------- */
+
+apr_status_t secure_shared_table_create(apr_pool_t *pconf, server_rec *s, apr_size_t size, const char *mutex_type,
+                                        void **table, apr_global_mutex_t **mutex, const char **what)
+{
+    apr_shm_t *shm = NULL;
+    apr_status_t rv;
+
+    *table = NULL;
+    *mutex = NULL;
+    if ((rv = apr_shm_create(&shm, size, NULL, pconf)) != APR_SUCCESS) {
+        *what = "shared memory";
+        return rv;
+    }
+    if ((rv = ap_global_mutex_create(mutex, NULL, mutex_type, NULL, s, pconf, 0)) != APR_SUCCESS) {
+        *mutex = NULL;
+        *what = "mutex";
+        return rv;
+    }
+    *table = apr_shm_baseaddr_get(shm);
+    memset(*table, 0, size);
+    return APR_SUCCESS;
 }
 
 /* ---- accessors --------------------------------------------------------------------------------- */

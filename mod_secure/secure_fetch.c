@@ -10,7 +10,6 @@
 #include "http_log.h"
 #include "util_mutex.h"
 #include "apr_global_mutex.h"
-#include "apr_shm.h"
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
 
@@ -23,6 +22,7 @@
 #include <time.h>
 
 #include "secure_breaker.h"
+#include "secure_config.h"
 #include "secure_fetch.h"
 #include "secure_log.h"
 #include "secure_ossl.h"
@@ -255,29 +255,26 @@ apr_status_t secure_fetch_pre_config(apr_pool_t *pconf)
 apr_status_t secure_fetch_post_config(apr_pool_t *pconf, server_rec *s, int needed)
 {
     apr_size_t size = sizeof(secure_breaker_slot_t) * SECURE_FETCH_BREAKER_SLOTS;
-    apr_shm_t *shm = NULL;
+    const char *what = "";
+    void *mem;
     apr_status_t rv;
 
     breaker_table = NULL;
     breaker_mutex = NULL;
     if (!needed)
         return APR_SUCCESS;
-    if ((rv = apr_shm_create(&shm, size, NULL, pconf)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     SECTAG(11050) "SecureOCSP / SecureCRLFetch: cannot create the shared memory (%" APR_SIZE_T_FMT
-                     " bytes) of the responders' circuit breaker; refusing to start", size);
+    if ((rv = secure_shared_table_create(pconf, s, size, SECURE_FETCH_BREAKER_MUTEX, &mem, &breaker_mutex, &what)) != APR_SUCCESS) {
+        if (strcmp(what, "mutex") == 0)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         SECTAG(11051) "SecureOCSP / SecureCRLFetch: cannot create the mutex of the responders' circuit breaker "
+                         "(Mutex %s); refusing to start", SECURE_FETCH_BREAKER_MUTEX);
+        else
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         SECTAG(11050) "SecureOCSP / SecureCRLFetch: cannot create the shared memory (%" APR_SIZE_T_FMT
+                         " bytes) of the responders' circuit breaker; refusing to start", size);
         return rv;
     }
-    if ((rv = ap_global_mutex_create(&breaker_mutex, NULL, SECURE_FETCH_BREAKER_MUTEX, NULL, s, pconf, 0))
-        != APR_SUCCESS) {
-        breaker_mutex = NULL;
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     SECTAG(11051) "SecureOCSP / SecureCRLFetch: cannot create the mutex of the responders' "
-                     "circuit breaker (Mutex %s); refusing to start", SECURE_FETCH_BREAKER_MUTEX);
-        return rv;
-    }
-    breaker_table = apr_shm_baseaddr_get(shm);
-    memset(breaker_table, 0, size);
+    breaker_table = mem;
     return APR_SUCCESS;
 }
 

@@ -13,13 +13,13 @@
 #include "http_log.h"
 #include "util_mutex.h"
 #include "apr_global_mutex.h"
-#include "apr_shm.h"
 #include "apr_strings.h"
 #include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
 
 #include <string.h>
 
+#include "secure_config.h"
 #include "secure_flight.h"
 #include "secure_log.h"
 #include "secure_status.h"
@@ -71,28 +71,26 @@ apr_status_t secure_flight_pre_config(apr_pool_t *pconf)
 apr_status_t secure_flight_post_config(apr_pool_t *pconf, server_rec *s, int needed)
 {
     apr_size_t size = sizeof(shared_slot_t) * SECURE_FLIGHT_SHARED_SLOTS;
-    apr_shm_t *shm = NULL;
+    const char *what = "";
+    void *mem;
     apr_status_t rv;
 
     shared_table = NULL;
     shared_mutex = NULL;
     if (!needed)
         return APR_SUCCESS;
-    if ((rv = apr_shm_create(&shm, size, NULL, pconf)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     SECTAG(11600) "SecureOCSP / SecureCRLFetch: cannot create the shared memory (%" APR_SIZE_T_FMT
-                     " bytes) of the in-flight query table; refusing to start", size);
+    if ((rv = secure_shared_table_create(pconf, s, size, SECURE_FLIGHT_MUTEX, &mem, &shared_mutex, &what)) != APR_SUCCESS) {
+        if (strcmp(what, "mutex") == 0)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         SECTAG(11601) "SecureOCSP / SecureCRLFetch: cannot create the mutex of the in-flight query table "
+                         "(Mutex %s); refusing to start", SECURE_FLIGHT_MUTEX);
+        else
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         SECTAG(11600) "SecureOCSP / SecureCRLFetch: cannot create the shared memory (%" APR_SIZE_T_FMT
+                         " bytes) of the in-flight query table; refusing to start", size);
         return rv;
     }
-    if ((rv = ap_global_mutex_create(&shared_mutex, NULL, SECURE_FLIGHT_MUTEX, NULL, s, pconf, 0)) != APR_SUCCESS) {
-        shared_mutex = NULL;
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     SECTAG(11601) "SecureOCSP / SecureCRLFetch: cannot create the mutex of the in-flight query "
-                     "table (Mutex %s); refusing to start", SECURE_FLIGHT_MUTEX);
-        return rv;
-    }
-    shared_table = apr_shm_baseaddr_get(shm);
-    memset(shared_table, 0, size);
+    shared_table = mem;
     return APR_SUCCESS;
 }
 
