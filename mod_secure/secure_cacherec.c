@@ -222,7 +222,9 @@ secure_cacherec_rc secure_cacherec_decode(const unsigned char *key, size_t key_l
         || r.revoked_at < 0 || (r.status != 'R' && r.revoked_at != 0)
         || r.revoked_at > now + SECURE_CACHEREC_SKEW || r.expires <= 0)
         return SECURE_CACHEREC_E_FIELD;
-    if (r.expires > now + (r.status == 'U' ? unknown_ttl : ttl) + SECURE_CACHEREC_SKEW)
+    /* beyond CACHEREC_TIME_MAX too (the encoder's bound: what decodes also re-encodes, even at now = max) */
+    if (r.expires > CACHEREC_TIME_MAX
+        || r.expires > now + (r.status == 'U' ? unknown_ttl : ttl) + SECURE_CACHEREC_SKEW)
         return SECURE_CACHEREC_E_TOO_LONG;
     if (r.expires <= now)
         return SECURE_CACHEREC_E_EXPIRED;
