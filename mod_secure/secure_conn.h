@@ -62,6 +62,9 @@ typedef struct secure_conn {
     void *vars_export_memo;             /* secure_vars: the connection's export list, per certificate */
     struct secure_hello *hello_parsed;  /* parsed once on demand; NULL if absent or bad */
     int hello_parse_done;
+    unsigned char *hello_key;           /* secure_hello_fact_key of hello_parsed (NULL: none), for
+                                         * secure_factcache */
+    apr_size_t hello_key_len;
 
     /* Client-certificate revocation verdicts (secure_revoke). A verdict belongs to one certificate and one
      * set of revocation rules (the merged config of the vhost that judged it): the handshake's vhost

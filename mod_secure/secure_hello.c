@@ -403,6 +403,55 @@ static void sb_hex4_list(sb_t *s, const uint16_t *v, size_t n)
     }
 }
 
+/* ---- the fingerprint inputs as one key ------------------------------------------------------------ */
+
+typedef struct {
+    unsigned char *buf;
+    size_t len, size;
+    int full;
+} key_buf_t;
+
+static void key_put(key_buf_t *k, const void *data, size_t n)
+{
+    if (n == 0)
+        return;
+    if (k->full || n > k->size - k->len) {
+        k->full = 1;
+        return;
+    }
+    memcpy(k->buf + k->len, data, n);
+    k->len += n;
+}
+
+/* A count then its items, so lists of different lengths never run into each other. */
+static void key_list(key_buf_t *k, const void *items, size_t n, size_t item_size)
+{
+    uint16_t count = (uint16_t)n;
+
+    key_put(k, &count, sizeof(count));
+    key_put(k, items, n * item_size);
+}
+
+size_t secure_hello_fact_key(const secure_hello_t *h, unsigned char *buf, size_t bufsz)
+{
+    key_buf_t k = { buf, 0, bufsz, 0 };
+    unsigned char sni = h->has_sni ? 1 : 0;
+    size_t i;
+
+    key_put(&k, &h->legacy_version, sizeof(h->legacy_version));
+    key_put(&k, &sni, 1);
+    key_list(&k, h->ciphers, h->n_ciphers, sizeof(h->ciphers[0]));
+    key_list(&k, h->exts, h->n_exts, sizeof(h->exts[0]));
+    key_list(&k, h->groups, h->n_groups, sizeof(h->groups[0]));
+    key_list(&k, h->sigalgs, h->n_sigalgs, sizeof(h->sigalgs[0]));
+    key_list(&k, h->versions, h->n_versions, sizeof(h->versions[0]));
+    key_list(&k, h->pformats, h->n_pformats, sizeof(h->pformats[0]));
+    key_list(&k, NULL, h->n_alpn, 0);
+    for (i = 0; i < h->n_alpn; i++)
+        key_list(&k, h->alpn_buf + h->alpn_off[i], h->alpn_len[i], 1);
+    return k.full ? 0 : k.len;
+}
+
 /* EVP_md5()/EVP_sha256() make OpenSSL 3 look the algorithm up in the provider tables on every digest,
  * which was most of a hello's cost (callgrind: ~2.2k of ~37k instructions per call). Fetch each once per
  * process; fall back to the implicit lookup if an explicit fetch is refused. */

@@ -62,6 +62,12 @@ int secure_hello_versions(const secure_hello_t *h, char *buf, size_t bufsz);    
 int secure_hello_alpn(const secure_hello_t *h, char *buf, size_t bufsz);         /* "h2,http/1.1" (non-printable bytes as \xNN) */
 int secure_hello_groups(const secure_hello_t *h, char *buf, size_t bufsz);       /* "x25519,secp256r1,0x11ec" */
 
+/* Everything the formatters above read from h (every list with its count, the ALPN protocols, whether SNI
+ * was sent; not the SNI name itself), serialised into buf: two hellos with the same key give the same
+ * strings from every formatter, so a cache of them can be keyed by it (secure_factcache). Returns the
+ * length, or 0 when it does not fit in bufsz. */
+size_t secure_hello_fact_key(const secure_hello_t *h, unsigned char *buf, size_t bufsz);
+
 /* The one table of TLS supported groups (secure_hello.c). IANA name for a code point as OpenSSL spells it
  * ("x25519", "secp256r1", "ffdhe2048", "X25519MLKEM768"), or NULL when unknown. */
 const char *secure_hello_group_name(uint16_t id);

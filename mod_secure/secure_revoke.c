@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "secure_cache.h"
+#include "secure_factcache.h"
 #include "secure_chain.h"
 #include "secure_config.h"
 #include "secure_crl.h"
@@ -448,7 +449,6 @@ static int deny_lookup(deny_holder_t *h, X509 *cert, secure_verdict_t *v, apr_po
     secure_gen_t *g = secure_gen_acquire(&h->gen);
     const secure_denylist_t *dl = g != NULL ? g->data : NULL;
     unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
     const char *dns[4];
     secure_denylist_cert_t dc;
     secure_denylist_result_t res = SECURE_DENYLIST_NOT_LISTED;
@@ -460,8 +460,10 @@ static int deny_lookup(deny_holder_t *h, X509 *cert, secure_verdict_t *v, apr_po
     if (g == NULL)
         res = SECURE_DENYLIST_UNDECIDED;
     else if (secure_denylist_count(dl) > 0) {
-        if (X509_digest(cert, EVP_sha256(), md, &mdlen) && mdlen == 32)
+        if (secure_factcache_sha256(cert, md) == 0)
             dc.sha256 = md;
+        else
+            secure_ossl_discard("the deny list's sha256 entries cannot match an unhashable certificate");
         if (secure_denylist_count(dl) > secure_denylist_count_sha256(dl)) {
             /* serial entries: the spellings an operator may have pasted (see secure_denylist.h) */
             dc.serial_hex = secure_ossl_serial(cert, p);
@@ -736,9 +738,8 @@ static void remember_leaf(secure_conn_t *sc, X509 *leaf)
 {
     secure_rev_memo_t *m;
     unsigned char md[32];
-    unsigned int n = 0;
 
-    if (!X509_digest(leaf, EVP_sha256(), md, &n) || n != 32) {
+    if (secure_factcache_sha256(leaf, md) != 0) {
         secure_ossl_discard("the leaf stays unjudged: the first request hashes it again and refuses with the "
                             "errors if that fails too");
         return;
@@ -967,7 +968,6 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     STACK_OF(X509) *chain = NULL;
     X509 *leaf, *worst_cert;
     unsigned char md[32];
-    unsigned int mdlen = 0;
     secure_verdict_t worst;
     int state, refused, other_vhost = 0, live;
     apr_uint32_t gen = revoke_gen_now();
@@ -996,7 +996,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
         return OK;
     }
     secure_conn_unlock(sc);
-    if (!X509_digest(leaf, EVP_sha256(), md, &mdlen) || mdlen != 32)
+    if (secure_factcache_sha256(leaf, md) != 0)
         return refuse_unhashable(r, leaf);
     secure_conn_lock(sc);
     if (sc->rev_leaf_known && memcmp(sc->rev_leaf_sha256, md, 32) == 0) {

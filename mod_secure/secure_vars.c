@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 #include <time.h>
 
+#include "secure_factcache.h"
 #include "secure_compat.h"
 #include "secure_config.h"
 #include "secure_conn.h"
@@ -49,7 +50,12 @@ typedef struct {
     secure_var_fn *fn;
     secure_scope_t scope;
     int certdata;         /* the whole certificate: in the environment only with SecureExportCertData on */
+    int cached;           /* a function of the certificate's bytes (CACHE_CERT) or of the ClientHello's
+                           * fingerprint inputs (CACHE_HELLO) alone: kept in the thread's secure_factcache,
+                           * so the next connection with the same one copies the text */
 } secure_var_t;
+
+enum { CACHE_NONE, CACHE_CERT, CACHE_HELLO };
 
 /* A heap string from secure_util as a pool string (NULL stays NULL: the variable is then unset). */
 static const char *pool_take(apr_pool_t *p, char *heap)
@@ -217,6 +223,15 @@ static secure_hello_t *hello_parse(secure_conn_t *sc)
     }
     h = apr_palloc(secure_conn_pool(sc, NULL), sizeof(*h));
     rc = secure_hello_parse(sc->hello, sc->hello_len, h, &why);
+    if (rc == SECURE_HELLO_OK) {
+        unsigned char key[SECURE_FACTCACHE_KEY_MAX];
+        size_t n = secure_hello_fact_key(h, key, sizeof(key));
+
+        if (n > 0) {
+            sc->hello_key = apr_pmemdup(secure_conn_pool(sc, NULL), key, n);
+            sc->hello_key_len = n;
+        }
+    }
     if (rc != SECURE_HELLO_OK) {
         secure_status_count(SECURE_CTR_HELLO_MALFORMED);
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, sc->c,
@@ -232,14 +247,11 @@ typedef int secure_hello_fmt_fn(const secure_hello_t *h, char *buf, size_t bufsz
 static const char *hello_format(secure_var_ctx_t *vc, secure_hello_fmt_fn *fmt, size_t bufsz)
 {
     const secure_hello_t *h = vars_hello(vc->c);
-    char *buf;
+    char buf[8192];                     /* on the stack: only the text's own length goes into the pool */
 
-    if (h == NULL)
+    if (h == NULL || bufsz > sizeof(buf) || fmt(h, buf, bufsz) != 0)
         return NULL;
-    buf = apr_palloc(vc->p, bufsz);
-    if (fmt(h, buf, bufsz) != 0)
-        return NULL;
-    return buf;
+    return apr_pstrdup(vc->p, buf);
 }
 
 /* Bounds: a hello holds at most 256 ciphers, 128 extensions ... so 8 KiB covers every string form. */
@@ -334,17 +346,18 @@ static const char *var_client_serial(secure_var_ctx_t *vc)
 static const char *var_client_sha256(secure_var_ctx_t *vc)
 {
     X509 *x = peer_cert(vc);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
+    unsigned char md[32];
 
     if (x == NULL)
         return NULL;
     /* the revocation check hashed this very object already (caller holds sc's lock) */
     if (vc->sc->rev_leaf_known && vc->sc->rev_leaf_obj == x)
         return secure_hex_lower(vc->sc->rev_leaf_sha256, 32, apr_palloc(vc->p, 2 * 32 + 1));
-    if (!X509_digest(x, EVP_sha256(), md, &n))
+    if (secure_factcache_sha256(x, md) != 0) {
+        secure_ossl_discard("SECURE_CLIENT_SHA256 stays unset for a certificate OpenSSL cannot hash");
         return NULL;
-    return secure_hex_lower(md, n, apr_palloc(vc->p, 2 * n + 1));
+    }
+    return secure_hex_lower(md, 32, apr_palloc(vc->p, 2 * 32 + 1));
 }
 
 static const char *var_client_spki_sha256(secure_var_ctx_t *vc)
@@ -585,54 +598,55 @@ static const char *var_revocation_date(secure_var_ctx_t *vc) { return revocation
 /* ---- the table ------------------------------------------------------------------------------------ */
 
 static const secure_var_t secure_var_table[] = {
-    { "SECURE_TLS_VERSION",              var_tls_version,        SECURE_SCOPE_CONN, 0 },
-    { "SECURE_CIPHER",                   var_cipher,             SECURE_SCOPE_CONN, 0 },
-    { "SECURE_CIPHER_IANA",              var_cipher_iana,        SECURE_SCOPE_CONN, 0 },
-    { "SECURE_CIPHER_BITS",              var_cipher_bits,        SECURE_SCOPE_CONN, 0 },
-    { "SECURE_KEX_GROUP",                var_kex_group,          SECURE_SCOPE_CONN, 0 },
-    { "SECURE_SNI",                      var_sni,                SECURE_SCOPE_CONN, 0 },
-    { "SECURE_ALPN",                     var_alpn,               SECURE_SCOPE_CONN, 0 },
-    { "SECURE_SESSION_RESUMED",          var_resumed,            SECURE_SCOPE_CONN, 0 },
-    { "SECURE_SERVER_SIGALG",            var_server_sigalg,      SECURE_SCOPE_CONN, 0 },
-    { "SECURE_HANDSHAKE_USEC",           var_handshake_usec,     SECURE_SCOPE_CONN, 0 },
-    { "SECURE_JA3",                      var_ja3,                SECURE_SCOPE_CONN, 0 },
-    { "SECURE_JA3_STRING",               var_ja3_string,         SECURE_SCOPE_CONN, 0 },
-    { "SECURE_JA4",                      var_ja4,                SECURE_SCOPE_CONN, 0 },
-    { "SECURE_JA4_R",                    var_ja4_r,              SECURE_SCOPE_CONN, 0 },
-    { "SECURE_JA4_O",                    var_ja4_o,              SECURE_SCOPE_CONN, 0 },
-    { "SECURE_JA4_RO",                   var_ja4_ro,             SECURE_SCOPE_CONN, 0 },
-    { "SECURE_CLIENT_HELLO_VERSIONS",    var_hello_versions,     SECURE_SCOPE_CONN, 0 },
-    { "SECURE_CLIENT_HELLO_ALPN",        var_hello_alpn,         SECURE_SCOPE_CONN, 0 },
-    { "SECURE_CLIENT_HELLO_GROUPS",      var_hello_groups,       SECURE_SCOPE_CONN, 0 },
-    { "SECURE_CLIENT_VERIFY",            var_client_verify,      SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_S_DN",              var_client_s_dn,        SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_S_DN_CN",           var_client_s_dn_cn,     SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_I_DN",              var_client_i_dn,        SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_SERIAL",            var_client_serial,      SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_SHA256",            var_client_sha256,      SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_SPKI_SHA256",       var_client_spki_sha256, SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_NOT_BEFORE",        var_client_not_before,  SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_NOT_AFTER",         var_client_not_after,   SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_DAYS_LEFT",         var_client_days_left,   SECURE_SCOPE_REQ, 0 },
-    { "SECURE_CLIENT_KEY",               var_client_key,         SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_SIG_ALG",           var_client_sig_alg,     SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_SAN_DNS",           var_client_san_dns,     SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_SAN_EMAIL",         var_client_san_email,   SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_SAN_URI",           var_client_san_uri,     SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_SAN_IP",            var_client_san_ip,      SECURE_SCOPE_CERT, 0 },
-    { "SECURE_CLIENT_CERT",              var_client_cert,        SECURE_SCOPE_CERT, 1 },
-    { "SECURE_POLICY",                   var_policy,             SECURE_SCOPE_REQ, 0 },
-    { "SECURE_POLICY_MODE",              var_policy_mode,        SECURE_SCOPE_REQ, 0 },
-    { "SECURE_POLICY_VERSION",           var_policy_version,     SECURE_SCOPE_REQ, 0 },
-    { "SECURE_POLICY_RESULT",            var_policy_result,      SECURE_SCOPE_REQ, 0 },
-    { "SECURE_POLICY_VIOLATION",         var_policy_violation,   SECURE_SCOPE_REQ, 0 },
-    { "SECURE_CLIENT_REVOCATION",        var_revocation,         SECURE_SCOPE_REQ, 0 },
-    { "SECURE_CLIENT_REVOCATION_SOURCE", var_revocation_source,  SECURE_SCOPE_REQ, 0 },
-    { "SECURE_CLIENT_REVOCATION_REASON", var_revocation_reason,  SECURE_SCOPE_REQ, 0 },
-    { "SECURE_CLIENT_REVOCATION_DATE",   var_revocation_date,    SECURE_SCOPE_REQ, 0 },
+    { "SECURE_TLS_VERSION",              var_tls_version,        SECURE_SCOPE_CONN, 0, CACHE_NONE },
+    { "SECURE_CIPHER",                   var_cipher,             SECURE_SCOPE_CONN, 0, CACHE_NONE },
+    { "SECURE_CIPHER_IANA",              var_cipher_iana,        SECURE_SCOPE_CONN, 0, CACHE_NONE },
+    { "SECURE_CIPHER_BITS",              var_cipher_bits,        SECURE_SCOPE_CONN, 0, CACHE_NONE },
+    { "SECURE_KEX_GROUP",                var_kex_group,          SECURE_SCOPE_CONN, 0, CACHE_NONE },
+    { "SECURE_SNI",                      var_sni,                SECURE_SCOPE_CONN, 0, CACHE_NONE },
+    { "SECURE_ALPN",                     var_alpn,               SECURE_SCOPE_CONN, 0, CACHE_NONE },
+    { "SECURE_SESSION_RESUMED",          var_resumed,            SECURE_SCOPE_CONN, 0, CACHE_NONE },
+    { "SECURE_SERVER_SIGALG",            var_server_sigalg,      SECURE_SCOPE_CONN, 0, CACHE_NONE },
+    { "SECURE_HANDSHAKE_USEC",           var_handshake_usec,     SECURE_SCOPE_CONN, 0, CACHE_NONE },
+    { "SECURE_JA3",                      var_ja3,                SECURE_SCOPE_CONN, 0, CACHE_HELLO },
+    { "SECURE_JA3_STRING",               var_ja3_string,         SECURE_SCOPE_CONN, 0, CACHE_HELLO },
+    { "SECURE_JA4",                      var_ja4,                SECURE_SCOPE_CONN, 0, CACHE_HELLO },
+    { "SECURE_JA4_R",                    var_ja4_r,              SECURE_SCOPE_CONN, 0, CACHE_HELLO },
+    { "SECURE_JA4_O",                    var_ja4_o,              SECURE_SCOPE_CONN, 0, CACHE_HELLO },
+    { "SECURE_JA4_RO",                   var_ja4_ro,             SECURE_SCOPE_CONN, 0, CACHE_HELLO },
+    { "SECURE_CLIENT_HELLO_VERSIONS",    var_hello_versions,     SECURE_SCOPE_CONN, 0, CACHE_HELLO },
+    { "SECURE_CLIENT_HELLO_ALPN",        var_hello_alpn,         SECURE_SCOPE_CONN, 0, CACHE_HELLO },
+    { "SECURE_CLIENT_HELLO_GROUPS",      var_hello_groups,       SECURE_SCOPE_CONN, 0, CACHE_HELLO },
+    { "SECURE_CLIENT_VERIFY",            var_client_verify,      SECURE_SCOPE_CERT, 0, CACHE_NONE },
+    { "SECURE_CLIENT_S_DN",              var_client_s_dn,        SECURE_SCOPE_CERT, 0, CACHE_CERT },
+    { "SECURE_CLIENT_S_DN_CN",           var_client_s_dn_cn,     SECURE_SCOPE_CERT, 0, CACHE_CERT },
+    { "SECURE_CLIENT_I_DN",              var_client_i_dn,        SECURE_SCOPE_CERT, 0, CACHE_CERT },
+    { "SECURE_CLIENT_SERIAL",            var_client_serial,      SECURE_SCOPE_CERT, 0, CACHE_CERT },
+    { "SECURE_CLIENT_SHA256",            var_client_sha256,      SECURE_SCOPE_CERT, 0, CACHE_CERT },
+    { "SECURE_CLIENT_SPKI_SHA256",       var_client_spki_sha256, SECURE_SCOPE_CERT, 0, CACHE_CERT },
+    { "SECURE_CLIENT_NOT_BEFORE",        var_client_not_before,  SECURE_SCOPE_CERT, 0, CACHE_CERT },
+    { "SECURE_CLIENT_NOT_AFTER",         var_client_not_after,   SECURE_SCOPE_CERT, 0, CACHE_CERT },
+    { "SECURE_CLIENT_DAYS_LEFT",         var_client_days_left,   SECURE_SCOPE_REQ, 0, CACHE_NONE },
+    { "SECURE_CLIENT_KEY",               var_client_key,         SECURE_SCOPE_CERT, 0, CACHE_CERT },
+    { "SECURE_CLIENT_SIG_ALG",           var_client_sig_alg,     SECURE_SCOPE_CERT, 0, CACHE_NONE },
+    { "SECURE_CLIENT_SAN_DNS",           var_client_san_dns,     SECURE_SCOPE_CERT, 0, CACHE_CERT },
+    { "SECURE_CLIENT_SAN_EMAIL",         var_client_san_email,   SECURE_SCOPE_CERT, 0, CACHE_CERT },
+    { "SECURE_CLIENT_SAN_URI",           var_client_san_uri,     SECURE_SCOPE_CERT, 0, CACHE_CERT },
+    { "SECURE_CLIENT_SAN_IP",            var_client_san_ip,      SECURE_SCOPE_CERT, 0, CACHE_CERT },
+    { "SECURE_CLIENT_CERT",              var_client_cert,        SECURE_SCOPE_CERT, 1, CACHE_CERT },
+    { "SECURE_POLICY",                   var_policy,             SECURE_SCOPE_REQ, 0, CACHE_NONE },
+    { "SECURE_POLICY_MODE",              var_policy_mode,        SECURE_SCOPE_REQ, 0, CACHE_NONE },
+    { "SECURE_POLICY_VERSION",           var_policy_version,     SECURE_SCOPE_REQ, 0, CACHE_NONE },
+    { "SECURE_POLICY_RESULT",            var_policy_result,      SECURE_SCOPE_REQ, 0, CACHE_NONE },
+    { "SECURE_POLICY_VIOLATION",         var_policy_violation,   SECURE_SCOPE_REQ, 0, CACHE_NONE },
+    { "SECURE_CLIENT_REVOCATION",        var_revocation,         SECURE_SCOPE_REQ, 0, CACHE_NONE },
+    { "SECURE_CLIENT_REVOCATION_SOURCE", var_revocation_source,  SECURE_SCOPE_REQ, 0, CACHE_NONE },
+    { "SECURE_CLIENT_REVOCATION_REASON", var_revocation_reason,  SECURE_SCOPE_REQ, 0, CACHE_NONE },
+    { "SECURE_CLIENT_REVOCATION_DATE",   var_revocation_date,    SECURE_SCOPE_REQ, 0, CACHE_NONE },
 };
 
 #define SECURE_VAR_N (sizeof(secure_var_table) / sizeof(secure_var_table[0]))
+_Static_assert(SECURE_VAR_N <= SECURE_FACTCACHE_VALUES, "secure_factcache keeps a value slot per variable");
 
 apr_size_t secure_vars_count(void)
 {
@@ -695,7 +709,22 @@ static const char *var_value(secure_conn_t *sc, request_rec *r, int i)
     if (v->scope == SECURE_SCOPE_CERT)
         cert_memo_check(sc, SSL_get0_peer_certificate(sc->ssl));
     if (!sc->done[i]) {
-        sc->vals[i] = v->fn(&vc);
+        X509 *x = v->cached == CACHE_CERT ? SSL_get0_peer_certificate(sc->ssl) : NULL;
+        const unsigned char *key = NULL;
+        const char *kept;
+
+        if (v->cached == CACHE_HELLO && vars_hello(sc->c) != NULL)
+            key = sc->hello_key;             /* NULL when the key did not fit: then not cached */
+        if ((x != NULL && secure_factcache_get(x, (size_t)i, &kept))
+            || (key != NULL && secure_factcache_hello_get(key, sc->hello_key_len, (size_t)i, &kept)))
+            sc->vals[i] = kept != NULL ? apr_pstrdup(vc.p, kept) : NULL;
+        else {
+            sc->vals[i] = v->fn(&vc);
+            if (x != NULL)
+                secure_factcache_put(x, (size_t)i, sc->vals[i]);
+            else if (key != NULL)
+                secure_factcache_hello_put(key, sc->hello_key_len, (size_t)i, sc->vals[i]);
+        }
         sc->done[i] = 1;
     }
     val = sc->vals[i];

@@ -14,6 +14,7 @@ void test_groups(void);
 void test_profiles(void);
 void test_guidelines(void);
 void test_readiness(void);
+void test_factcache(void);
 
 int main(void)
 {
@@ -28,5 +29,6 @@ int main(void)
     test_profiles();
     test_guidelines();
     test_readiness();
+    test_factcache();
     return done_testing();
 }
