@@ -12,6 +12,7 @@
 
 #include "secure_crlcore.h"
 #include "tap.h"
+#include "x509_fixtures.h"
 
 #define MAX_ENTRIES 8
 
@@ -66,22 +67,16 @@ static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 static X509 *new_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey, long serial, int ca,
                       const char *ku)
 {
-    X509 *x = X509_new();
-    X509_NAME *name = X509_NAME_new();
+    char icn[256] = "";
+    X509 *x;
 
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_subject_name(x, name);
-    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, key);
+    if (issuer != NULL)
+        X509_NAME_get_text_by_NID(X509_get_subject_name(issuer), NID_commonName, icn, sizeof(icn));
+    x = unit_cert_tbs(serial, cn, issuer ? icn : NULL, key, -3600, 86400);
     add_ext(x, issuer ? issuer : x, NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE");
     if (ku != NULL)
         add_ext(x, issuer ? issuer : x, NID_key_usage, ku);
     X509_sign(x, issuer ? ikey : key, EVP_sha256());
-    X509_NAME_free(name);
     return x;
 }
 

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include "tap.h"
+#include "x509_fixtures.h"
 #include "secure_factcache.h"
 #include "secure_hello.h"
 
@@ -22,19 +23,7 @@ static EVP_PKEY *cc_key(void)
 /* An unsigned certificate with serial `serial` and CN cn, self-issued. */
 static X509 *cc_tbs(long serial, const char *cn, EVP_PKEY *key)
 {
-    X509 *x = X509_new();
-    X509_NAME *n = X509_NAME_new();
-
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_subject_name(x, n);
-    X509_set_issuer_name(x, n);
-    X509_gmtime_adj(X509_getm_notBefore(x), 0);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, key);
-    X509_NAME_free(n);
-    return x;
+    return unit_cert_tbs(serial, cn, NULL, key, 0, 86400);
 }
 
 /* x as a fresh object parsed from its DER (what a handshake hands us). */

@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 
 #include "tap.h"
+#include "x509_fixtures.h"
 #include "secure_hello.h"
 #include "secure_util.h"
 
@@ -16,21 +17,9 @@ void test_groups(void);
  * key is its own). */
 static X509 *make_cert(const char *cn, const char *issuer_cn, EVP_PKEY *pub, EVP_PKEY *signer)
 {
-    X509 *x = X509_new();
-    X509_NAME *sn = X509_NAME_new(), *in = X509_NAME_new();
+    X509 *x = unit_cert_tbs(7, cn, issuer_cn, pub, 0, 3600);
 
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-    X509_NAME_add_entry_by_txt(sn, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_NAME_add_entry_by_txt(in, "CN", MBSTRING_ASC, (const unsigned char *)issuer_cn, -1, -1, 0);
-    X509_set_subject_name(x, sn);
-    X509_set_issuer_name(x, in);
-    X509_gmtime_adj(X509_getm_notBefore(x), 0);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, pub);
     X509_sign(x, signer, EVP_sha256());
-    X509_NAME_free(sn);
-    X509_NAME_free(in);
     return x;
 }
 
