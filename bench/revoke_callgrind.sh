@@ -4,7 +4,10 @@
 # valgrind --tool=callgrind on a single-process httpd (-X). Shows that the CRL lookup does not grow with the
 # CRL (O(log n)) without the noise of handshake rates. N1 and N2 handshakes per variant; the difference
 # divided by N2-N1 removes startup (where the big CRL is parsed) and shutdown.
-# Usage: bench/revoke_callgrind.sh [N1=40] [N2=120]   (about 10 minutes: the big CRL loads under valgrind)
+# Usage: [THREADS=n] bench/revoke_callgrind.sh [N1=40] [N2=120]   (about 10 minutes: the big CRL loads under
+# valgrind). THREADS sets ThreadsPerChild (default 25, httpd's): the per-thread fact cache (secure_factcache)
+# answers a repeat certificate only on a thread that saw it, so with 25 threads and sequential connections
+# most handshakes are cold, and with THREADS=4 most are warm, as on a busy server.
 set -eu
 . "$(dirname "$0")/lib.sh"
 N1=${1:-40}
@@ -20,6 +23,7 @@ echo ok > index.html
 
 conf() {  # engine crl-dir extra-directives
     bench_conf_head "$B"
+    printf 'ThreadsPerChild %s\nMaxRequestWorkers %s\n' "${THREADS:-25}" "${THREADS:-25}"
     bench_vhost 9471 "$B" "SSLCACertificateFile $B/ca.crt
  SSLVerifyClient require
  SecureEngine $1
@@ -53,7 +57,7 @@ conf on "" "SecureOCSP on
   SecureOCSPTimeout 1
   SecureRevocationUnknown allow" > cache.conf
 off=$(per off.conf); empty=$(per empty.conf); big=$(per big.conf); cache=$(per cache.conf)
-printf 'server instructions per full TLS 1.3 handshake with a client certificate (callgrind, %s-%s):\n' "$N1" "$N2"
+printf 'server instructions per full TLS 1.3 handshake with a client certificate (callgrind, %s-%s, ThreadsPerChild %s):\n' "$N1" "$N2" "${THREADS:-25}"
 printf '  SecureEngine off                      %10d\n' "$off"
 printf '  SecureCRL with an empty CRL           %10d   off/this %.4f\n' "$empty" "$(echo "$off / $empty" | bc -l)"
 printf '  SecureCRL with 1,000,000 entries      %10d   off/this %.4f   empty/this %.4f\n' "$big" \

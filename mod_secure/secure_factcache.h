@@ -20,7 +20,8 @@
 
 #define SECURE_FACTCACHE_ENTRIES 8       /* per thread and kind (certificates, hellos) */
 #define SECURE_FACTCACHE_VALUES 48       /* value slots per entry (indexed by the caller's variable table) */
-#define SECURE_FACTCACHE_MAX_BYTES 32768 /* texts kept per entry; a value beyond that is not kept */
+#define SECURE_FACTCACHE_MAX_BYTES 16384 /* texts kept per entry (beyond it a value is not kept): a
+                                          * thread holds at most 16 entries of it and 8 certificates */
 #define SECURE_FACTCACHE_KEY_MAX 4096    /* longest hello key kept (a longer one is simply not cached) */
 
 /* The SHA-256 of x's DER into out: from this thread's cache, or computed (and remembered). 0 on success,
