@@ -311,17 +311,26 @@ int secure_online_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
            ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* Whether vhost s downloads CRLs from distribution points (secure_crlfetch writes their cache records). */
+static int fetches_crls(const server_rec *s)
+{
+    return secure_config_engine_on(s) && ocsp_conf(s)->crl_fetch == 1;
+}
+
 int secure_online_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *v;
-    int needed = 0;
+    int needed = 0, crls = 0;
 
     (void)plog;
     (void)ptemp;
     /* the first pass only checks the config */
-    for (v = s; ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG && v != NULL; v = v->next)
+    for (v = s; ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG && v != NULL; v = v->next) {
         if (secure_config_engine_on(v) && secure_online_enabled(v))
             needed = 1;
+        crls |= fetches_crls(v);
+    }
+    secure_crlfetch_post_config(pconf, s, crls, fetches_crls);
     return secure_fetch_post_config(pconf, s, needed) == APR_SUCCESS
            && secure_flight_post_config(pconf, s, needed) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
