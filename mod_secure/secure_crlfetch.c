@@ -386,9 +386,10 @@ static void newly_revoked_one(void *baton, const ASN1_INTEGER *serial, int reaso
 /* Puts e (checked by crl_check; from where: words for the log) in the table for url. When it replaces an
  * older CRL of the same key that did not revoke some certificates it revokes, those serials go into
  * the verdict cache as REVOKED (for every vhost fetching CRLs) and the server-wide revocation epoch is
- * bumped afterwards: open connections with them are refused at their next request. 1 when kept. */
-static int table_install(server_rec *s, const char *url, X509 *issuer, crl_entry_t *e, const char *from,
-                         apr_pool_t *p)
+ * bumped afterwards: open connections with them are refused at their next request. prev (may be NULL):
+ * the CRL the spool held before, replaced when this process kept none. 1 when kept. */
+static int table_install(server_rec *s, const char *url, X509 *issuer, crl_entry_t *e, const crl_entry_t *prev,
+                         const char *from, apr_pool_t *p)
 {
     secure_crlcore_crl_t *old = NULL;
     newly_t b;
@@ -397,6 +398,12 @@ static int table_install(server_rec *s, const char *url, X509 *issuer, crl_entry
 
     if (!table_put(url, e, apr_time_now(), &evicted, &old))
         return 0;
+    /* none kept here: the one the server downloaded before (its spool) is the one this one replaces */
+    if (old == NULL && prev != NULL && memcmp(prev->der_sha256, e->der_sha256, 32) != 0
+        && secure_crlcore_this_update(prev->crl) <= secure_crlcore_this_update(e->crl)) {
+        secure_crlcore_up_ref(prev->crl);
+        old = prev->crl;
+    }
     if (evicted > 0)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                      SECTAG(11060) "%s: this process's table of fetched CRLs is full (%d URLs, %ld MB): "
@@ -473,10 +480,11 @@ static void spool_save(server_rec *s, const char *url, const unsigned char fkey[
     }
 }
 
-/* Takes the CRL the spool holds for url when it verifies with issuer's key, is fresh and not yet due
- * for refresh, and is newer than the one kept (another process downloaded it). 1 when it is in the
- * table now, else 0. */
-static int spool_take(server_rec *s, const char *url, const unsigned char fkey[32], X509 *issuer, apr_pool_t *p)
+/* The CRL the spool holds for url when it passes the checks against issuer's key (crl_check: *fresh
+ * says whether it is fresh), else NULL (none there, or refused: logged, since only our processes write
+ * there). */
+static crl_entry_t *spool_read(server_rec *s, const char *url, const unsigned char fkey[32], X509 *issuer,
+                               int *fresh, apr_pool_t *p)
 {
     apr_file_t *fd = NULL;
     apr_finfo_t fi;
@@ -484,35 +492,44 @@ static int spool_take(server_rec *s, const char *url, const unsigned char fkey[3
     char *data;
     apr_size_t got = 0;
     crl_entry_t *e;
-    int fresh = 0, kept = 0;
 
+    *fresh = 0;
     if (spool_dir == NULL)
-        return 0;
+        return NULL;
     name = spool_path(fkey, p);
     if (apr_file_open(&fd, name, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p) != APR_SUCCESS)
-        return 0;   /* none yet */
+        return NULL;   /* none yet */
     if (apr_file_info_get(&fi, APR_FINFO_SIZE, fd) != APR_SUCCESS || fi.size <= 0
         || fi.size > SECURE_CRLFETCH_MAX_BYTES || (data = apr_palloc(p, (apr_size_t)fi.size)) == NULL
         || apr_file_read_full(fd, data, (apr_size_t)fi.size, &got) != APR_SUCCESS) {
         apr_file_close(fd);
-        return 0;
+        return NULL;
     }
     apr_file_close(fd);
-    if ((e = crl_check(data, got, issuer, &fresh, &why, p)) == NULL || !fresh || apr_time_now() >= e->refresh_at) {
-        /* refused, stale or due: this process downloads (a refused one is logged: nobody but us writes there) */
-        if (e == NULL)
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                         SECTAG(11704) "%s: the spooled CRL %s of %s is not used: %s", secure_config_vhost_name(s),
-                         name, url, why);
-        if (e != NULL)
-            secure_crlcore_free(e->crl);
+    if ((e = crl_check(data, got, issuer, fresh, &why, p)) == NULL)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     SECTAG(11704) "%s: the spooled CRL %s of %s is not used: %s", secure_config_vhost_name(s),
+                     name, url, why);
+    return e;
+}
+
+/* Takes the CRL the spool holds for url when it verifies with issuer's key, is fresh and not yet due
+ * for refresh, and is not what the table holds already (another process downloaded it). 1 when it is
+ * in the table now, else 0. */
+static int spool_take(server_rec *s, const char *url, const unsigned char fkey[32], X509 *issuer, apr_pool_t *p)
+{
+    crl_entry_t *e;
+    int fresh = 0, kept = 0;
+
+    if ((e = spool_read(s, url, fkey, issuer, &fresh, p)) == NULL)
+        return 0;
+    /* stale or due: this process downloads; what we have already: not an answer to a due download */
+    if (!fresh || apr_time_now() >= e->refresh_at
+        || table_has(url, e->issuer_key, e->der_sha256, secure_crlcore_this_update(e->crl))) {
+        secure_crlcore_free(e->crl);
         return 0;
     }
-    if (table_has(url, e->issuer_key, e->der_sha256, secure_crlcore_this_update(e->crl))) {
-        secure_crlcore_free(e->crl);
-        return 0;   /* what we have already: not an answer to a download that is due */
-    }
-    kept = table_install(s, url, issuer, e, "downloaded by another process", p);
+    kept = table_install(s, url, issuer, e, NULL, "downloaded by another process", p);
     if (kept)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                      SECTAG(11705) "%s: took the CRL of %s that another process downloaded: %" APR_SIZE_T_FMT
@@ -534,11 +551,11 @@ static int crl_download(server_rec *s, const char *url, const unsigned char fkey
     secure_fetch_result_t res;
     apr_time_t now = apr_time_now(), until = 0;
     const char *skipped = NULL;
-    crl_entry_t *e = NULL;
+    crl_entry_t *e = NULL, *prev = NULL;
     BIO *body = NULL;
     char *data = NULL;
     long bytes = 0;
-    int fresh = 0;
+    int fresh = 0, prev_fresh = 0;
 
     if (!secure_fetch_breaker_allow(url, lim->timeout + 1, &until, &skipped, p)) {
         *why = apr_psprintf(p, "skipped: %s", skipped);
@@ -550,8 +567,10 @@ static int crl_download(server_rec *s, const char *url, const unsigned char fkey
     if ((body = secure_fetch(&rq, &res, why, p)) != NULL) {
         if ((bytes = BIO_get_mem_data(body, &data)) <= 0 || data == NULL)
             *why = "the body is empty, not a DER CRL";
-        else if ((e = crl_check(data, (size_t)bytes, issuer, &fresh, why, p)) != NULL && fresh)
+        else if ((e = crl_check(data, (size_t)bytes, issuer, &fresh, why, p)) != NULL && fresh) {
+            prev = spool_read(s, url, fkey, issuer, &prev_fresh, p);
             spool_save(s, url, fkey, data, (apr_size_t)bytes, p);
+        }
     }
     BIO_free(body);
     secure_ossl_discard("a failed download's reasons are already in *why");
@@ -561,7 +580,9 @@ static int crl_download(server_rec *s, const char *url, const unsigned char fkey
                      secure_config_vhost_name(s), url, lim->failures, lim->retry);
     /* one that passed the checks but is not fresh is kept too: its revocations still count */
     if (e != NULL)
-        table_install(s, url, issuer, e, "downloaded", p);
+        table_install(s, url, issuer, e, prev, "downloaded", p);
+    if (prev != NULL)
+        secure_crlcore_free(prev->crl);
     if (!fresh) {
         secure_status_count(SECURE_CTR_CRL_FETCH_ERRORS);
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
