@@ -49,6 +49,8 @@ APLOG_USE_MODULE(secure);
 /* Newly revoked serials written into the verdict cache per installed CRL and vhost; beyond it, their
  * cached GOOD verdicts run out by themselves (logged). */
 #define CRLFETCH_NEWLY_REVOKED_MAX 1000
+/* Files the spool keeps at most (one per distribution point URL): twice a process's table. */
+#define CRLFETCH_SPOOL_FILES (2 * SECURE_CRLFETCH_TABLE_URLS)
 
 /* A fetched CRL, checked and compacted by the CRL core (the same rules as SecureCRL files). */
 typedef struct {
@@ -451,6 +453,37 @@ static const char *spool_path(const unsigned char fkey[32], apr_pool_t *p)
     return apr_pstrcat(p, spool_dir, "/", hex, ".crl", NULL);
 }
 
+/* Keeps the spool at CRLFETCH_SPOOL_FILES files at most: the least recently written go first. */
+static void spool_trim(apr_pool_t *p)
+{
+    apr_dir_t *dir;
+    apr_finfo_t fi;
+    const char *oldest = NULL;
+    apr_time_t oldest_mtime = 0;
+    int n = 0, rounds;
+
+    for (rounds = 0; rounds < 8; rounds++) {
+        if (apr_dir_open(&dir, spool_dir, p) != APR_SUCCESS)
+            return;
+        n = 0;
+        oldest = NULL;
+        while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_MTIME | APR_FINFO_TYPE, dir) == APR_SUCCESS) {
+            size_t len = strlen(fi.name);
+            if (fi.filetype != APR_REG || len != 68 || strcmp(fi.name + 64, ".crl") != 0)
+                continue;
+            n++;
+            if (oldest == NULL || fi.mtime < oldest_mtime) {
+                oldest = apr_pstrdup(p, fi.name);
+                oldest_mtime = fi.mtime;
+            }
+        }
+        apr_dir_close(dir);
+        if (n <= CRLFETCH_SPOOL_FILES || oldest == NULL)
+            return;
+        apr_file_remove(apr_pstrcat(p, spool_dir, "/", oldest, NULL), p);
+    }
+}
+
 /* Leaves the DER bytes of a fresh CRL downloaded from url where the other processes look (temp file and
  * rename: a reader finds the whole file or the one before). Failures are logged, never fatal. */
 static void spool_save(server_rec *s, const char *url, const unsigned char fkey[32], const char *data,
@@ -477,7 +510,9 @@ static void spool_save(server_rec *s, const char *url, const unsigned char fkey[
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
                      SECTAG(11703) "%s: cannot leave the CRL downloaded from %s in %s for the other processes; "
                      "they download it themselves", secure_config_vhost_name(s), url, spool_dir);
+        return;
     }
+    spool_trim(p);
 }
 
 /* The CRL the spool holds for url when it passes the checks against issuer's key (crl_check: *fresh
@@ -529,12 +564,13 @@ static int spool_take(server_rec *s, const char *url, const unsigned char fkey[3
         secure_crlcore_free(e->crl);
         return 0;
     }
-    kept = table_install(s, url, issuer, e, NULL, "downloaded by another process", p);
+    kept = table_install(s, url, issuer, e, NULL, "from the spool", p);
     if (kept)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     SECTAG(11705) "%s: took the CRL of %s that another process downloaded: %" APR_SIZE_T_FMT
-                     " revoked, valid %" APR_TIME_T_FMT " s more", secure_config_vhost_name(s), url,
-                     (apr_size_t)secure_crlcore_count(e->crl), apr_time_sec(e->next_update - apr_time_now()));
+                     SECTAG(11705) "%s: took the CRL of %s from the spool, where a process of this server left "
+                     "it (no download): %" APR_SIZE_T_FMT " revoked, valid %" APR_TIME_T_FMT " s more",
+                     secure_config_vhost_name(s), url, (apr_size_t)secure_crlcore_count(e->crl),
+                     apr_time_sec(e->next_update - apr_time_now()));
     secure_crlcore_free(e->crl);
     return kept;
 }
