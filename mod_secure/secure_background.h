@@ -1,5 +1,6 @@
 /* secure_background — one background thread per child process with a bounded queue of jobs, for work a
- * handshake must not wait for (SecureRevocationFirstSeen unknown: the first query about a certificate).
+ * handshake must not wait for (SecureRevocationFirstSeen unknown: the first query about a certificate;
+ * refresh ahead; every CRL distribution point download).
  * Jobs are heap memory owned by the queue once submitted: run or drop frees them. The thread is started
  * in child_init and stopped (queue drained through drop) in a pre-cleanup of the child's pool, before
  * that pool goes away. */
