@@ -805,7 +805,6 @@ static void first_sight_drop(void *job)
     free(j);
 }
 
-/* On the background thread: the same single-flight query a handshake would make; it caches the answer. */
 /* First-sight answers this process's background thread got (secure_online_answers). */
 static apr_uint32_t bg_answers;
 
@@ -814,6 +813,7 @@ apr_uint32_t secure_online_answers(void)
     return apr_atomic_read32(&bg_answers);
 }
 
+/* On the background thread: the same single-flight query a handshake would make; it caches the answer. */
 static void first_sight_run(void *job, apr_pool_t *p)
 {
     first_sight_t *j = job;
