@@ -202,8 +202,9 @@ static int table_get(const char *url, const unsigned char key[32], secure_crlcor
 }
 
 /* Whether the table holds, for url and key, a CRL with these DER bytes or one issued later than
- * this_update (then a copy read from the spool brings nothing). */
-static int table_has(const char *url, const unsigned char key[32], const unsigned char der[32], int64_t this_update)
+ * this_update (then a copy read from the spool brings nothing); der NULL and this_update INT64_MAX: any
+ * CRL of url and key. */
+static int table_has(const char *url, const unsigned char key[32], const unsigned char *der, int64_t this_update)
 {
     crl_slot_t *slot;
     int has = 0;
@@ -211,7 +212,8 @@ static int table_has(const char *url, const unsigned char key[32], const unsigne
     if (crl_mutex == NULL || apr_thread_mutex_lock(crl_mutex) != APR_SUCCESS)
         return 0;
     if ((slot = slot_find(url)) != NULL && !memcmp(slot->e.issuer_key, key, 32))
-        has = !memcmp(slot->e.der_sha256, der, 32) || secure_crlcore_this_update(slot->e.crl) > this_update;
+        has = der == NULL || !memcmp(slot->e.der_sha256, der, 32)
+              || secure_crlcore_this_update(slot->e.crl) > this_update;
     apr_thread_mutex_unlock(crl_mutex);
     return has;
 }
@@ -494,7 +496,7 @@ static void spool_save(server_rec *s, const char *url, const unsigned char fkey[
     apr_size_t wrote = 0;
     apr_status_t rv;
 
-    if (spool_dir == NULL)
+    if (spool_dir == NULL || fkey == NULL)
         return;
     name = spool_path(fkey, p);
     tmp = apr_psprintf(p, "%s.tmp.%" APR_PID_T_FMT ".%lu", name, getpid(),
@@ -529,7 +531,7 @@ static crl_entry_t *spool_read(server_rec *s, const char *url, const unsigned ch
     crl_entry_t *e;
 
     *fresh = 0;
-    if (spool_dir == NULL)
+    if (spool_dir == NULL || fkey == NULL)
         return NULL;
     name = spool_path(fkey, p);
     if (apr_file_open(&fd, name, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p) != APR_SUCCESS)
@@ -541,10 +543,12 @@ static crl_entry_t *spool_read(server_rec *s, const char *url, const unsigned ch
         return NULL;
     }
     apr_file_close(fd);
-    if ((e = crl_check(data, got, issuer, fresh, &why, p)) == NULL)
+    if ((e = crl_check(data, got, issuer, fresh, &why, p)) == NULL) {
+        secure_status_count(SECURE_CTR_CRL_FETCH_ERRORS);
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      SECTAG(11704) "%s: the spooled CRL %s of %s is not used: %s", secure_config_vhost_name(s),
                      name, url, why);
+    }
     return e;
 }
 
@@ -578,7 +582,8 @@ static int spool_take(server_rec *s, const char *url, const unsigned char fkey[3
 /* ---- the download ------------------------------------------------------------------------------- */
 
 /* Downloads url's CRL for vhost s through the breaker, checks it and keeps it in the table (logged,
- * counted); a fresh one also goes to the spool. 1 when a fresh CRL is in the table, else 0 with *why. */
+ * counted); a fresh one also goes to the spool (fkey: its name; NULL: no spool). 1 when a fresh CRL is in
+ * the table, else 0 with *why. */
 static int crl_download(server_rec *s, const char *url, const unsigned char fkey[32], X509 *issuer,
                         const secure_fetch_limits_t *lim, int have_old, const char **why, apr_pool_t *p)
 {
@@ -604,7 +609,9 @@ static int crl_download(server_rec *s, const char *url, const unsigned char fkey
         if ((bytes = BIO_get_mem_data(body, &data)) <= 0 || data == NULL)
             *why = "the body is empty, not a DER CRL";
         else if ((e = crl_check(data, (size_t)bytes, issuer, &fresh, why, p)) != NULL && fresh) {
-            prev = spool_read(s, url, fkey, issuer, &prev_fresh, p);
+            /* what this one replaces, when this process kept none: the server's previous download */
+            if (!table_has(url, e->issuer_key, NULL, INT64_MAX))
+                prev = spool_read(s, url, fkey, issuer, &prev_fresh, p);
             spool_save(s, url, fkey, data, (apr_size_t)bytes, p);
         }
     }
@@ -682,7 +689,7 @@ static int crl_obtain(server_rec *s, const char *url, X509 *issuer, const secure
     }
     secure_ossl_discard("an issuer key that cannot be hashed fails the CRL's check below, with a reason");
     if (!url_flight_key(url, fkey))
-        return crl_download(s, url, fkey, issuer, lim, have_old, why, p);
+        return crl_download(s, url, NULL, issuer, lim, have_old, why, p);   /* no spool either */
     if (spool_take(s, url, fkey, issuer, p))
         return 1;
     memset(&sig, 0, sizeof(sig));
