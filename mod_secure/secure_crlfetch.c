@@ -150,7 +150,8 @@ void secure_crlfetch_child_init(apr_pool_t *pchild, server_rec *s)
         crl_cond = NULL;
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      SECTAG(11057) "SecureCRLFetch: cannot create the mutex of this process's fetched-CRL "
-                     "table; CRLs are fetched for each check and not kept");
+                     "table; nothing fetched can be kept, so certificates with a CRL distribution point are "
+                     "UNKNOWN in this process");
         return;
     }
     apr_pool_cleanup_register(pchild, NULL, crl_table_free, apr_pool_cleanup_null);
