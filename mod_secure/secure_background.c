@@ -18,6 +18,12 @@ static int bg_running;                  /* accepting jobs; cleared (under the mu
 static apr_thread_mutex_t *bg_mutex;
 static apr_thread_cond_t *bg_cond;
 static apr_thread_t *bg_thread;
+static _Thread_local int bg_self;       /* set on the background thread only */
+
+int secure_bg_is_current(void)
+{
+    return bg_self;
+}
 
 int secure_bg_submit(const secure_bg_job_t *j)
 {
@@ -42,6 +48,7 @@ static void *APR_THREAD_FUNC bg_main(apr_thread_t *thd, void *data)
     secure_bg_job_t j;
 
     (void)data;
+    bg_self = 1;
     if (apr_pool_create(&p, apr_thread_pool_get(thd)) != APR_SUCCESS)
         p = NULL;
     apr_thread_mutex_lock(bg_mutex);

@@ -1,5 +1,6 @@
 /* secure_background — one background thread per child process with a bounded queue of jobs, for work a
- * handshake must not wait for (SecureRevocationFirstSeen unknown: the first query about a certificate).
+ * handshake must not wait for (SecureRevocationFirstSeen unknown: the first query about a certificate;
+ * refresh ahead; every CRL distribution point download).
  * Jobs are heap memory owned by the queue once submitted: run or drop frees them. The thread is started
  * in child_init and stopped (queue drained through drop) in a pre-cleanup of the child's pool, before
  * that pool goes away. */
@@ -21,6 +22,8 @@ typedef struct {
  * thread runs in this process (in both cases the caller still owns j->job). Never blocks for more than
  * the queue's mutex. */
 int secure_bg_submit(const secure_bg_job_t *j);
+/* 1 on the background thread itself (a job must not queue work and wait for it), else 0. */
+int secure_bg_is_current(void);
 /* Starts this child's background thread when needed (child_init); failures are logged, and then
  * secure_bg_submit refuses every job. */
 void secure_bg_child_init(apr_pool_t *pchild, server_rec *s, int needed);

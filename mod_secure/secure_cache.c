@@ -446,12 +446,13 @@ static const cache_vhost_t *cache_vhost(const server_rec *s)
 /* The record's id for cert under the vhost's trust context (secure_cacherec_id): the same certificate and
  * settings give the same id on every server of a fleet; two CAs with one name but different keys, or two
  * vhosts with different OCSP rules, never share answers. */
-static int cache_id(const cache_vhost_t *vh, X509 *cert, X509 *issuer, char *out /* 65 bytes */)
+static int cache_id_serial(const cache_vhost_t *vh, const ASN1_INTEGER *cert_serial, X509 *issuer,
+                           char *out /* 65 bytes */)
 {
     unsigned char *name = NULL, *serial = NULL;
     const ASN1_BIT_STRING *key = X509_get0_pubkey_bitstr(issuer);
     int namelen = i2d_X509_NAME(X509_get_subject_name(issuer), &name);
-    int seriallen = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &serial);
+    int seriallen = i2d_ASN1_INTEGER(cert_serial, &serial);
     int ok = key != NULL && key->length > 0 && namelen > 0 && seriallen > 0
              && secure_cacherec_id(vh->ctx, name, (size_t)namelen, key->data, (size_t)key->length, serial,
                                    (size_t)seriallen, out) == 0;
@@ -459,6 +460,11 @@ static int cache_id(const cache_vhost_t *vh, X509 *cert, X509 *issuer, char *out
     OPENSSL_free(name);
     OPENSSL_free(serial);
     return ok;
+}
+
+static int cache_id(const cache_vhost_t *vh, X509 *cert, X509 *issuer, char *out /* 65 bytes */)
+{
+    return cache_id_serial(vh, X509_get0_serialNumber(cert), issuer, out);
 }
 
 static apr_status_t cache_lock(void)
@@ -638,6 +644,13 @@ void secure_cache_put(server_rec *s, X509 *cert, X509 *issuer, const secure_verd
 void secure_cache_put_keep(server_rec *s, X509 *cert, X509 *issuer, const secure_verdict_t *v, long keep_secs,
                            apr_pool_t *p)
 {
+    if (cert != NULL)
+        secure_cache_put_serial(s, X509_get0_serialNumber(cert), issuer, v, keep_secs, p);
+}
+
+void secure_cache_put_serial(server_rec *s, const ASN1_INTEGER *serial, X509 *issuer, const secure_verdict_t *v,
+                             long keep_secs, apr_pool_t *p)
+{
     const cache_vhost_t *vh = cache_vhost(s);
     char id[SECURE_CACHEREC_ID_LEN + 1];
     unsigned char rec[SECURE_CACHEREC_LEN];
@@ -645,7 +658,7 @@ void secure_cache_put_keep(server_rec *s, X509 *cert, X509 *issuer, const secure
     apr_time_t now = apr_time_now(), expires;
     apr_status_t rv;
 
-    if (!cache_ready || vh == NULL || !vh->online || v == NULL || cert == NULL || issuer == NULL
+    if (!cache_ready || vh == NULL || !vh->online || v == NULL || serial == NULL || issuer == NULL
         || v->status == SECURE_REV_NONE || v->expires <= now
         || (v->source != NULL && (!strcmp(v->source, "cache") || !strcmp(v->source, "cache-stale"))))
         return;
@@ -658,7 +671,7 @@ void secure_cache_put_keep(server_rec *s, X509 *cert, X509 *issuer, const secure
         if (expires > now + apr_time_from_sec(cache_unknown_ttl))
             expires = now + apr_time_from_sec(cache_unknown_ttl);
     }
-    if (!cache_id(vh, cert, issuer, id))
+    if (!cache_id_serial(vh, serial, issuer, id))
         return;
     r.status = v->status == SECURE_REV_GOOD ? 'G' : v->status == SECURE_REV_REVOKED ? 'R' : 'U';
     r.source = secure_cacherec_source_index(v->source);

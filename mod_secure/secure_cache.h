@@ -58,6 +58,10 @@ void secure_cache_put(server_rec *s, X509 *cert, X509 *issuer, const secure_verd
  * secure_cache_get_stale (SecureRevocationStaleIfError). */
 void secure_cache_put_keep(server_rec *s, X509 *cert, X509 *issuer, const secure_verdict_t *v, long keep_secs,
                            apr_pool_t *p);
+/* secure_cache_put_keep for the certificate of issuer with serial number serial (the certificate itself
+ * not at hand: a successor CRL's new revocations). */
+void secure_cache_put_serial(server_rec *s, const ASN1_INTEGER *serial, X509 *issuer, const secure_verdict_t *v,
+                             long keep_secs, apr_pool_t *p);
 /* 1 and *v filled (source "cache-stale", expires 0) when the cache holds an authentic GOOD or REVOKED
  * record for cert whose expiry passed less than stale_secs ago; else 0. Not counted as hit or miss. */
 int secure_cache_get_stale(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, long stale_secs,

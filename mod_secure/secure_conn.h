@@ -29,6 +29,8 @@ typedef struct secure_rev_memo {
     char date[24];                      /* its revocation time, ISO 8601 UTC, or "" */
     char detail[200];                   /* operator words for logs (cut at this size) */
     unsigned gen;                       /* secure_revoke's revocation generation the verdict was made at */
+    unsigned answers;                   /* background answers this process had got by then (secure_ocsp) */
+    int pending;                        /* the verdict is UNKNOWN "pending": judged again once one more is in */
 } secure_rev_memo_t;
 
 typedef struct secure_conn {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -752,6 +753,42 @@ int secure_crlcore_find(const secure_crlcore_crl_t *crl, const ASN1_INTEGER *ser
             hi = mid;
     }
     return 0;
+}
+
+size_t secure_crlcore_newly_revoked(const secure_crlcore_crl_t *crl, const secure_crlcore_crl_t *old, size_t max,
+                                    secure_crlcore_serial_fn each, void *baton)
+{
+    size_t i, j = 0, count = 0;
+    ASN1_INTEGER *serial = NULL;
+    BIGNUM *bn = NULL;
+
+    for (i = 0; i < crl->n; i++) {
+        const crl_entry_t *e = &crl->entries[i];
+        const unsigned char *eb = crl->serials + e->off;
+        int c = 1;
+
+        if (e->reason == CRL_REASON_REMOVE_FROM_CRL)
+            continue;
+        /* both arrays are sorted by serial_cmp: walk old along */
+        while (old != NULL && j < old->n
+               && (c = serial_cmp(old->entries[j].neg, old->serials + old->entries[j].off, old->entries[j].len,
+                                  e->neg, eb, e->len)) < 0)
+            j++;
+        if (old != NULL && j < old->n && c == 0 && old->entries[j].reason != CRL_REASON_REMOVE_FROM_CRL)
+            continue;
+        if (count++ >= max || each == NULL)
+            continue;
+        /* the INTEGER again from its magnitude and sign (a zero-length magnitude is 0) */
+        if ((bn = BN_bin2bn(eb, (int)e->len, bn)) == NULL
+            || (BN_set_negative(bn, e->neg), (serial = BN_to_ASN1_INTEGER(bn, serial)) == NULL)) {
+            ERR_clear_error();
+            continue;
+        }
+        each(baton, serial, e->reason >= 0 ? e->reason : CRL_REASON_UNSPECIFIED, e->revoked_at);
+    }
+    ASN1_INTEGER_free(serial);
+    BN_free(bn);
+    return count;
 }
 
 secure_crlcore_time_t secure_crlcore_time_state(const secure_crlcore_crl_t *crl, int64_t now,

@@ -109,6 +109,15 @@ int secure_crlcore_covers(const secure_crlcore_crl_t *crl, X509 *cert, X509 *iss
 int secure_crlcore_find(const secure_crlcore_crl_t *crl, const ASN1_INTEGER *serial, int *reason,
                         int64_t *revoked_at);
 
+/* Called by secure_crlcore_newly_revoked for one serial (an INTEGER valid during the call only). */
+typedef void (*secure_crlcore_serial_fn)(void *baton, const ASN1_INTEGER *serial, int reason, int64_t revoked_at);
+
+/* The serials crl revokes and old does not (a successor CRL's new revocations; removeFromCRL entries do
+ * not revoke), in serial order, each handed to each until max calls were made. Returns how many there
+ * are (also beyond max). O(n + m). */
+size_t secure_crlcore_newly_revoked(const secure_crlcore_crl_t *crl, const secure_crlcore_crl_t *old, size_t max,
+                                    secure_crlcore_serial_fn each, void *baton);
+
 /* How a CRL stands at now, allowing max_stale seconds past nextUpdate. */
 typedef enum {
     SECURE_CRLCORE_FRESH = 0,

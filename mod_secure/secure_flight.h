@@ -1,10 +1,10 @@
 /* secure_flight — single-flight for the online revocation sources: at most one query in flight per key
- * (a certificate under a vhost's online settings, or a CRL distribution point URL) in each process, and,
- * for certificates, across the processes of a server. In a process, later callers wait on a condition
- * variable for the first one's answer (bounded by a deadline); across processes, a shared-memory table of
- * in-flight markers (under `Mutex secure-online-flight`) makes a caller that sees another process's
- * recent marker poll, with a bounded backoff, until the marker goes, then read the answer through the
- * caller's poll function (the verdict cache) instead of querying. Nothing here runs when a verdict is
+ * (a certificate under a vhost's online settings, or a CRL distribution point URL) in each process and
+ * across the processes of a server. In a process, later callers wait on a condition variable for the
+ * first one's answer (bounded by a deadline); across processes, a shared-memory table of in-flight
+ * markers (under `Mutex secure-online-flight`) makes a caller that sees another process's recent marker
+ * poll, with a bounded backoff, until the marker goes, then read the answer through the caller's poll
+ * function (the verdict cache for a certificate, secure_crlfetch's spool for a CRL) instead of querying. Nothing here runs when a verdict is
  * cached: only a cache miss boards a flight. */
 #ifndef SECURE_FLIGHT_H
 #define SECURE_FLIGHT_H

@@ -311,28 +311,43 @@ int secure_online_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
            ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* Whether vhost s downloads CRLs from distribution points (secure_crlfetch writes their cache records). */
+static int fetches_crls(const server_rec *s)
+{
+    return secure_config_engine_on(s) && ocsp_conf(s)->crl_fetch == 1;
+}
+
 int secure_online_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *v;
-    int needed = 0;
+    int needed = 0, crls = 0;
 
     (void)plog;
     (void)ptemp;
     /* the first pass only checks the config */
-    for (v = s; ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG && v != NULL; v = v->next)
+    for (v = s; ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG && v != NULL; v = v->next) {
         if (secure_config_engine_on(v) && secure_online_enabled(v))
             needed = 1;
+        crls |= fetches_crls(v);
+    }
+    secure_crlfetch_post_config(pconf, s, crls, fetches_crls);
     return secure_fetch_post_config(pconf, s, needed) == APR_SUCCESS
            && secure_flight_post_config(pconf, s, needed) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
-/* SecureRevocationRefreshAhead: keys queued recently in this process (see refresh_claim). */
+/* SecureRevocationRefreshAhead and SecureRevocationFirstSeen unknown: keys queued recently in this
+ * process (see claim_key). */
 #define REFRESH_SLOTS 256
 
 typedef struct {
     unsigned char key[32];
+    int kind;                    /* REFRESH_AHEAD or REFRESH_FIRST_SIGHT */
     apr_time_t until;            /* queued until then: not queued again */
 } refresh_slot_t;
+
+enum { REFRESH_AHEAD = 0, REFRESH_FIRST_SIGHT };
+static int claim_key(const unsigned char key[32], int kind, apr_time_t now, apr_interval_time_t window);
+static void claim_release(const unsigned char key[32], int kind);
 
 static refresh_slot_t refresh_table[REFRESH_SLOTS];
 static apr_thread_mutex_t *refresh_mutex;
@@ -790,6 +805,14 @@ static void first_sight_drop(void *job)
     free(j);
 }
 
+/* First-sight answers this process's background thread got (secure_online_answers). */
+static apr_uint32_t bg_answers;
+
+apr_uint32_t secure_online_answers(void)
+{
+    return apr_atomic_read32(&bg_answers);
+}
+
 /* On the background thread: the same single-flight query a handshake would make; it caches the answer. */
 static void first_sight_run(void *job, apr_pool_t *p)
 {
@@ -801,6 +824,9 @@ static void first_sight_run(void *job, apr_pool_t *p)
     v.reason = -1;
     online_flight(j->s, NULL, j->cert, j->issuer, j->trust, &lim,
                   j->refresh ? apr_time_from_sec(OCSP_DEFAULT(ocsp_conf(j->s), refresh_ahead, 0)) : 0, &v, p);
+    /* in the verdict cache now: connections that got "pending" judge their certificate again */
+    if (!j->refresh)
+        apr_atomic_inc32(&bg_answers);
     ocsp_log(j->s, NULL, p, APLOG_DEBUG, "mod_secure: %s: background %s of certificate %s (serial %s): %s",
              secure_config_vhost_name(j->s), j->refresh ? "refresh" : "check", cert_subject(j->cert, p),
              cert_serial(j->cert, p), v.detail ? v.detail : "no answer");
@@ -839,8 +865,18 @@ static int background_query(server_rec *s, X509 *cert, X509 *issuer, X509_STORE 
 static int first_sight_deferred(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X509_STORE *trust,
                                 secure_verdict_t *v, apr_pool_t *p)
 {
-    int rc = background_query(s, cert, issuer, trust, 0);
+    const struct secure_ocsp_conf *conf = ocsp_conf(s);
+    unsigned char key[32];
+    int rc, claim = -1;
 
+    /* one background query per certificate at a time in this process: a handshake or a request that
+     * finds it queued within the last SecureOCSPTimeout + 1 s waits for that answer, it adds none */
+    if (flight_key(conf, cert, issuer, key))
+        claim = claim_key(key, REFRESH_FIRST_SIGHT, apr_time_now(),
+                          apr_time_from_sec(OCSP_DEFAULT(conf, timeout, OCSP_TIMEOUT_DEFAULT) + 1));
+    rc = claim == 0 ? 1 : background_query(s, cert, issuer, trust, 0);
+    if (rc != 1 && claim == 1)
+        claim_release(key, REFRESH_FIRST_SIGHT);
     if (rc < 0)
         return 0;
     v->status = SECURE_REV_UNKNOWN;
@@ -910,16 +946,18 @@ void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X
  * with every other process through the single-flight markers; a process that boards after another one
  * refreshed finds the new verdict in the cache and asks nothing. */
 
-/* 1 when key was not queued within the window (and is marked now), else 0. A full table: the oldest goes. */
-static int refresh_claim(const unsigned char key[32], apr_time_t now, apr_interval_time_t window)
+/* 1 when key was not queued for kind within the window (and is marked now), 0 when it was, -1 without
+ * the table. A full table: the oldest goes. */
+static int claim_key(const unsigned char key[32], int kind, apr_time_t now, apr_interval_time_t window)
 {
     refresh_slot_t *pick = NULL;
     int i, claimed = 1;
 
     if (refresh_mutex == NULL || apr_thread_mutex_lock(refresh_mutex) != APR_SUCCESS)
-        return 0;
+        return -1;
     for (i = 0; i < REFRESH_SLOTS; i++) {
-        if (refresh_table[i].until > now && memcmp(refresh_table[i].key, key, 32) == 0) {
+        if (refresh_table[i].until > now && refresh_table[i].kind == kind
+            && memcmp(refresh_table[i].key, key, 32) == 0) {
             claimed = 0;
             break;
         }
@@ -928,10 +966,24 @@ static int refresh_claim(const unsigned char key[32], apr_time_t now, apr_interv
     }
     if (claimed) {
         memcpy(pick->key, key, 32);
+        pick->kind = kind;
         pick->until = now + window;
     }
     apr_thread_mutex_unlock(refresh_mutex);
     return claimed;
+}
+
+/* Forgets a claim whose query could not be queued. */
+static void claim_release(const unsigned char key[32], int kind)
+{
+    int i;
+
+    if (refresh_mutex == NULL || apr_thread_mutex_lock(refresh_mutex) != APR_SUCCESS)
+        return;
+    for (i = 0; i < REFRESH_SLOTS; i++)
+        if (refresh_table[i].kind == kind && memcmp(refresh_table[i].key, key, 32) == 0)
+            refresh_table[i].until = 0;
+    apr_thread_mutex_unlock(refresh_mutex);
 }
 
 void secure_online_refresh_ahead(server_rec *s, X509 *cert, X509 *issuer, X509_STORE *trust, apr_time_t expires)
@@ -943,7 +995,7 @@ void secure_online_refresh_ahead(server_rec *s, X509 *cert, X509 *issuer, X509_S
 
     if (window <= 0 || (now = apr_time_now()) + window < expires)
         return;
-    if (!flight_key(conf, cert, issuer, key) || !refresh_claim(key, now, window))
+    if (!flight_key(conf, cert, issuer, key) || claim_key(key, REFRESH_AHEAD, now, window) != 1)
         return;
     if (background_query(s, cert, issuer, trust, 1) == 1)
         secure_status_count(SECURE_CTR_REV_REFRESH_AHEAD);

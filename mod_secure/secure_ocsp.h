@@ -87,6 +87,10 @@ void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X
  * digests, nonce, max age, CRL fetch) as canonical text, for the verdict cache's trust context. Memory
  * from p; NULL when a responder certificate cannot be digested. */
 const char *secure_ocsp_trust_context(const server_rec *s, apr_pool_t *p);
+/* How many first-sight answers (SecureRevocationFirstSeen unknown) this process's background thread has
+ * put in the verdict cache: a connection accepted with "pending" is judged again when it changes. One
+ * atomic read. */
+apr_uint32_t secure_online_answers(void);
 /* SecureRevocationRefreshAhead: called on a cache hit for cert (issuer, trust as for secure_online_check)
  * with the cached verdict's expiry. Within the window, queues one background query per certificate and
  * window in this process; otherwise returns after one comparison (no lock, no system call). */

@@ -637,6 +637,7 @@ static void memo_merge(secure_rev_memo_t *m, const secure_verdict_t *v)
     if (v->status == SECURE_REV_REVOKED && v->revoked_at > 0)
         secure_ossl_iso_time(v->revoked_at, m->date, sizeof(m->date));
     apr_cpystrn(m->detail, v->detail ? v->detail : "", sizeof(m->detail));
+    m->pending = v->status == SECURE_REV_UNKNOWN && v->source != NULL && !strcmp(v->source, "pending");
 }
 
 /* The connection's certificate changed (renegotiation, post-handshake authentication): what was accepted
@@ -671,6 +672,7 @@ static void record_reset(secure_conn_t *sc)
         m->rules = rules;
         m->age = age;
         m->gen = revoke_gen_now();   /* the data this handshake's verdicts are made with */
+        m->answers = secure_online_answers();   /* read before a "pending" answer can be given */
     }
     secure_conn_unlock(sc);
 }
@@ -969,8 +971,8 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     X509 *leaf, *worst_cert;
     unsigned char md[32];
     secure_verdict_t worst;
-    int state, refused, other_vhost = 0, live;
-    apr_uint32_t gen = revoke_gen_now();
+    int state, refused, other_vhost = 0, live, pending = 0;
+    apr_uint32_t gen = revoke_gen_now(), answers = 0;
 
     if (!rt_active(rt) || ssl == NULL)
         return OK;
@@ -980,6 +982,11 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     state = m != NULL ? m->state : SECURE_LEAF_CHECKING;
     /* accepted before the revocation data changed (a reload): judged again, this once */
     live = state == SECURE_LEAF_ACCEPTED && m->gen != gen;
+    /* accepted while its status was being asked in the background (SecureRevocationFirstSeen unknown):
+     * judged again once this process got a background answer (only such connections read the count) */
+    if (state == SECURE_LEAF_ACCEPTED && !live && m->pending
+        && m->answers != (answers = secure_online_answers()))
+        live = pending = 1;
     if (live)
         state = SECURE_LEAF_CHECKING;
     if (state == SECURE_LEAF_REFUSED) {
@@ -1001,7 +1008,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     secure_conn_lock(sc);
     if (sc->rev_leaf_known && memcmp(sc->rev_leaf_sha256, md, 32) == 0) {
         /* the same certificate in another object (a resumed session), or rules that have not judged it */
-        if ((m = memo_slot(sc, rt, 0)) != NULL && m->state == SECURE_LEAF_ACCEPTED && m->gen == gen) {
+        if (!live && (m = memo_slot(sc, rt, 0)) != NULL && m->state == SECURE_LEAF_ACCEPTED && m->gen == gen) {
             hold_leaf(sc, leaf);
             secure_conn_unlock(sc);
             return OK;
@@ -1013,7 +1020,11 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     /* HTTP/2: concurrent streams may both get here; each reaches the same verdict */
     secure_status_count(SECURE_CTR_REV_RECHECK);
     hs = handshake_server(sc, ssl);
-    if (live) {
+    if (pending) {
+        secure_status_count(SECURE_CTR_REV_LIVE_RECHECK);
+        when = "a request on a connection accepted while its revocation status was asked in the background";
+    }
+    else if (live) {
         secure_status_count(SECURE_CTR_REV_LIVE_RECHECK);
         when = "a request on a connection accepted before SecureCRL / SecureDenyList data changed";
     }
@@ -1023,6 +1034,8 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
                             "handshake's vhost %s", secure_config_vhost_name(r->server),
                             secure_config_vhost_name(hs));
     }
+    if (!pending)
+        answers = secure_online_answers();   /* before the judgement: one that lands meanwhile counts again */
     worst_cert = judge_chain(r, ssl, rt, leaf, &chain, &worst);
     refused = worst.status == SECURE_REV_REVOKED
               || (worst.status == SECURE_REV_UNKNOWN && conf_unknown(conf) == UNKNOWN_DENY);
@@ -1031,6 +1044,7 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
         memo_set_leaf(sc, leaf, md, m);
         m->status = SECURE_REV_NONE;
         m->gen = gen;
+        m->answers = answers;
         memo_merge(m, &worst);
         m->state = refused ? SECURE_LEAF_REFUSED : SECURE_LEAF_ACCEPTED;
     }

@@ -44,7 +44,9 @@ is(log_count(qr/SEC10551: .*fetched the CRL/), 1, '... one download');
 # past the halfway point: due for refresh, still valid; the distribution point now serves a CRL revoking bgb
 Time::HiRes::sleep($t0 + 6 - Time::HiRes::time());
 make_crl(60, 'bgb');
-is(req('bgc'), '200 GOOD crl-fetch', 'due but valid: the kept CRL answers for bgc at once');
+# (the successor revokes bgb, which the kept CRL did not: when it is in between bgc's handshake and its
+# request, the revocation epoch bump makes the request judge bgc again, from the verdict cache)
+like(req('bgc'), qr/^200 GOOD (crl-fetch|cache)$/, 'due but valid: the kept CRL answers for bgc at once');
 my $deadline = Time::HiRes::time() + 5;
 Time::HiRes::sleep(0.2) while log_count(qr/SEC11610: /) < 1 && Time::HiRes::time() < $deadline;
 is(log_count(qr/SEC11610: .*refreshed in the background/), 1, '... and its successor was downloaded on the '

@@ -298,6 +298,23 @@ static int revoked(const secure_crlcore_crl_t *c, long serial, int *reason, int6
     return rc;
 }
 
+typedef struct {
+    int n;
+    long serial[8];
+    int reason[8];
+} newly_t;
+
+static void newly_collect(void *baton, const ASN1_INTEGER *serial, int reason, int64_t revoked_at)
+{
+    newly_t *g = baton;
+
+    (void)revoked_at;
+    if (g->n < 8) {
+        g->serial[g->n] = ASN1_INTEGER_get(serial);
+        g->reason[g->n++] = reason;
+    }
+}
+
 static secure_crlcore_status_t answer(secure_crlcore_crl_t *const *crls, int n, X509 *cert, X509 *issuer,
                                       long max_stale, secure_crlcore_answer_t *a)
 {
@@ -609,6 +626,36 @@ void test_crlcore(void)
         }
         secure_crlcore_free(c);
         X509_CRL_free(crl);
+    }
+    /* ---- a successor CRL's new revocations (what SecureCRLFetch writes into the verdict cache) ---- */
+    {
+        crl_spec_t olds = { .ca = ca, .key = cakey, .n = 3,
+                            .e = { { .serial = 5, .reason = -1 }, { .serial = 7, .reason = CRL_REASON_CERTIFICATE_HOLD },
+                                   { .serial = 0x123456789L, .reason = -1 } } };
+        crl_spec_t news = { .ca = ca, .key = cakey, .n = 5,
+                            .e = { { .serial = 5, .reason = -1 }, { .serial = 6, .reason = CRL_REASON_KEY_COMPROMISE },
+                                   { .serial = 7, .reason = CRL_REASON_REMOVE_FROM_CRL },
+                                   { .serial = 0x123456789L, .reason = -1 }, { .serial = 0x1000000000L, .reason = -1 } } };
+        newly_t got = { 0 };
+        size_t k;
+
+        c = accepted(&olds, &trust, "newly revoked: the predecessor");
+        c2 = accepted(&news, &trust, "newly revoked: the successor");
+        k = c && c2 ? secure_crlcore_newly_revoked(c2, c, 10, newly_collect, &got) : 99;
+        ok(k == 2 && got.n == 2 && got.serial[0] == 6 && got.serial[1] == 0x1000000000L
+           && got.reason[0] == CRL_REASON_KEY_COMPROMISE && got.reason[1] == CRL_REASON_UNSPECIFIED,
+           "successor: serials 6 and 0x1000000000 are new (5 and the 5-byte one were listed, 7 is lifted), "
+           "in order, with their reasons (%zu: %ld %ld)", k, got.serial[0], got.serial[1]);
+        memset(&got, 0, sizeof(got));
+        k = c && c2 ? secure_crlcore_newly_revoked(c2, c, 1, newly_collect, &got) : 99;
+        ok(k == 2 && got.n == 1 && got.serial[0] == 6, "... with max 1: one handed over, 2 counted");
+        k = c ? secure_crlcore_newly_revoked(c, c, 10, NULL, NULL) : 99;
+        ok(k == 0, "the same CRL revokes nothing new");
+        memset(&got, 0, sizeof(got));
+        k = c ? secure_crlcore_newly_revoked(c, NULL, 10, newly_collect, &got) : 99;
+        ok(k == 3 && got.n == 3, "no predecessor: all 3 are new");
+        secure_crlcore_free(c);
+        secure_crlcore_free(c2);
     }
     is_str(secure_crlcore_reason_name(CRL_REASON_KEY_COMPROMISE), "keyCompromise", "reason name keyCompromise");
     is_str(secure_crlcore_reason_name(CRL_REASON_AA_COMPROMISE), "aACompromise", "reason name aACompromise");
