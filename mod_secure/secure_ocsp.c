@@ -23,6 +23,7 @@
 #include "secure_cache.h"
 #include "secure_config.h"
 #include "secure_crlfetch.h"
+#include "secure_factcache.h"
 #include "secure_fetch.h"
 #include "secure_flight.h"
 #include "secure_log.h"
@@ -368,6 +369,8 @@ static int uses_background(const server_rec *s)
                || ocsp_conf(s)->crl_fetch == 1);
 }
 
+static void seen_child_init(apr_pool_t *pchild, server_rec *s);
+
 void secure_online_child_init(apr_pool_t *pchild, server_rec *s)
 {
     server_rec *v;
@@ -385,6 +388,7 @@ void secure_online_child_init(apr_pool_t *pchild, server_rec *s)
     secure_fetch_child_init(pchild, s);
     secure_flight_child_init(pchild, s);
     secure_crlfetch_child_init(pchild, s);
+    seen_child_init(pchild, s);
 }
 
 
@@ -805,6 +809,9 @@ static void first_sight_drop(void *job)
     free(j);
 }
 
+static void seen_note(server_rec *s, X509 *cert, X509 *issuer, X509_STORE *trust, apr_time_t expires,
+                      apr_time_t now, int touch);
+
 /* First-sight answers this process's background thread got (secure_online_answers). */
 static apr_uint32_t bg_answers;
 
@@ -827,6 +834,8 @@ static void first_sight_run(void *job, apr_pool_t *p)
     /* in the verdict cache now: connections that got "pending" judge their certificate again */
     if (!j->refresh)
         apr_atomic_inc32(&bg_answers);
+    else if (v.status == SECURE_REV_GOOD)    /* the sweep sees the new expiry (never a new sighting) */
+        seen_note(j->s, j->cert, j->issuer, j->trust, v.expires, apr_time_now(), 0);
     ocsp_log(j->s, NULL, p, APLOG_DEBUG, "mod_secure: %s: background %s of certificate %s (serial %s): %s",
              secure_config_vhost_name(j->s), j->refresh ? "refresh" : "check", cert_subject(j->cert, p),
              cert_serial(j->cert, p), v.detail ? v.detail : "no answer");
@@ -937,6 +946,8 @@ void secure_online_check(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, X
     if (conf->first_seen == FIRST_SEEN_UNKNOWN && first_sight_deferred(s, c, cert, issuer, trust, v, p))
         return;
     online_flight(s, c, cert, issuer, trust, &lim, 0, v, p);
+    if (v->status == SECURE_REV_GOOD && OCSP_DEFAULT(conf, refresh_ahead, 0) > 0)
+        seen_note(s, cert, issuer, trust, v->expires, apr_time_now(), 1);
 }
 
 /* ---- SecureRevocationRefreshAhead: verdicts in use are asked again before they expire ------------- *
@@ -993,10 +1004,165 @@ void secure_online_refresh_ahead(server_rec *s, X509 *cert, X509 *issuer, X509_S
     apr_time_t now;
     unsigned char key[32];
 
-    if (window <= 0 || (now = apr_time_now()) + window < expires)
+    if (window <= 0)
+        return;
+    now = apr_time_now();
+    seen_note(s, cert, issuer, trust, expires, now, 1);
+    if (now + window < expires)
         return;
     if (!flight_key(conf, cert, issuer, key) || claim_key(key, REFRESH_AHEAD, now, window) != 1)
         return;
     if (background_query(s, cert, issuer, trust, 1) == 1)
         secure_status_count(SECURE_CTR_REV_REFRESH_AHEAD);
+}
+
+/* ---- SecureRevocationRefreshAhead, part two: recently seen certificates, swept by mod_watchdog ------ *
+ * The refresh above is triggered by use inside the window: a certificate in steady but sparse use (seen,
+ * then not again until its verdict expired) would wait at its next handshake. So each cache hit and each
+ * fresh GOOD answer of a vhost with refresh ahead also notes the certificate in this process's table of
+ * recently seen ones; mod_watchdog's thread (secure_revoke registers the callback, every second, under
+ * the reload guard that child_stopping waits for) calls secure_online_sweep, which queues the refresh of
+ * every certificate seen within the last SecureRevocationCacheTTL whose verdict expires within the
+ * window: the same claim and background query as above, at most SWEEP_MAX a pass. The other processes
+ * find the refreshed verdict in the shared cache (their own sweep's query then asks nothing). The table
+ * is found by hash: a handshake's note costs a lock and at most SEEN_PROBE slot comparisons. */
+#define SEEN_SLOTS 512
+#define SEEN_PROBE 8
+#define SWEEP_MAX 16
+
+typedef struct {
+    server_rec *s;                      /* NULL: free */
+    unsigned char id[32];               /* the certificate's SHA-256 (secure_factcache) */
+    X509 *cert, *issuer;                /* references held */
+    X509_STORE *trust;
+    apr_time_t seen, expires;
+} seen_slot_t;
+
+static seen_slot_t seen_table[SEEN_SLOTS];
+static apr_thread_mutex_t *seen_mutex;
+
+static void seen_free(seen_slot_t *e)
+{
+    X509_free(e->cert);
+    X509_free(e->issuer);
+    X509_STORE_free(e->trust);
+    memset(e, 0, sizeof(*e));
+}
+
+static apr_status_t seen_table_gone(void *data)
+{
+    size_t i;
+
+    (void)data;
+    for (i = 0; i < SEEN_SLOTS; i++)
+        if (seen_table[i].s != NULL)
+            seen_free(&seen_table[i]);
+    seen_mutex = NULL;
+    return APR_SUCCESS;
+}
+
+static void seen_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    server_rec *v;
+
+    memset(seen_table, 0, sizeof(seen_table));
+    seen_mutex = NULL;
+    for (v = s; v != NULL; v = v->next)
+        if (secure_online_sweep_needed(v)) {
+            if (apr_thread_mutex_create(&seen_mutex, APR_THREAD_MUTEX_DEFAULT, pchild) == APR_SUCCESS)
+                apr_pool_cleanup_register(pchild, NULL, seen_table_gone, apr_pool_cleanup_null);
+            else {
+                seen_mutex = NULL;
+                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, SECTAG(11611) "SecureRevocationRefreshAhead: cannot "
+                             "create this process's mutex of recently seen certificates; only certificates "
+                             "presented inside the window are refreshed ahead in it");
+            }
+            return;
+        }
+}
+
+int secure_online_sweep_needed(const server_rec *s)
+{
+    return secure_config_engine_on(s) && secure_online_enabled(s) && OCSP_DEFAULT(ocsp_conf(s), refresh_ahead, 0) > 0;
+}
+
+/* Notes (touch: a sighting now) or updates (touch 0: only the verdict's expiry of a noted certificate). */
+static void seen_note(server_rec *s, X509 *cert, X509 *issuer, X509_STORE *trust, apr_time_t expires,
+                      apr_time_t now, int touch)
+{
+    unsigned char id[32];
+    seen_slot_t *e = NULL, *old = NULL;
+    size_t h, i;
+
+    if (seen_mutex == NULL || cert == NULL || issuer == NULL)
+        return;
+    if (secure_factcache_sha256(cert, id) != 0) {
+        secure_ossl_discard("an unhashable certificate is not refreshed ahead by the sweep");
+        return;
+    }
+    h = ((size_t)id[0] << 8 | id[1]) % SEEN_SLOTS;
+    if (apr_thread_mutex_lock(seen_mutex) != APR_SUCCESS)
+        return;
+    for (i = 0; i < SEEN_PROBE && e == NULL; i++) {
+        seen_slot_t *t = &seen_table[(h + i) % SEEN_SLOTS];
+        if (t->s == s && memcmp(t->id, id, 32) == 0)
+            e = t;
+        else if (old == NULL || (old->s != NULL && (t->s == NULL || t->seen < old->seen)))
+            old = t;
+    }
+    if (e == NULL && touch && old != NULL && X509_up_ref(cert)) {
+        seen_free(old);                 /* a free slot, or the least recently seen of the probe window */
+        e = old;
+        e->s = s;
+        memcpy(e->id, id, 32);
+        e->cert = cert;
+        if (X509_up_ref(issuer))
+            e->issuer = issuer;
+        if (trust != NULL && X509_STORE_up_ref(trust))
+            e->trust = trust;
+        if (e->issuer == NULL || (trust != NULL && e->trust == NULL))
+            seen_free(e), e = NULL;
+    }
+    if (e != NULL) {
+        if (touch)
+            e->seen = now;
+        e->expires = expires;
+    }
+    apr_thread_mutex_unlock(seen_mutex);
+}
+
+void secure_online_sweep(void)
+{
+    apr_time_t now = apr_time_now();
+    apr_interval_time_t horizon = apr_time_from_sec(secure_cache_ttl());
+    unsigned char key[32];
+    int queued = 0;
+    size_t i;
+
+    if (seen_mutex == NULL || apr_thread_mutex_lock(seen_mutex) != APR_SUCCESS)
+        return;
+    for (i = 0; i < SEEN_SLOTS && queued < SWEEP_MAX; i++) {
+        seen_slot_t *e = &seen_table[i];
+        const struct secure_ocsp_conf *conf;
+        apr_interval_time_t window;
+
+        if (e->s == NULL)
+            continue;
+        if (e->seen + horizon < now) {      /* not seen within the TTL: no longer "in use" */
+            seen_free(e);
+            continue;
+        }
+        conf = ocsp_conf(e->s);
+        window = apr_time_from_sec(OCSP_DEFAULT(conf, refresh_ahead, 0));
+        if (now + window < e->expires || !flight_key(conf, e->cert, e->issuer, key)
+            || claim_key(key, REFRESH_AHEAD, now, window) != 1)
+            continue;
+        if (background_query(e->s, e->cert, e->issuer, e->trust, 1) == 1) {
+            queued++;
+            secure_status_count(SECURE_CTR_REV_REFRESH_SWEEP);
+        }
+        else
+            claim_release(key, REFRESH_AHEAD);
+    }
+    apr_thread_mutex_unlock(seen_mutex);
 }

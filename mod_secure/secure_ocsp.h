@@ -95,5 +95,11 @@ apr_uint32_t secure_online_answers(void);
  * with the cached verdict's expiry. Within the window, queues one background query per certificate and
  * window in this process; otherwise returns after one comparison (no lock, no system call). */
 void secure_online_refresh_ahead(server_rec *s, X509 *cert, X509 *issuer, X509_STORE *trust, apr_time_t expires);
+/* Whether vhost s has SecureRevocationRefreshAhead (and an online source): then its recently seen
+ * certificates are swept. */
+int secure_online_sweep_needed(const server_rec *s);
+/* On mod_watchdog's thread, every second: queues the refresh of each certificate seen within the last
+ * SecureRevocationCacheTTL whose verdict expires within its vhost's window (bounded per pass). */
+void secure_online_sweep(void);
 
 #endif /* SECURE_OCSP_H */

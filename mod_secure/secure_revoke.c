@@ -1237,6 +1237,24 @@ static apr_status_t reload_watchdog_cb(int state, void *data, apr_pool_t *temp)
     return APR_SUCCESS;
 }
 
+/* SecureRevocationRefreshAhead's sweep of recently seen certificates (secure_online_sweep), under the
+ * same guard as the reloads: it only queues background jobs, but it must not run while the child exits. */
+static int sweep_registered;
+
+static apr_status_t sweep_watchdog_cb(int state, void *data, apr_pool_t *temp)
+{
+    (void)data;
+    (void)temp;
+    if (state != AP_WATCHDOG_STATE_RUNNING || apr_atomic_read32(&reload_stopping))
+        return APR_SUCCESS;
+    if (reload_pass == NULL || apr_thread_mutex_lock(reload_pass) != APR_SUCCESS)
+        return APR_SUCCESS;
+    if (!apr_atomic_read32(&reload_stopping))
+        secure_online_sweep();
+    apr_thread_mutex_unlock(reload_pass);
+    return APR_SUCCESS;
+}
+
 void secure_revoke_child_stopping(void)
 {
     apr_atomic_set32(&reload_stopping, 1);
@@ -1256,19 +1274,25 @@ int secure_revoke_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     (void)plog;
     (void)ptemp;
     reload_confs = apr_array_make(pconf, 4, sizeof(revoke_rt_t *));
+    sweep_registered = 0;
     for (s = main_s; s != NULL; s = s->next) {
         revoke_rt_t *rt = revoke_rt(s);
         if (secure_config_engine_on(s) && rt != NULL && (rt->crls != NULL || rt->deny != NULL))
             *(revoke_rt_t **)apr_array_push(reload_confs) = rt;
+        sweep_registered |= secure_online_sweep_needed(s);
     }
-    if (reload_confs->nelts == 0 || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+    if ((reload_confs->nelts == 0 && !sweep_registered)
+        || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        sweep_registered = 0;
         return OK;
+    }
     wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     if (wd_get_instance == NULL || wd_register_callback == NULL) {
         /* Failing is what an operator can act on; silently never reloading would not be. */
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, main_s,
-                     SECTAG(10316) "SecureCRL / SecureDenyList need mod_watchdog to reload changed files: "
+                     SECTAG(10316) "SecureCRL / SecureDenyList need mod_watchdog to reload changed files, and "
+                     "SecureRevocationRefreshAhead to refresh recently seen certificates: "
                      "add 'LoadModule watchdog_module modules/mod_watchdog.so' (it ships with httpd; "
                      "Debian builds it in)");
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -1276,7 +1300,7 @@ int secure_revoke_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     if ((rv = wd_get_instance(&wd, REVOKE_WATCHDOG_NAME, 0, 0, pconf)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, main_s,
                      SECTAG(10317) "cannot create the mod_watchdog instance that reloads SecureCRL and "
-                     "SecureDenyList files");
+                     "SecureDenyList files and refreshes recently seen certificates ahead");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     for (i = 0; i < reload_confs->nelts; i++) {
@@ -1287,6 +1311,12 @@ int secure_revoke_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
                          SECTAG(10306) "cannot register the SecureCRL / SecureDenyList reload with mod_watchdog");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+    }
+    if (sweep_registered
+        && (rv = wd_register_callback(wd, apr_time_from_sec(1), NULL, sweep_watchdog_cb)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, main_s, SECTAG(10322) "cannot register "
+                     "SecureRevocationRefreshAhead's sweep of recently seen certificates with mod_watchdog");
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
 }
@@ -1300,11 +1330,12 @@ void secure_revoke_child_init(apr_pool_t *pchild, server_rec *main_s)
     apr_atomic_set32(&reload_stopping, 0);
     reload_pass = NULL;
     (void)pchild;
-    if (reload_confs != NULL
+    if ((reload_confs != NULL || sweep_registered)
         && apr_thread_mutex_create(&reload_pass, APR_THREAD_MUTEX_DEFAULT, main_s->process->pool) != APR_SUCCESS) {
         reload_pass = NULL;     /* then the watchdog does not reload (logged): this child keeps its data */
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_s, SECTAG(10319) "cannot create this process's reload "
-                     "mutex: SecureCRL / SecureDenyList files are not reloaded in it until it is replaced");
+                     "mutex: SecureCRL / SecureDenyList files are not reloaded in it, and recently seen "
+                     "certificates are not swept, until it is replaced");
     }
     for (i = 0; reload_confs != NULL && i < reload_confs->nelts; i++)
         reload_conf(APR_ARRAY_IDX(reload_confs, i, revoke_rt_t *));

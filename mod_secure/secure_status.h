@@ -70,6 +70,7 @@
     X(SECURE_CTR_REV_FIRST_SEEN_DEFERRED, "revocation_first_seen_deferred") \
     X(SECURE_CTR_REV_FIRST_SEEN_DROPPED, "revocation_first_seen_dropped") \
     X(SECURE_CTR_REV_REFRESH_AHEAD,  "revocation_refresh_ahead") \
+    X(SECURE_CTR_REV_REFRESH_SWEEP,  "revocation_refresh_sweep") \
     X(SECURE_CTR_METRICS_LOCK_SKIPPED, "metrics_lock_skipped") \
     X(SECURE_CTR_METRICS_CRL_ROWS_FULL, "metrics_crl_rows_full") \
     X(SECURE_CTR_READINESS_UNPARSED, "readiness_hello_unparsed") \
