@@ -1,9 +1,11 @@
-/* secure_background — one background thread per child process with a bounded queue of jobs, for work a
+/* secure_background — SECURE_BACKGROUND_THREADS threads per child process sharing a bounded queue of jobs
+ * (so one slow or hanging responder or distribution point holds one of them, not the process's whole
+ * background work; SecureOCSPMaxInflight still bounds the queries per URL), for work a
  * handshake must not wait for (SecureRevocationFirstSeen unknown: the first query about a certificate;
  * refresh ahead; every CRL distribution point download).
- * Jobs are heap memory owned by the queue once submitted: run or drop frees them. The thread is started
- * in child_init and stopped (queue drained through drop) in a pre-cleanup of the child's pool, before
- * that pool goes away. */
+ * Jobs are heap memory owned by the queue once submitted: run or drop frees them. The threads are
+ * started in child_init and stopped (queue drained through drop) in a pre-cleanup of the child's pool,
+ * before that pool goes away. */
 #ifndef SECURE_BACKGROUND_H
 #define SECURE_BACKGROUND_H
 
@@ -11,6 +13,8 @@
 
 /* Jobs waiting at most; a submit beyond it is refused. */
 #define SECURE_BACKGROUND_QUEUE 64
+/* Threads per child that run them. */
+#define SECURE_BACKGROUND_THREADS 4
 
 typedef struct {
     void (*run)(void *job, apr_pool_t *p);   /* on the background thread; p is cleared after it; frees job */

@@ -1026,7 +1026,8 @@ static int revoke_recheck(request_rec *r, secure_conn_t *sc, const char *when)
     }
     else if (live) {
         secure_status_count(SECURE_CTR_REV_LIVE_RECHECK);
-        when = "a request on a connection accepted before SecureCRL / SecureDenyList data changed";
+        when = "a request on a connection accepted before the revocation data changed (a SecureCRL / "
+               "SecureDenyList reload, or a new REVOKED answer of an online source)";
     }
     else if (other_vhost && hs != NULL && revoke_rt(hs) != rt) {
         secure_status_count(SECURE_CTR_REV_RECHECK_VHOST);

@@ -21,7 +21,7 @@ use Apache::Test qw(-withtestmore);
 use POSIX ();
 use Time::HiRes ();
 use SecureTest qw(tls_request info_json t_logs);
-use SecureOCSP qw(query_count make_pki make_crl gen_dir start_instance stop_all spare_port_base instance_vhost
+use SecureOCSP qw(at_once query_count make_pki make_crl gen_dir start_instance stop_all spare_port_base instance_vhost
                   main_port);
 
 plan tests => 13, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
@@ -45,53 +45,6 @@ sub vhost {
                                                 . ($extra // ''));
 }
 
-# Connections with the given certificates, all started at the same moment (forked clients, a shared
-# start time); each result "STATUS REVOCATION SOURCE SECONDS". Bounded: 30 s per client, 60 s overall.
-sub at_once {
-    my ($port, @certs) = @_;
-    my $t0 = Time::HiRes::time() + 1.0;
-    my @kids;
-    for my $name (@certs) {
-        pipe(my $r, my $w) or die "pipe: $!";
-        my $pid = fork();
-        die "fork: $!" unless defined $pid;
-        if ($pid == 0) {
-            close $r;
-            alarm 30;
-            my $wait = $t0 - Time::HiRes::time();
-            Time::HiRes::sleep($wait) if $wait > 0;
-            my $res = tls_request(port => $port, path => '/info', timeout => 20,
-                                  ssl => { SSL_cert_file => "$gen/$name.crt", SSL_key_file => "$gen/$name.key",
-                                           SSL_version => 'TLSv1_2' });
-            my $v = info_json($res);
-            print $w join(' ', $res->{status} // ($res->{error} ? 'error' : 'none'),
-                          $v->{SECURE_CLIENT_REVOCATION} // 'none', $v->{SECURE_CLIENT_REVOCATION_SOURCE} // 'none',
-                          sprintf('%.2f', Time::HiRes::time() - $t0)), "\n";
-            close $w;
-            POSIX::_exit(0);
-        }
-        close $w;
-        push @kids, [$pid, $r];
-    }
-    my @out;
-    my $deadline = time + 60;
-    for my $k (@kids) {
-        my ($pid, $r) = @$k;
-        my $line = '';
-        eval {
-            local $SIG{ALRM} = sub { die "timeout\n" };
-            alarm(($deadline - time) > 1 ? $deadline - time : 1);
-            $line = <$r> // '';
-            alarm 0;
-        };
-        kill 'KILL', $pid if $@;
-        waitpid($pid, 0);
-        chomp $line;
-        push @out, $line || 'none none none 99';
-    }
-    return @out;
-}
-
 sub tally { my %n; $n{ join ' ', (split / /)[0 .. 2] }++ for @_; return \%n }
 sub slowest { my $m = 0; for (@_) { my $t = (split / /)[3]; $m = $t if $t > $m } return $m }
 sub words { my $n = shift; return join(', ', map { "$_: $n->{$_}" } sort keys %$n) }
@@ -107,7 +60,7 @@ start_instance(name => 'cdpwait', mpm => 'event', ports => [$port{wait}],
                conf => "SecureRevocationUnknownTTL 0\n"
                        . vhost($port{wait}, "    SecureOCSPTimeout 1\n    SecureOCSPFailures 100\n"));
 {
-    my @res = at_once($port{wait}, (@wait) x 2);
+    my @res = at_once(map { [$port{wait}, $_] } (@wait) x 2);
     my $n = tally(@res);
     is($n->{'200 UNKNOWN crl-fetch'}, 6, 'hanging CDP, FirstSeen wait: 6 handshakes (3 certificates) all UNKNOWN '
        . 'crl-fetch (' . words($n) . ')');
@@ -126,7 +79,7 @@ stop_all();
 start_instance(name => 'cdpunk', mpm => 'event', ports => [$port{unk}],
                conf => vhost($port{unk}, "    SecureOCSPTimeout 5\n    SecureRevocationFirstSeen unknown\n"));
 {
-    my @res = at_once($port{unk}, (@unk) x 2);
+    my @res = at_once(map { [$port{unk}, $_] } (@unk) x 2);
     my $n = tally(@res);
     is($n->{'200 UNKNOWN pending'}, 4, 'slow CDP (1 s), FirstSeen unknown: 4 handshakes answered UNKNOWN pending ('
        . words($n) . ')');
@@ -134,7 +87,7 @@ start_instance(name => 'cdpunk', mpm => 'event', ports => [$port{unk}],
     my $deadline = Time::HiRes::time() + 10;
     Time::HiRes::sleep(0.2) while !log_lines('cdpunk', qr/SEC10551: /) && Time::HiRes::time() < $deadline;
     Time::HiRes::sleep(0.3);
-    my @after = at_once($port{unk}, @unk);
+    my @after = at_once(map { [$port{unk}, $_] } @unk);
     is_deeply([map { join ' ', (split / /)[0 .. 1] } @after], ['200 GOOD', '200 GOOD'],
               'once the background download is in, both certificates are GOOD (' . join('; ', @after) . ')');
     is(query_count('cdpunk'), 1, '... after exactly 1 download for the 6 handshakes');
@@ -147,7 +100,7 @@ start_instance(name => 'cdpherd', mpm => 'event', ports => [$port{herd}],
                        . "MinSpareThreads 10\nMaxSpareThreads 20\n"
                        . vhost($port{herd}, "    SecureOCSPTimeout 5\n"));
 {
-    my @res = at_once($port{herd}, @herd);
+    my @res = at_once(map { [$port{herd}, $_] } @herd);
     my $n = tally(@res);
     is($n->{'200 GOOD crl-fetch'}, 16, 'herd: 16 concurrent handshakes, 16 certificates, one CDP: all GOOD '
        . 'crl-fetch (' . words($n) . ')');

@@ -45,7 +45,7 @@ is(revocation_of($resp->[0]), 'GOOD', '... GOOD (CRL)');
 is($resp->[1]{status}, 403, "keep-alive: after client_ok went on the deny list, the next request on the same "
    . "connection gets 403 (waited $settle s)");
 ok($resp->[1]{close_header} && $resp->[1]{eof}, '... and the server closes the connection');
-like(error_log_since($mark), qr/SEC10304: .*refused \(403, connection closed\) on a request on a connection accepted before SecureCRL \/ SecureDenyList data changed: certificate '[^']*CN=client_ok.*source denylist/,
+like(error_log_since($mark), qr/SEC10304: .*refused \(403, connection closed\) on a request on a connection accepted before the revocation data changed \(a SecureCRL \/ SecureDenyList reload, or a new REVOKED answer of an online source\): certificate '[^']*CN=client_ok.*source denylist/,
      '... SEC10304 names the open connection and the deny list');
 install_file($deny, data => "\n");
 Time::HiRes::sleep($settle);
@@ -60,7 +60,7 @@ is(revocation_of($h->{responses}[0]), 'GOOD', '... GOOD');
 is($h->{responses}[1]{status}, 403, 'h2: after the deny-list edit, the next stream on the same connection gets 403');
 is($h->{responses}[2]{status}, 403, '... and so does every later stream');
 unlike($h->{responses}[2]{body} // '', qr/SECURE_CLIENT_REVOCATION/, '... without content');
-like(error_log_since($mark), qr/SEC10304: .*HTTP\/2: every later request.*on a request on a connection accepted before SecureCRL \/ SecureDenyList data changed: .*source denylist/,
+like(error_log_since($mark), qr/SEC10304: .*HTTP\/2: every later request.*on a request on a connection accepted before the revocation data changed \(a SecureCRL \/ SecureDenyList reload, or a new REVOKED answer of an online source\): .*source denylist/,
      '... SEC10304 for the stream');
 install_file($deny, data => "\n");
 Time::HiRes::sleep($settle);
@@ -72,7 +72,7 @@ $mark = error_log_mark();
 is($resp->[0]{status}, 200, 'keep-alive: client_ok gets 200 under a CRL that does not list it') or diag($err // '');
 is($resp->[1]{status}, 403, 'keep-alive: after a CRL revoking client_ok is loaded, the next request gets 403');
 ok($resp->[1]{close_header} && $resp->[1]{eof}, '... and the connection closes');
-like(error_log_since($mark), qr/SEC10304: .*connection accepted before SecureCRL \/ SecureDenyList data changed: .*CN=client_ok.*source crl, reason keyCompromise/,
+like(error_log_since($mark), qr/SEC10304: .*connection accepted before the revocation data changed \(a SecureCRL \/ SecureDenyList reload, or a new REVOKED answer of an online source\): .*CN=client_ok.*source crl, reason keyCompromise/,
      '... SEC10304 names the CRL and the reason');
 install_file($crl, src => $crl_good);
 Time::HiRes::sleep($settle);

@@ -13,16 +13,66 @@ use IO::Socket::INET ();
 use POSIX ();
 use Time::HiRes ();
 
-use SecureTest qw(run_cmd sslca test_config t_logs write_file);
+use SecureTest qw(run_cmd sslca test_config t_logs write_file tls_request info_json);
 use SecurePKI qw(new_ca open_ca issue revoke gencrl);
 
 use Exporter 'import';
 our @EXPORT_OK = qw(main_port responder_url query_count make_pki gen_dir start_instance
                     stop_instance start_memcached stop_all wait_port make_crl spare_port_base
-                    start_redis instance_vhost cache_key_file);
+                    start_redis instance_vhost cache_key_file at_once);
 
 sub main_port { return test_config()->{vars}->{port} }
 sub gen_dir { return t_logs() . '/ocsp-pki' }
+
+# Connections [PORT, CERT-NAME] (certificates of gen_dir()), all started at the same moment (forked
+# clients, a shared start one second ahead); each result "STATUS REVOCATION SOURCE SECONDS", in the order
+# given. Bounded: 30 s per client, 60 s overall (a client that gives nothing reads "none none none 99").
+sub at_once {
+    my @conns = @_;
+    my $gen = gen_dir();
+    my $t0 = Time::HiRes::time() + 1.0;
+    my @kids;
+    for my $c (@conns) {
+        my ($port, $name) = @$c;
+        pipe(my $r, my $w) or die "pipe: $!";
+        my $pid = fork();
+        die "fork: $!" unless defined $pid;
+        if ($pid == 0) {
+            close $r;
+            alarm 30;
+            my $wait = $t0 - Time::HiRes::time();
+            Time::HiRes::sleep($wait) if $wait > 0;
+            my $res = tls_request(port => $port, path => '/info', timeout => 20,
+                                  ssl => { SSL_cert_file => "$gen/$name.crt", SSL_key_file => "$gen/$name.key",
+                                           SSL_version => 'TLSv1_2' });
+            my $v = info_json($res);
+            print $w join(' ', $res->{status} // ($res->{error} ? 'error' : 'none'),
+                          $v->{SECURE_CLIENT_REVOCATION} // 'none', $v->{SECURE_CLIENT_REVOCATION_SOURCE} // 'none',
+                          sprintf('%.2f', Time::HiRes::time() - $t0)), "\n";
+            close $w;
+            POSIX::_exit(0);
+        }
+        close $w;
+        push @kids, [$pid, $r];
+    }
+    my @out;
+    my $deadline = time + 60;
+    for my $k (@kids) {
+        my ($pid, $r) = @$k;
+        my $line = '';
+        eval {
+            local $SIG{ALRM} = sub { die "timeout\n" };
+            alarm(($deadline - time) > 1 ? $deadline - time : 1);
+            $line = <$r> // '';
+            alarm 0;
+        };
+        kill 'KILL', $pid if $@;
+        waitpid($pid, 0);
+        chomp $line;
+        push @out, $line || 'none none none 99';
+    }
+    return @out;
+}
 
 # First of ten ports for extra servers: right above every port Apache::Test handed out (the main server,
 # its vhosts, @NextAvailablePort@; its port counter holds the last one), so that copies of the suite run
