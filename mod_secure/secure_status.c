@@ -101,7 +101,7 @@ static const apr_int64_t ocsp_buckets_us[] = { 5000, 10000, 25000, 50000, 100000
 
 /* ---- the shared memory ------------------------------------------------------------------------------- */
 
-#define RESPONDER_SLOTS 16
+#define RESPONDER_SLOTS 64             /* the last one is "other" */
 #define RESPONDER_URL_MAX 256
 #define CRL_ROWS 128
 #define LABEL_MAX 256
