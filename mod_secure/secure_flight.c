@@ -5,9 +5,12 @@
  * Across processes: a fixed table of markers in anonymous shared memory (made in post_config, inherited
  * by the children) under a global mutex. A leader that finds another process's live marker for its key
  * polls the marker with a growing sleep (5 ms doubling to 100 ms) and, once it is gone, asks the caller's
- * poll function (the verdict cache) for the answer; no answer there (no shared cache, or the other
- * process's query failed without a cacheable verdict) lets it claim the marker and query itself. A
- * marker lives twice the wait bound plus a second: one left by a process that died is taken over then. */
+ * poll function (the verdict cache) for the answer. A leader that lands with secure_flight_land_shared
+ * (the OCSP flight) leaves its answer in the marker for SECURE_FLIGHT_ANSWER_HOLD, so the processes that
+ * waited, or board meanwhile, take it when the cache has nothing (SecureRevocationCache none, or an
+ * answer the cache does not keep): one query per server either way. No answer at all lets a waiter claim
+ * the marker and query itself. A marker lives twice the wait bound plus a second: one left by a process
+ * that died is taken over then. */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -43,6 +46,14 @@ typedef struct {
     unsigned char key[32];
     apr_time_t started;           /* 0: free */
     apr_time_t expires;           /* a live marker: now < expires */
+    /* an answered marker (secure_flight_land_shared): the leader's verdict, kept until expires (at most
+     * SECURE_FLIGHT_ANSWER_HOLD, never past the verdict's own expiry) for the processes that waited on it
+     * or board meanwhile and find nothing in the verdict cache (SecureRevocationCache none) */
+    int answered;
+    int status, reason;
+    apr_time_t revoked_at, verdict_expires;
+    char source[24];
+    char detail[SECURE_FLIGHT_DETAIL_MAX];
 } shared_slot_t;
 
 struct secure_flight {
@@ -173,11 +184,24 @@ static secure_flight_status_t local_wait(local_slot_t *slot, apr_time_t deadline
 
 /* ---- the server's processes ----------------------------------------------------------------------- */
 
-typedef enum { SHARED_CLAIMED, SHARED_BUSY, SHARED_NONE } shared_state_t;
+typedef enum { SHARED_CLAIMED, SHARED_BUSY, SHARED_NONE, SHARED_ANSWERED } shared_state_t;
+
+/* The answer an answered marker holds, as a verdict in p. Caller holds the lock. */
+static void shared_answer_locked(const shared_slot_t *sl, secure_verdict_t *v, apr_pool_t *p)
+{
+    memset(v, 0, sizeof(*v));
+    v->status = (secure_rev_status_t)sl->status;
+    v->reason = sl->reason;
+    v->revoked_at = sl->revoked_at;
+    v->expires = 0;               /* the leader cached it if it could: this copy is not cached again */
+    v->source = sl->source[0] != '\0' ? apr_pstrdup(p, sl->source) : NULL;
+    v->detail = sl->detail[0] != '\0' ? apr_pstrdup(p, sl->detail) : NULL;
+}
 
 /* Claims the marker for key, or reports another live one (its start in *started). Caller holds the lock. */
 static shared_state_t shared_claim_locked(const unsigned char key[32], apr_time_t now, apr_time_t life,
-                                          secure_flight_t *fl, apr_time_t *started)
+                                          secure_flight_t *fl, apr_time_t *started, secure_verdict_t *v,
+                                          apr_pool_t *p)
 {
     shared_slot_t *free_slot = NULL, *sl;
     size_t i;
@@ -193,7 +217,10 @@ static shared_state_t shared_claim_locked(const unsigned char key[32], apr_time_
         }
         if (memcmp(sl->key, key, 32) == 0) {
             *started = sl->started;
-            return SHARED_BUSY;
+            if (!sl->answered)
+                return SHARED_BUSY;
+            shared_answer_locked(sl, v, p);
+            return SHARED_ANSWERED;
         }
     }
     if (free_slot == NULL)
@@ -206,16 +233,23 @@ static shared_state_t shared_claim_locked(const unsigned char key[32], apr_time_
     return SHARED_CLAIMED;
 }
 
-/* Whether the marker for key that started at started is still there. */
-static int shared_still_busy_locked(const unsigned char key[32], apr_time_t started)
+/* Whether the marker for key that started at started is still in flight: 1; 0 when it is gone, or
+ * answered (then *answered is set and *v holds the answer). */
+static int shared_still_busy_locked(const unsigned char key[32], apr_time_t started, int *answered,
+                                    secure_verdict_t *v, apr_pool_t *p)
 {
     apr_time_t now = apr_time_now();
     size_t i;
 
     for (i = 0; i < SECURE_FLIGHT_SHARED_SLOTS; i++)
         if (shared_table[i].started == started && now < shared_table[i].expires
-            && memcmp(shared_table[i].key, key, 32) == 0)
-            return 1;
+            && memcmp(shared_table[i].key, key, 32) == 0) {
+            if (!shared_table[i].answered)
+                return 1;
+            shared_answer_locked(&shared_table[i], v, p);
+            *answered = 1;
+            return 0;
+        }
     return 0;
 }
 
@@ -227,15 +261,23 @@ static secure_flight_status_t shared_board(secure_flight_t *fl, apr_time_t deadl
     apr_time_t now = apr_time_now(), started = 0, backoff = FLIGHT_BACKOFF_MIN;
     apr_time_t life = 2 * (deadline > now ? deadline - now : 0) + apr_time_from_sec(1);
     shared_state_t st;
-    int busy, counted = 0;
+    secure_verdict_t held;
+    int busy, counted = 0, answered = 0;
 
     for (;;) {
         if (apr_global_mutex_lock(shared_mutex) != APR_SUCCESS)
             return SECURE_FLIGHT_LEAD;
-        st = shared_claim_locked(fl->key, apr_time_now(), life, fl, &started);
+        st = shared_claim_locked(fl->key, apr_time_now(), life, fl, &started, &held, p);
         apr_global_mutex_unlock(shared_mutex);
         if (st == SHARED_NONE)
             secure_status_count(SECURE_CTR_FLIGHT_FULL);
+        if (st == SHARED_ANSWERED) {
+            /* landed just now in another process: the cache first (the leader wrote it), else its answer */
+            if (poll == NULL || !poll(baton, v, p))
+                *v = held;
+            secure_status_count(SECURE_CTR_FLIGHT_WAITS);
+            return SECURE_FLIGHT_ANSWER;
+        }
         if (st != SHARED_BUSY)
             return SECURE_FLIGHT_LEAD;
         if (!counted++)
@@ -250,11 +292,15 @@ static secure_flight_status_t shared_board(secure_flight_t *fl, apr_time_t deadl
                 backoff = backoff * 2 < FLIGHT_BACKOFF_MAX ? backoff * 2 : FLIGHT_BACKOFF_MAX;
             if (apr_global_mutex_lock(shared_mutex) != APR_SUCCESS)
                 return SECURE_FLIGHT_LEAD;
-            busy = shared_still_busy_locked(fl->key, started);
+            busy = shared_still_busy_locked(fl->key, started, &answered, &held, p);
             apr_global_mutex_unlock(shared_mutex);
         } while (busy);
         if (poll != NULL && poll(baton, v, p))
             return SECURE_FLIGHT_ANSWER;
+        if (answered) {
+            *v = held;
+            return SECURE_FLIGHT_ANSWER;
+        }
     }
 }
 
@@ -307,16 +353,41 @@ secure_flight_status_t secure_flight_board(const unsigned char key[32], int shar
     return st;
 }
 
-void secure_flight_land(secure_flight_t *f, const secure_verdict_t *v)
+static void land(secure_flight_t *f, const secure_verdict_t *v, int keep)
 {
     if (f == NULL)
         return;
     if (f->shared != NULL && shared_mutex != NULL && apr_global_mutex_lock(shared_mutex) == APR_SUCCESS) {
-        if (f->shared->started == f->started && memcmp(f->shared->key, f->key, 32) == 0)
-            memset(f->shared, 0, sizeof(*f->shared));
+        shared_slot_t *sl = f->shared;
+        apr_time_t now = apr_time_now(), until = now + SECURE_FLIGHT_ANSWER_HOLD;
+
+        if (sl->started == f->started && memcmp(sl->key, f->key, 32) == 0) {
+            if (keep && v->status != SECURE_REV_NONE && (v->expires == 0 || v->expires > now)) {
+                sl->answered = 1;
+                sl->status = (int)v->status;
+                sl->reason = v->reason;
+                sl->revoked_at = v->revoked_at;
+                sl->verdict_expires = v->expires;
+                apr_cpystrn(sl->source, v->source ? v->source : "", sizeof(sl->source));
+                apr_cpystrn(sl->detail, v->detail ? v->detail : "", sizeof(sl->detail));
+                sl->expires = v->expires != 0 && v->expires < until ? v->expires : until;
+            }
+            else
+                memset(sl, 0, sizeof(*sl));
+        }
         apr_global_mutex_unlock(shared_mutex);
     }
     f->shared = NULL;
     local_land(f->local, v);
     f->local = NULL;
+}
+
+void secure_flight_land(secure_flight_t *f, const secure_verdict_t *v)
+{
+    land(f, v, 0);
+}
+
+void secure_flight_land_shared(secure_flight_t *f, const secure_verdict_t *v)
+{
+    land(f, v, 1);
 }

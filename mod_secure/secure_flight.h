@@ -19,6 +19,8 @@
 #define SECURE_FLIGHT_SHARED_SLOTS 256
 /* Bytes of a leader's verdict detail handed to its waiters. */
 #define SECURE_FLIGHT_DETAIL_MAX 256
+/* How long an answered marker keeps its answer for the other processes. */
+#define SECURE_FLIGHT_ANSWER_HOLD apr_time_from_sec(2)
 
 typedef struct secure_flight secure_flight_t;
 
@@ -42,6 +44,10 @@ secure_flight_status_t secure_flight_board(const unsigned char key[32], int shar
 /* Ends a flight: removes its shared marker and hands v (status NONE: no answer) to the waiters of this
  * process. Call it after the answer is where poll functions read it (the verdict cache). */
 void secure_flight_land(secure_flight_t *f, const secure_verdict_t *v);
+/* The same, but an answer (status not NONE) stays in the shared marker for SECURE_FLIGHT_ANSWER_HOLD (never
+ * past v->expires), where the other processes' waiters and boarders take it when their poll finds nothing:
+ * single-flight across processes without a shared verdict cache. */
+void secure_flight_land_shared(secure_flight_t *f, const secure_verdict_t *v);
 
 /* Lifecycle (from secure_ocsp's online lifecycle): register the mutex type (pre_config); create the
  * shared table and its mutex when needed (post_config; an error fails startup); attach this child and

@@ -787,7 +787,7 @@ static void online_flight(server_rec *s, conn_rec *c, X509 *cert, X509 *issuer, 
         if (v->status == SECURE_REV_REVOKED)
             secure_status_rev_epoch_bump();
     }
-    secure_flight_land(f, v);
+    secure_flight_land_shared(f, v);    /* the answer also stays in the marker briefly (no cache needed) */
 }
 
 /* ---- SecureRevocationFirstSeen unknown: the query runs on the background thread ------------------- */

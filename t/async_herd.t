@@ -20,13 +20,13 @@ use SecureTest qw(tls_request info_json t_logs config_test);
 use SecureOCSP qw(at_once query_count responder_url make_pki gen_dir start_instance stop_all spare_port_base
                   instance_vhost);
 
-plan tests => 20, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
+plan tests => 23, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
 
 my $base = spare_port_base() + 33;
-my %port = (herd => $base, cap => $base + 1, probe => $base + 2, hang => $base + 3);
+my %port = (herd => $base, cap => $base + 1, probe => $base + 2, hang => $base + 3, herdnc => $base + 4);
 my @cap = map { "cap$_" } 1 .. 4;
 my @probe = map { "probe$_" } 0 .. 5;
-make_pki(map { $_ => {} } 'herd', 'hang', @cap, @probe);
+make_pki(map { $_ => {} } 'herd', 'herdnc', 'hang', @cap, @probe);
 my $gen = gen_dir();
 
 # Config-time check: httpd -t refuses a bad SecureOCSPMaxInflight, naming the directive and the value.
@@ -69,6 +69,24 @@ start_instance(name => 'herd', mpm => 'event', ports => [$port{herd}],
     cmp_ok(scalar(keys %pids), '>=', 2, 'herd: served by ' . scalar(keys %pids) . ' processes (the marker is '
            . 'shared across processes)');
     cmp_ok($spent, '<', 15, sprintf('herd: all 40 done in %.1f s', $spent));
+}
+stop_all();
+
+# 1b. the same herd without a verdict cache (SecureRevocationCache none): the leader's answer stays in the
+# shared in-flight marker for 2 s, so the other process's waiters take it instead of querying again
+start_instance(name => 'herdnc', mpm => 'event', ports => [$port{herdnc}],
+               conf => "StartServers 2\nServerLimit 2\nThreadsPerChild 10\nMaxRequestWorkers 20\n"
+                       . "MinSpareThreads 10\nMaxSpareThreads 20\nSecureRevocationCache none\n"
+                       . vhost($port{herdnc}, responder_url('gen', 'delay500', 'herdnc'), "    SecureOCSPTimeout 5\n"));
+{
+    my @res = at_once(map { [$port{herdnc}, 'herdnc'] } 1 .. 40);
+    my $n = tally(@res);
+    is($n->{'200 GOOD ocsp'} // 0, 40, 'herd without a cache: 40 concurrent connections all GOOD from the one '
+       . 'query (' . join(', ', map { "$_: $n->{$_}" } sort keys %$n) . ')');
+    is(query_count('herdnc'), 1, 'herd without a cache: the responder received exactly 1 query');
+    open my $al, '<', t_logs() . '/inst-herdnc/logs/access_log' or die "access_log: $!";
+    my %pids = map { (split / /)[0] => 1 } grep { / GOOD / } <$al>;
+    cmp_ok(scalar(keys %pids), '>=', 2, 'herd without a cache: served by ' . scalar(keys %pids) . ' processes');
 }
 stop_all();
 
