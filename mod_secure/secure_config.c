@@ -10,6 +10,7 @@
 #include "apr_strings.h"
 
 #include "secure_config.h"
+#include "secure_log.h"
 #include "secure_util.h"
 
 APLOG_USE_MODULE(secure);
@@ -112,7 +113,7 @@ void *secure_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
 /* ---- shared tables ---------------------------------------------------------------------------- */
 
 apr_status_t secure_shared_table_create(apr_pool_t *pconf, server_rec *s, apr_size_t size, const char *mutex_type,
-                                        void **table, apr_global_mutex_t **mutex, const char **what)
+                                        const char *what_for, void **table, apr_global_mutex_t **mutex)
 {
     apr_shm_t *shm = NULL;
     apr_status_t rv;
@@ -120,12 +121,16 @@ apr_status_t secure_shared_table_create(apr_pool_t *pconf, server_rec *s, apr_si
     *table = NULL;
     *mutex = NULL;
     if ((rv = apr_shm_create(&shm, size, NULL, pconf)) != APR_SUCCESS) {
-        *what = "shared memory";
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     SECTAG(10004) "SecureOCSP / SecureCRLFetch: cannot create the shared memory (%" APR_SIZE_T_FMT
+                     " bytes) of %s; refusing to start", size, what_for);
         return rv;
     }
     if ((rv = ap_global_mutex_create(mutex, NULL, mutex_type, NULL, s, pconf, 0)) != APR_SUCCESS) {
         *mutex = NULL;
-        *what = "mutex";
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     SECTAG(10005) "SecureOCSP / SecureCRLFetch: cannot create the mutex of %s (Mutex %s); "
+                     "refusing to start", what_for, mutex_type);
         return rv;
     }
     *table = apr_shm_baseaddr_get(shm);

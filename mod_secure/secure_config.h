@@ -35,11 +35,11 @@ void *secure_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
 
 /* A zeroed table of size bytes in anonymous shared memory (inherited by the children) and the global mutex
  * of type mutex_type (registered in pre_config) that guards it, both in pconf: the breaker's and the
- * in-flight markers' tables. On failure *what says which of the two could not be made ("shared memory" or
- * "mutex"), *table and *mutex stay NULL, and the caller logs it in its own words. */
+ * in-flight markers' tables. On failure it logs which of the two could not be made for what_for ("the
+ * responders' circuit breaker"; SEC10004 / SEC10005, startup fails), and *table and *mutex stay NULL. */
 struct apr_global_mutex_t;
 apr_status_t secure_shared_table_create(apr_pool_t *pconf, server_rec *s, apr_size_t size, const char *mutex_type,
-                                        void **table, struct apr_global_mutex_t **mutex, const char **what);
+                                        const char *what_for, void **table, struct apr_global_mutex_t **mutex);
 
 /* The vhost's config (never NULL). */
 secure_srv_conf_t *secure_config_srv(const server_rec *s);

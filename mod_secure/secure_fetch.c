@@ -255,7 +255,6 @@ apr_status_t secure_fetch_pre_config(apr_pool_t *pconf)
 apr_status_t secure_fetch_post_config(apr_pool_t *pconf, server_rec *s, int needed)
 {
     apr_size_t size = sizeof(secure_breaker_slot_t) * SECURE_FETCH_BREAKER_SLOTS;
-    const char *what = "";
     void *mem;
     apr_status_t rv;
 
@@ -263,17 +262,9 @@ apr_status_t secure_fetch_post_config(apr_pool_t *pconf, server_rec *s, int need
     breaker_mutex = NULL;
     if (!needed)
         return APR_SUCCESS;
-    if ((rv = secure_shared_table_create(pconf, s, size, SECURE_FETCH_BREAKER_MUTEX, &mem, &breaker_mutex, &what)) != APR_SUCCESS) {
-        if (strcmp(what, "mutex") == 0)
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                         SECTAG(11051) "SecureOCSP / SecureCRLFetch: cannot create the mutex of the responders' circuit breaker "
-                         "(Mutex %s); refusing to start", SECURE_FETCH_BREAKER_MUTEX);
-        else
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                         SECTAG(11050) "SecureOCSP / SecureCRLFetch: cannot create the shared memory (%" APR_SIZE_T_FMT
-                         " bytes) of the responders' circuit breaker; refusing to start", size);
+    if ((rv = secure_shared_table_create(pconf, s, size, SECURE_FETCH_BREAKER_MUTEX, "the responders' circuit breaker",
+                                         &mem, &breaker_mutex)) != APR_SUCCESS)
         return rv;
-    }
     breaker_table = mem;
     return APR_SUCCESS;
 }

@@ -82,7 +82,6 @@ apr_status_t secure_flight_pre_config(apr_pool_t *pconf)
 apr_status_t secure_flight_post_config(apr_pool_t *pconf, server_rec *s, int needed)
 {
     apr_size_t size = sizeof(shared_slot_t) * SECURE_FLIGHT_SHARED_SLOTS;
-    const char *what = "";
     void *mem;
     apr_status_t rv;
 
@@ -90,17 +89,9 @@ apr_status_t secure_flight_post_config(apr_pool_t *pconf, server_rec *s, int nee
     shared_mutex = NULL;
     if (!needed)
         return APR_SUCCESS;
-    if ((rv = secure_shared_table_create(pconf, s, size, SECURE_FLIGHT_MUTEX, &mem, &shared_mutex, &what)) != APR_SUCCESS) {
-        if (strcmp(what, "mutex") == 0)
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                         SECTAG(11601) "SecureOCSP / SecureCRLFetch: cannot create the mutex of the in-flight query table "
-                         "(Mutex %s); refusing to start", SECURE_FLIGHT_MUTEX);
-        else
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                         SECTAG(11600) "SecureOCSP / SecureCRLFetch: cannot create the shared memory (%" APR_SIZE_T_FMT
-                         " bytes) of the in-flight query table; refusing to start", size);
+    if ((rv = secure_shared_table_create(pconf, s, size, SECURE_FLIGHT_MUTEX, "the in-flight query table", &mem,
+                                         &shared_mutex)) != APR_SUCCESS)
         return rv;
-    }
     shared_table = mem;
     return APR_SUCCESS;
 }

@@ -8,8 +8,7 @@ use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
 use Time::HiRes ();
-use SecureTest qw(tls_request info_json);
-use SecureOCSP qw(query_count responder_url make_pki gen_dir start_instance stop_all spare_port_base
+use SecureOCSP qw(revocation_get query_count responder_url make_pki gen_dir start_instance stop_all spare_port_base
                   instance_vhost);
 
 plan tests => 5, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
@@ -25,15 +24,7 @@ start_instance(name => 'bgpool', mpm => 'event', ports => [@port{qw(h g)}],
                                       . "\"\n    SecureOCSPTimeout 4\n    SecureRevocationFirstSeen unknown\n"
                                       . "    SecureRevocationUnknown allow\n") } qw(h g)));
 
-sub req {
-    my $k = shift;
-    my $r = tls_request(port => $port{$k}, path => '/info', timeout => 15,
-                        ssl => { SSL_cert_file => "$gen/bp$k.crt", SSL_key_file => "$gen/bp$k.key",
-                                 SSL_version => 'TLSv1_2' });
-    my $v = info_json($r);
-    return join(' ', $r->{status} // 'error', $v->{SECURE_CLIENT_REVOCATION} // 'none',
-                $v->{SECURE_CLIENT_REVOCATION_SOURCE} // 'none');
-}
+sub req { my $k = shift; return (revocation_get($port{$k}, "bp$k"))[1] }
 
 my $t0 = Time::HiRes::time();
 is(req('h'), '200 UNKNOWN pending', 'h: first sight answered at once; its query hangs on a background thread');

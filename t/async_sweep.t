@@ -10,8 +10,7 @@ use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
 use Time::HiRes ();
-use SecureTest qw(tls_request info_json);
-use SecureOCSP qw(query_count responder_url make_pki gen_dir start_instance stop_all spare_port_base
+use SecureOCSP qw(revocation_get query_count responder_url make_pki gen_dir start_instance stop_all spare_port_base
                   instance_vhost);
 
 plan tests => 9, need_module('mod_ssl.c', 'mod_secure.c', 'mod_cgid.c');
@@ -28,16 +27,7 @@ start_instance(name => 'sweep', mpm => 'event', ports => [@port{qw(w n)}],
                                         . "    SecureOCSPResponder \"" . responder_url('gen', 'delay300', "sw-$_")
                                         . "\"\n" . $extra{$_}) } qw(w n)));
 
-sub req {
-    my $k = shift;
-    my $t = Time::HiRes::time();
-    my $r = tls_request(port => $port{$k}, path => '/info', timeout => 15,
-                        ssl => { SSL_cert_file => "$gen/sw$k.crt", SSL_key_file => "$gen/sw$k.key",
-                                 SSL_version => 'TLSv1_2' });
-    my $v = info_json($r);
-    return (Time::HiRes::time() - $t, join(' ', $r->{status} // 'error', $v->{SECURE_CLIENT_REVOCATION} // 'none',
-                                           $v->{SECURE_CLIENT_REVOCATION_SOURCE} // 'none'));
-}
+sub req { my $k = shift; return (revocation_get($port{$k}, "sw$k"))[0, 1] }
 sub sleep_until { my $t = shift; my $d = $t - Time::HiRes::time(); Time::HiRes::sleep($d) if $d > 0 }
 
 my $t0 = Time::HiRes::time();

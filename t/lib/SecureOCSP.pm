@@ -19,17 +19,31 @@ use SecurePKI qw(new_ca open_ca issue revoke gencrl);
 use Exporter 'import';
 our @EXPORT_OK = qw(main_port responder_url query_count make_pki gen_dir start_instance
                     stop_instance start_memcached stop_all wait_port make_crl spare_port_base
-                    start_redis instance_vhost cache_key_file at_once);
+                    start_redis instance_vhost cache_key_file at_once revocation_get);
 
 sub main_port { return test_config()->{vars}->{port} }
 sub gen_dir { return t_logs() . '/ocsp-pki' }
+
+# One HTTP/1.1 GET of /info on 127.0.0.1:PORT presenting gen_dir()'s certificate NAME over TLS 1.2:
+# (seconds it took, "STATUS REVOCATION SOURCE", the tls_request result). Bounded by a 15 s timeout.
+sub revocation_get {
+    my ($port, $name) = @_;
+    my $gen = gen_dir();
+    my $t = Time::HiRes::time();
+    my $r = tls_request(port => $port, path => '/info', timeout => 15,
+                        ssl => { SSL_cert_file => "$gen/$name.crt", SSL_key_file => "$gen/$name.key",
+                                 SSL_version => 'TLSv1_2' });
+    my $v = info_json($r);
+    return (Time::HiRes::time() - $t,
+            join(' ', $r->{status} // ($r->{error} ? 'error' : 'none'), $v->{SECURE_CLIENT_REVOCATION} // 'none',
+                 $v->{SECURE_CLIENT_REVOCATION_SOURCE} // 'none'), $r);
+}
 
 # Connections [PORT, CERT-NAME] (certificates of gen_dir()), all started at the same moment (forked
 # clients, a shared start one second ahead); each result "STATUS REVOCATION SOURCE SECONDS", in the order
 # given. Bounded: 30 s per client, 60 s overall (a client that gives nothing reads "none none none 99").
 sub at_once {
     my @conns = @_;
-    my $gen = gen_dir();
     my $t0 = Time::HiRes::time() + 1.0;
     my @kids;
     for my $c (@conns) {
@@ -42,13 +56,8 @@ sub at_once {
             alarm 30;
             my $wait = $t0 - Time::HiRes::time();
             Time::HiRes::sleep($wait) if $wait > 0;
-            my $res = tls_request(port => $port, path => '/info', timeout => 20,
-                                  ssl => { SSL_cert_file => "$gen/$name.crt", SSL_key_file => "$gen/$name.key",
-                                           SSL_version => 'TLSv1_2' });
-            my $v = info_json($res);
-            print $w join(' ', $res->{status} // ($res->{error} ? 'error' : 'none'),
-                          $v->{SECURE_CLIENT_REVOCATION} // 'none', $v->{SECURE_CLIENT_REVOCATION_SOURCE} // 'none',
-                          sprintf('%.2f', Time::HiRes::time() - $t0)), "\n";
+            my (undef, $text) = revocation_get($port, $name);
+            print $w join(' ', $text, sprintf('%.2f', Time::HiRes::time() - $t0)), "\n";
             close $w;
             POSIX::_exit(0);
         }
